@@ -1,0 +1,44 @@
+# Two commands for a newcomer: `make run` and `make test`. Both install what they need in .venv.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+FILE ?= ../shared/data/routing_es.jsonl
+
+.PHONY: install run serve test eval demo bench studio clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo ">> installing dependencies into $(VENV) (first run takes a minute)"
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## run: the orchestrator on :8000 with the reference agents and business-context demo (Ctrl-C stops all)
+run: $(STAMP)
+	$(PY) -m scripts.run_stack
+
+## serve: only the orchestrator (uvicorn server.main:app) on :8000
+serve: $(STAMP)
+	$(PY) -m uvicorn server.main:app --host 0.0.0.0 --port 8000
+
+## test: the whole test suite (fails when no test ran)
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+## eval: offline router accuracy over a labelled JSONL file (FILE=...)
+eval: $(STAMP)
+	$(PY) -m scripts.eval_routing $(FILE)
+
+## demo: a scripted conversation against a running `make run`
+demo: $(STAMP)
+	$(PY) -m scripts.demo
+
+## bench: every benchmark in bench/, then a summary table
+bench: $(STAMP)
+	$(PY) -m bench.run_all
+
+clean:
+	rm -rf $(VENV) data .pytest_cache
