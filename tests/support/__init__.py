@@ -1,0 +1,5 @@
+"""Shared test infrastructure: OpenAI stub, MCP test agents, context server, process helpers."""
+
+from pathlib import Path
+
+REPO_ROOT: Path = Path(__file__).resolve().parents[2]
