@@ -1,0 +1,1 @@
+"""Specialist agents over MCP: held sessions, resilience, and the registry the graph calls."""

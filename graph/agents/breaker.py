@@ -1,0 +1,68 @@
+"""A per-agent circuit breaker with the states closed, open and half_open."""
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Literal
+
+BreakerState = Literal["closed", "open", "half_open"]
+
+
+class CircuitOpenError(RuntimeError):
+    """The agent's circuit is open: the call was not attempted."""
+
+
+@dataclass
+class CircuitBreaker:
+    """Opens after `threshold` consecutive failed calls; lets one probe through after `reset_timeout`."""
+
+    threshold: int
+    reset_timeout: float
+    clock: Callable[[], float] = time.monotonic
+    failure_count: int = 0
+    _opened_at: float | None = None
+    _probe_in_flight: bool = False
+    on_change: Callable[[BreakerState], None] | None = field(default=None, repr=False)
+
+    @property
+    def state(self) -> BreakerState:
+        """The current state, moving open → half_open once the reset timeout has passed."""
+        if self._opened_at is None:
+            return "closed"
+        if self.clock() - self._opened_at >= self.reset_timeout:
+            return "half_open"
+        return "open"
+
+    def before_call(self) -> None:
+        """Raise CircuitOpenError unless a call may go through now."""
+        state = self.state
+        if state == "open" or (state == "half_open" and self._probe_in_flight):
+            raise CircuitOpenError("circuit open")
+        if state == "half_open":
+            self._probe_in_flight = True
+
+    def record_success(self) -> None:
+        """A call succeeded: close the circuit."""
+        changed = self._opened_at is not None
+        self.failure_count = 0
+        self._opened_at = None
+        self._probe_in_flight = False
+        if changed and self.on_change:
+            self.on_change("closed")
+
+    def record_failure(self) -> None:
+        """A call failed: count it and open the circuit at the threshold (or on a failed probe)."""
+        self.failure_count += 1
+        probe_failed = self._probe_in_flight
+        self._probe_in_flight = False
+        if probe_failed or self.failure_count >= self.threshold:
+            self._opened_at = self.clock()
+            if self.on_change:
+                self.on_change("open")
+
+    def snapshot(self) -> dict[str, object]:
+        """The shape `/metrics` shows: state and consecutive failures."""
+        return {"state": self.state, "failure_count": self.failure_count}
+
+    def abort_probe(self) -> None:
+        """A probe was cancelled before it finished: let the next call probe instead."""
+        self._probe_in_flight = False

@@ -1,0 +1,33 @@
+"""What the graph's nodes are given: built once in the app's lifespan (or a test) and passed in."""
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from langchain_core.language_models import BaseChatModel
+
+from graph.agents.registry import AgentRegistry
+from graph.business_context import BusinessContextClient
+
+
+class GraphEvents(Protocol):
+    """Hooks the graph reports to (the server counts them in its metrics)."""
+
+    def llm_fallback(self, reason: str) -> None: ...
+
+
+class _NoEvents:
+    def llm_fallback(self, reason: str) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class GraphDeps:
+    """The services a turn needs; `model=None` means the offline router answers."""
+
+    agents: AgentRegistry
+    contexts: BusinessContextClient | None = None
+    model: BaseChatModel | None = None
+    model_timeout: float = 60.0
+    max_history_turns: int = 10
+    agent_max_steps: int = 6
+    events: GraphEvents = field(default_factory=_NoEvents)

@@ -1,0 +1,52 @@
+"""The responder node: the one place that produces the turn's reply, agent_used, action and fallbacks."""
+
+import logging
+from typing import Any
+
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
+
+from graph.deps import GraphDeps
+from graph.phrases import fallback_phrase, phrase
+from graph.state import State
+
+log = logging.getLogger(__name__)
+
+ORCHESTRATOR = "orquestador"
+_CLOSING_INTENTS = {"farewell", "escalation"}
+
+
+async def respond(state: State, *, deps: GraphDeps) -> dict[str, Any]:
+    """Turn the decision and the agent's result into the reply; bound the stored history."""
+    config = state.get("bot_config") or {}
+    decision = state.get("decision") or {"action": "respond", "intent": "other"}
+    result = state.get("agent_result")
+    active = state.get("active_agent")
+    agent = decision.get("agent")
+    if decision.get("action") == "delegate" and agent:
+        active = agent
+        if result and result.get("ok") and (result.get("reply") or "").strip():
+            reply, action, agent_used = result["reply"].strip(), "delegate", agent
+        else:
+            log.warning("agent failed; answering with the fallback phrase",
+                        extra={"agent": agent, "error": (result or {}).get("error")})
+            reply, action, agent_used = fallback_phrase(config), "respond", None
+    else:
+        reply = (decision.get("reply") or "").strip() or phrase(config, "frase_no_sabe")
+        action, agent_used = "respond", None
+        if decision.get("intent") in _CLOSING_INTENTS:
+            active = None
+    answer = AIMessage(reply, name=agent_used or ORCHESTRATOR)
+    return {
+        "reply": reply, "action": action, "agent_used": agent_used, "active_agent": active,
+        "turns": state.get("turns", 0) + 1,
+        "messages": [answer, *trim_history(state.get("messages", []), deps.max_history_turns)],
+    }
+
+
+def trim_history(messages: list[AnyMessage], max_turns: int) -> list[RemoveMessage]:
+    """Removals that keep only the last `max_turns` turns once this turn's reply is added."""
+    starts = [i for i, message in enumerate(messages) if isinstance(message, HumanMessage)]
+    if len(starts) <= max_turns:
+        return []
+    cut = starts[-max_turns]
+    return [RemoveMessage(id=message.id) for message in messages[:cut] if message.id]

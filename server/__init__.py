@@ -1,0 +1,1 @@
+"""FastAPI service around the orchestration graph: settings, schemas, routes, lifespan, ops."""

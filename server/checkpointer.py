@@ -1,0 +1,78 @@
+"""The checkpoint backend: SQLite by default, PostgreSQL when DATABASE_URL is set."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import aiosqlite
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CheckpointBackend:
+    """The saver plus what the service needs around it (readiness, kind)."""
+
+    kind: Literal["sqlite", "postgres"]
+    saver: BaseCheckpointSaver
+    sqlite: aiosqlite.Connection | None = None
+    pool: AsyncConnectionPool | None = None
+
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            if self.pool is not None:
+                async with self.pool.connection(timeout=2) as conn:
+                    await conn.execute("SELECT 1")
+            elif self.sqlite is not None:
+                async with self.sqlite.execute("SELECT 1") as cursor:
+                    await cursor.fetchone()
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+            log.warning("checkpointer not answering", extra={"error": type(exc).__name__})
+            return False
+        return True
+
+
+@asynccontextmanager
+async def open_checkpointer(settings: Settings) -> AsyncIterator[CheckpointBackend]:
+    """Open the configured backend (tables created at start-up) and close it on exit."""
+    if settings.DATABASE_URL is not None:
+        async with _open_postgres(settings) as backend:
+            yield backend
+        return
+    path = Path(settings.CHECKPOINT_DB)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    async with aiosqlite.connect(str(path)) as conn:
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        saver = AsyncSqliteSaver(conn)
+        await saver.setup()
+        yield CheckpointBackend(kind="sqlite", saver=saver, sqlite=conn)
+
+
+@asynccontextmanager
+async def _open_postgres(settings: Settings) -> AsyncIterator[CheckpointBackend]:
+    assert settings.DATABASE_URL is not None
+    pool = AsyncConnectionPool(
+        settings.DATABASE_URL.get_secret_value(), min_size=1,
+        max_size=settings.DATABASE_POOL_SIZE, open=False, timeout=10,
+        check=AsyncConnectionPool.check_connection,
+        kwargs={"autocommit": True, "prepare_threshold": None, "row_factory": dict_row})
+    await pool.open(wait=True, timeout=15)
+    try:
+        saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        await saver.setup()
+        yield CheckpointBackend(kind="postgres", saver=saver, pool=pool)
+    finally:
+        await pool.close()

@@ -1,0 +1,42 @@
+"""Per-session turn locks in this process: one turn at a time per session, forgotten when idle."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+
+class SessionLockTimeout(TimeoutError):
+    """The session stayed busy past the wait limit."""
+
+
+class SessionLocks:
+    """An asyncio.Lock per session id, kept only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+    @asynccontextmanager
+    async def hold(self, session_id: str, timeout: float) -> AsyncIterator[None]:
+        """Hold the session's lock (FIFO among waiters); SessionLockTimeout past `timeout`."""
+        lock, users = self._locks.get(session_id, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[session_id] = (lock, users + 1)
+        try:
+            try:
+                await asyncio.wait_for(lock.acquire(), timeout)
+            except TimeoutError:
+                raise SessionLockTimeout(session_id) from None
+            try:
+                yield
+            finally:
+                lock.release()
+        finally:
+            lock_now, users_now = self._locks[session_id]
+            if users_now <= 1:
+                del self._locks[session_id]
+            else:
+                self._locks[session_id] = (lock_now, users_now - 1)

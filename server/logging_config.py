@@ -1,0 +1,74 @@
+"""JSON log lines (timestamp, level, logger, message, extra_fields) with privacy scrubbing."""
+
+import hashlib
+import logging
+import re
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
+
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+_PHONE = re.compile(r"(?<!\d)\+?\d[\d \-]{6,}\d(?!\d)")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_SECRET = re.compile(r"(?i)(bearer\s+|sk-|lsv2_|api[_-]?key[\"'=:\s]+)[\w\-.]{6,}")
+SENSITIVE_KEYS = {"message_text", "text", "config", "api_key", "authorization", "password"}
+
+
+def session_ref(session_id: str) -> str:
+    """A short stable hash of a session id (session ids are often phone numbers)."""
+    return hashlib.sha256(session_id.encode()).hexdigest()[:12]
+
+
+def scrub(text: str) -> str:
+    """Mask phone numbers, e-mail addresses and key-looking strings."""
+    text = _SECRET.sub(lambda m: m.group(1) + "***", text)
+    text = _EMAIL.sub("<email>", text)
+    return _PHONE.sub("<phone>", text)
+
+
+class OrchestratorJsonFormatter(JsonFormatter):
+    """One JSON object per line; extras go under `extra_fields`; INFO+ lines are scrubbed."""
+
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord,
+                   message_dict: dict[str, Any]) -> None:
+        debug = record.levelno < logging.INFO
+        extras = {key: value for key, value in record.__dict__.items()
+                  if key not in _STANDARD and not key.startswith("_")}
+        if not debug:
+            extras = {key: value for key, value in extras.items() if key not in SENSITIVE_KEYS}
+        log_data["timestamp"] = datetime.fromtimestamp(record.created, timezone.utc).astimezone()\
+            .isoformat(timespec="milliseconds")
+        log_data["level"] = record.levelname
+        log_data["logger"] = record.name
+        log_data["message"] = scrub(record.getMessage())
+        log_data["extra_fields"] = {key: _scrub_value(value) for key, value in extras.items()}
+        if record.exc_info:
+            log_data["exc_info"] = scrub(self.formatException(record.exc_info))
+
+
+def _scrub_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, (list, tuple)):
+        return [_scrub_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrub_value(item) for key, item in value.items()}
+    return value
+
+
+def configure_logging(level: str) -> None:
+    """Route every logger (ours, uvicorn's, libraries') through the JSON formatter on stdout."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(OrchestratorJsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)  # access lines carry paths/ids
+    for noisy in ("httpx", "httpcore", "mcp", "openai"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -1,0 +1,35 @@
+"""The ASGI app (`uvicorn server.main:app`): assembles settings, lifespan, routes and handlers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from server.errors import install_error_handlers
+from server.logging_config import configure_logging
+from server.routes import admin, chat, info
+from server.services import open_services
+from server.settings import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; settings are read at start-up (or given by a test)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        active = settings or load_settings()
+        configure_logging(active.LOG_LEVEL)
+        async with open_services(active) as services:
+            app.state.services = services
+            yield
+
+    app = FastAPI(title="MaravIA Orquestador", version=info.VERSION, lifespan=lifespan,
+                  description="Routes customer chat turns to the orchestrator or to MCP agents.")
+    install_error_handlers(app)
+    app.include_router(chat.router)
+    app.include_router(admin.router)
+    app.include_router(info.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,107 @@
+"""Service metrics: the spec's JSON `/metrics` and a Prometheus registry, one object per app."""
+
+import statistics
+from collections import Counter, deque
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Gauge, Histogram
+from prometheus_client import Counter as PromCounter
+
+_BREAKER_VALUE = {"closed": 0, "half_open": 1, "open": 2}
+
+
+class Metrics:
+    """Counts requests, latencies, agent calls and LLM fallbacks (created in the lifespan)."""
+
+    def __init__(self, window: int = 2000) -> None:
+        self.requests_total = 0
+        self.requests_errors = 0
+        self.by_action: Counter[str] = Counter()
+        self.llm_fallbacks = 0
+        self.rate_limited = 0
+        self.agent_failures: Counter[str] = Counter()
+        self.agent_calls: Counter[str] = Counter()
+        self._latencies: deque[float] = deque(maxlen=window)
+        self.breakers: Callable[[], dict[str, dict[str, object]]] = dict
+        self.registry = CollectorRegistry()
+        self._p_requests = PromCounter(
+            "orquestador_requests", "Chat turns by action, agent and HTTP status",
+            ["action", "agent", "status"], registry=self.registry)
+        self._p_latency = Histogram(
+            "orquestador_request_latency_seconds", "Chat turn latency", registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+        self._p_agent = Histogram(
+            "orquestador_agent_call_seconds", "Agent call latency by agent and outcome",
+            ["agent", "outcome"], registry=self.registry)
+        self._p_agent_fail = PromCounter(
+            "orquestador_agent_failures", "Failed agent calls by agent and reason",
+            ["agent", "reason"], registry=self.registry)
+        self._p_fallbacks = PromCounter(
+            "orquestador_llm_fallbacks", "Turns routed offline because the model failed",
+            registry=self.registry)
+        self._p_rate = PromCounter(
+            "orquestador_rate_limited", "Requests refused by a rate limit", ["scope"],
+            registry=self.registry)
+        self._p_breaker = Gauge(
+            "orquestador_circuit_breaker_state", "Breaker state (0 closed, 1 half_open, 2 open)",
+            ["agent"], registry=self.registry)
+
+    def turn(self, *, action: str | None, agent: str | None, status: int, seconds: float) -> None:
+        """Record one chat request."""
+        self.requests_total += 1
+        if status >= 400 or action is None:
+            self.requests_errors += 1
+        else:
+            self.by_action[action] += 1
+        self._latencies.append(seconds * 1000)
+        self._p_requests.labels(action or "none", agent or "none", str(status)).inc()
+        self._p_latency.observe(seconds)
+
+    def agent_call(self, agent: str, ok: bool, seconds: float, reason: str | None) -> None:
+        """Record one agent call (AgentObserver)."""
+        self.agent_calls[agent] += 1
+        self._p_agent.labels(agent, "ok" if ok else "error").observe(seconds)
+        if not ok:
+            self.agent_failures[agent] += 1
+            self._p_agent_fail.labels(agent, reason or "error").inc()
+
+    def llm_fallback(self, reason: str) -> None:
+        """Record a turn routed offline because the model failed (GraphEvents)."""
+        self.llm_fallbacks += 1
+        self._p_fallbacks.inc()
+
+    def limited(self, scope: str) -> None:
+        """Record a request refused by a rate limit."""
+        self.rate_limited += 1
+        self._p_rate.labels(scope).inc()
+
+    def snapshot(self) -> dict[str, object]:
+        """The JSON of GET /metrics."""
+        values = sorted(self._latencies)
+        return {
+            "requests_total": self.requests_total,
+            "requests_errors": self.requests_errors,
+            "requests_delegate": self.by_action["delegate"],
+            "requests_respond": self.by_action["respond"],
+            "latency_avg_ms": round(statistics.fmean(values), 2) if values else 0.0,
+            "latency_p50_ms": _percentile(values, 50),
+            "latency_p95_ms": _percentile(values, 95),
+            "latency_p99_ms": _percentile(values, 99),
+            "circuit_breakers": self.breakers(),
+            "llm_fallbacks": self.llm_fallbacks,
+            "agent_failures": dict(self.agent_failures),
+            "agent_calls": dict(self.agent_calls),
+            "rate_limited": self.rate_limited,
+        }
+
+    def refresh_gauges(self) -> None:
+        """Copy the breakers' states into the Prometheus gauge before an exposition."""
+        for agent, snap in self.breakers().items():
+            self._p_breaker.labels(agent).set(_BREAKER_VALUE.get(str(snap["state"]), 0))
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return 0.0
+    index = min(len(values) - 1, max(0, round(pct / 100 * len(values) + 0.5) - 1))
+    return round(values[index], 2)

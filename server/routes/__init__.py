@@ -1,0 +1,1 @@
+"""HTTP routes: chat, admin (memory and config) and service info."""

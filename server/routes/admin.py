@@ -1,0 +1,52 @@
+"""Admin endpoints: stored conversations and the non-secret configuration."""
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from server.deps import ServicesDep
+
+router = APIRouter(tags=["admin"])
+
+
+@router.get("/memory/stats")
+async def memory_stats(services: ServicesDep) -> dict[str, Any]:
+    """Sessions with stored conversation and how many turns each holds."""
+    sessions = await services.sessions.turns_by_session()
+    return {"total_sessions": len(sessions), "sessions": sessions}
+
+
+@router.post("/memory/clear/{session_id}")
+async def clear_memory(session_id: str, services: ServicesDep) -> dict[str, str]:
+    """Delete one session's stored conversation; its next turn starts fresh."""
+    async with services.locks.hold(session_id, services.settings.SESSION_LOCK_TIMEOUT):
+        await services.sessions.clear(session_id)
+    return {"message": f"Memoria limpiada para session_id: {session_id}"}
+
+
+@router.get("/config")
+async def config(services: ServicesDep) -> dict[str, Any]:
+    """The non-secret configuration in force."""
+    s = services.settings
+    return {
+        "mcp_reserva_url": s.MCP_RESERVA_URL, "mcp_cita_url": s.MCP_CITA_URL,
+        "mcp_venta_url": s.MCP_VENTA_URL, "mcp_reserva_enabled": s.MCP_RESERVA_ENABLED,
+        "mcp_cita_enabled": s.MCP_CITA_ENABLED, "mcp_venta_enabled": s.MCP_VENTA_ENABLED,
+        "agent_modes": {name: services.agents.resolved_mode(name) for name in services.agents.names},
+        "openai_model": s.OPENAI_MODEL, "openai_base_url": s.OPENAI_BASE_URL,
+        "openai_api_key_configured": s.OPENAI_API_KEY is not None,
+        "llm_mode": "openai" if s.llm_enabled else "offline",
+        "mcp_timeout": s.MCP_TIMEOUT, "mcp_max_retries": s.MCP_MAX_RETRIES,
+        "mcp_circuit_breaker_failure_threshold": s.MCP_CIRCUIT_BREAKER_FAILURE_THRESHOLD,
+        "mcp_circuit_breaker_reset_timeout": s.MCP_CIRCUIT_BREAKER_RESET_TIMEOUT,
+        "contexto_negocio_endpoint": s.CONTEXTO_NEGOCIO_ENDPOINT,
+        "contexto_negocio_timeout": s.CONTEXTO_NEGOCIO_TIMEOUT,
+        "contexto_negocio_cache_ttl": s.CONTEXTO_NEGOCIO_CACHE_TTL,
+        "checkpointer": services.backend.kind,
+        "checkpoint_db": s.CHECKPOINT_DB if services.backend.kind == "sqlite" else None,
+        "database_url": s.masked_database_url(),
+        "max_history_turns": s.MAX_HISTORY_TURNS,
+        "session_lock_timeout": s.SESSION_LOCK_TIMEOUT,
+        "session_ttl_seconds": s.SESSION_TTL_SECONDS,
+        "log_level": s.LOG_LEVEL,
+    }

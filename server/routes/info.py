@@ -1,0 +1,56 @@
+"""Service info, liveness, readiness and metrics."""
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from server.deps import ServicesDep
+
+router = APIRouter(tags=["service"])
+VERSION = "0.3.0"
+
+
+@router.get("/")
+async def root() -> dict[str, Any]:
+    """Service name, version and the main endpoints."""
+    return {
+        "service": "MaravIA Orquestador", "version": VERSION, "status": "running",
+        "features": ["langgraph-router", "mcp-agents", "checkpointed-sessions",
+                     "circuit-breaker", "offline-router", "business-context-cache"],
+        "endpoints": {"chat": "/api/agent/chat", "config": "/config", "health": "/health",
+                      "metrics": "/metrics", "memory_stats": "/memory/stats",
+                      "clear_memory": "/memory/clear/{session_id}", "docs": "/docs",
+                      "redoc": "/redoc", "ready": "/ready"},
+        "info": "Orquestador de conversaciones: responde o delega en agentes MCP "
+                "(reserva, cita, venta).",
+    }
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    """Liveness: answers without touching the model, the agents or the database."""
+    return {"status": "ok", "service": "orquestador"}
+
+
+@router.get("/ready")
+async def ready(services: ServicesDep) -> JSONResponse:
+    """Readiness: 200 only when the checkpointer answers."""
+    if await services.backend.ping():
+        return JSONResponse({"status": "ready", "checkpointer": services.backend.kind})
+    return JSONResponse({"detail": "El almacenamiento de conversaciones no responde"},
+                        status_code=503)
+
+
+@router.get("/metrics")
+async def metrics(services: ServicesDep) -> dict[str, Any]:
+    """Request counts, latency percentiles, breakers and fallbacks (JSON)."""
+    return services.metrics.snapshot()
+
+
+@router.get("/metrics/prometheus")
+async def metrics_prometheus(services: ServicesDep) -> Response:
+    """The same figures in the Prometheus text exposition format."""
+    services.metrics.refresh_gauges()
+    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)

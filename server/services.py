@@ -1,0 +1,84 @@
+"""Everything a request needs, built once in the app's lifespan and closed with it."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from langchain_openai import ChatOpenAI
+from langgraph.graph.state import CompiledStateGraph
+
+from graph.agents.registry import AgentRegistry, AgentSpec, ResiliencePolicy
+from graph.builder import build_graph
+from graph.business_context import BusinessContextClient
+from graph.deps import GraphDeps
+from server.checkpointer import CheckpointBackend, open_checkpointer
+from server.locks import SessionLocks
+from server.metrics import Metrics
+from server.sessions import SessionStore
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """The app's long-lived objects (one set per app instance)."""
+
+    settings: Settings
+    metrics: Metrics
+    agents: AgentRegistry
+    graph: CompiledStateGraph
+    backend: CheckpointBackend
+    sessions: SessionStore
+    locks: SessionLocks
+
+
+def build_model(settings: Settings) -> ChatOpenAI | None:
+    """The chat model when routing by model (None routes offline)."""
+    if not settings.llm_enabled or settings.OPENAI_API_KEY is None:
+        return None
+    return ChatOpenAI(model=settings.OPENAI_MODEL, api_key=settings.OPENAI_API_KEY,
+                      base_url=settings.OPENAI_BASE_URL, timeout=settings.OPENAI_TIMEOUT,
+                      max_retries=settings.OPENAI_MAX_RETRIES, temperature=0)
+
+
+def build_registry(settings: Settings, metrics: Metrics) -> AgentRegistry:
+    """One held MCP connection per enabled agent."""
+    urls = settings.agent_urls()
+    specs = [AgentSpec(name, urls[name], settings.agent_mode(name))
+             for name in settings.enabled_agents()]
+    policy = ResiliencePolicy(
+        timeout=settings.MCP_TIMEOUT, max_attempts=settings.MCP_MAX_RETRIES,
+        backoff=settings.MCP_RETRY_BACKOFF,
+        breaker_threshold=settings.MCP_CIRCUIT_BREAKER_FAILURE_THRESHOLD,
+        breaker_reset=settings.MCP_CIRCUIT_BREAKER_RESET_TIMEOUT)
+    return AgentRegistry(specs, policy, observer=metrics)
+
+
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Open the checkpointer, the agents' sessions and the HTTP client; close them on exit."""
+    async with AsyncExitStack() as stack:
+        metrics = Metrics()
+        backend = await stack.enter_async_context(open_checkpointer(settings))
+        http = await stack.enter_async_context(httpx.AsyncClient())
+        contexts = BusinessContextClient(
+            settings.CONTEXTO_NEGOCIO_ENDPOINT, http=http,
+            timeout=settings.CONTEXTO_NEGOCIO_TIMEOUT, ttl=settings.CONTEXTO_NEGOCIO_CACHE_TTL)
+        agents = build_registry(settings, metrics)
+        await agents.start()
+        stack.push_async_callback(agents.aclose)
+        metrics.breakers = agents.breakers
+        deps = GraphDeps(agents=agents, contexts=contexts, model=build_model(settings),
+                         model_timeout=settings.OPENAI_TIMEOUT,
+                         max_history_turns=settings.MAX_HISTORY_TURNS,
+                         agent_max_steps=settings.AGENT_MAX_STEPS, events=metrics)
+        graph = build_graph(deps, checkpointer=backend.saver)
+        log.info("orchestrator ready", extra={
+            "agents": agents.names, "llm": "openai" if deps.model else "offline",
+            "checkpointer": backend.kind})
+        yield Services(settings=settings, metrics=metrics, agents=agents, graph=graph,
+                       backend=backend, sessions=SessionStore(backend.saver),
+                       locks=SessionLocks())

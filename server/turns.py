@@ -1,0 +1,78 @@
+"""One chat turn: lock the session, run the graph with the checkpoint, map the outcome to the API."""
+
+import logging
+import time
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+
+from server.errors import ApiError, error_id
+from server.locks import SessionLockTimeout
+from server.logging_config import session_ref
+from server.schemas import ChatRequest, ChatResponse
+from server.services import Services
+
+log = logging.getLogger(__name__)
+
+BUSY = ("La conversación está ocupada procesando mensajes anteriores; "
+        "inténtalo de nuevo en unos segundos.")
+STORAGE_DOWN = ("El servicio de memoria de conversaciones no está disponible; "
+                "inténtalo de nuevo en unos momentos.")
+NO_KEY = "OPENAI_API_KEY no configurada"
+
+
+def turn_input(request: ChatRequest) -> dict[str, Any]:
+    """The graph input for one turn: the user's message, the session and the client's config."""
+    config = request.config.model_dump(mode="json", exclude_unset=True)
+    return {"messages": [HumanMessage(request.message)], "session_id": request.session_id,
+            "bot_config": config}
+
+
+def run_config(session_id: str, services: Services) -> dict[str, Any]:
+    """The LangGraph run config of a turn (thread = session; trace metadata)."""
+    return {"configurable": {"thread_id": session_id},
+            "metadata": {"thread_id": session_id}, "run_name": "chat_turn"}
+
+
+def check_model_configured(services: Services) -> None:
+    """The spec's 500 when the configured mode needs a model key that is missing."""
+    settings = services.settings
+    if settings.LLM_MODE == "openai" and settings.OPENAI_API_KEY is None:
+        raise ApiError(500, NO_KEY)
+
+
+async def run_turn(request: ChatRequest, services: Services) -> ChatResponse:
+    """Run one turn and record it in the metrics; errors become ApiError with Spanish details."""
+    started = time.perf_counter()
+    status, response = 500, None
+    try:
+        check_model_configured(services)
+        async with services.locks.hold(request.session_id, services.settings.SESSION_LOCK_TIMEOUT):
+            state = await services.graph.ainvoke(
+                turn_input(request), run_config(request.session_id, services),
+                durability="exit")
+        response = ChatResponse(reply=state["reply"], session_id=request.session_id,
+                                agent_used=state.get("agent_used"), action=state["action"])
+        status = 200
+        return response
+    except SessionLockTimeout:
+        status = 409
+        raise ApiError(409, BUSY) from None
+    except ApiError as exc:
+        status = exc.status_code
+        raise
+    except Exception as exc:
+        ref = error_id()
+        log.error("turn failed", exc_info=exc,
+                  extra={"session": session_ref(request.session_id), "error_id": ref})
+        raise ApiError(500, f"Error interno del servidor (id: {ref})") from None
+    finally:
+        elapsed = time.perf_counter() - started
+        services.metrics.turn(action=response.action if response else None,
+                              agent=response.agent_used if response else None,
+                              status=status, seconds=elapsed)
+        log.info("turn", extra={"session": session_ref(request.session_id), "status": status,
+                                "action": response.action if response else None,
+                                "agent_used": response.agent_used if response else None,
+                                "id_empresa": request.config.id_empresa,
+                                "latency_ms": round(elapsed * 1000, 1)})
