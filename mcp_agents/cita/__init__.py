@@ -1,0 +1,1 @@
+"""Reference agent 'cita': appointments with professionals (MCP server)."""

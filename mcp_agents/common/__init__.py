@@ -1,0 +1,1 @@
+"""Code shared by the reference agents: db, Spanish parsing, dialogue, server bootstrap."""

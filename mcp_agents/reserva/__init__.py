@@ -1,0 +1,1 @@
+"""Reference agent 'reserva': bookings of tables, courts, spa and rooms (MCP server)."""
