@@ -1,6 +1,7 @@
 """The checkpoint backend: SQLite by default, PostgreSQL when DATABASE_URL is set."""
 
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -11,12 +12,20 @@ import aiosqlite
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from server.pg_lock import PgSessionLock
 from server.settings import Settings
+from server.storage_ops import PostgresOps, SqliteOps, StorageOps
 
 log = logging.getLogger(__name__)
+
+# What a checkpointer raises while its database is down or unreachable.
+STORAGE_ERRORS: tuple[type[BaseException], ...] = (
+    psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout, sqlite3.OperationalError,
+)
 
 
 @dataclass
@@ -25,8 +34,10 @@ class CheckpointBackend:
 
     kind: Literal["sqlite", "postgres"]
     saver: BaseCheckpointSaver
+    ops: StorageOps
     sqlite: aiosqlite.Connection | None = None
     pool: AsyncConnectionPool | None = None
+    shared_lock: PgSessionLock | None = None
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""
@@ -58,21 +69,29 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[CheckpointBacke
         await conn.execute("PRAGMA busy_timeout=5000")
         saver = AsyncSqliteSaver(conn)
         await saver.setup()
-        yield CheckpointBackend(kind="sqlite", saver=saver, sqlite=conn)
+        yield CheckpointBackend(kind="sqlite", saver=saver, ops=SqliteOps(conn, saver.lock),
+                                sqlite=conn)
 
 
 @asynccontextmanager
 async def _open_postgres(settings: Settings) -> AsyncIterator[CheckpointBackend]:
     assert settings.DATABASE_URL is not None
-    pool = AsyncConnectionPool(
-        settings.DATABASE_URL.get_secret_value(), min_size=1,
-        max_size=settings.DATABASE_POOL_SIZE, open=False, timeout=10,
-        check=AsyncConnectionPool.check_connection,
-        kwargs={"autocommit": True, "prepare_threshold": None, "row_factory": dict_row})
+    url = settings.DATABASE_URL.get_secret_value()
+    kwargs = {"autocommit": True, "prepare_threshold": None, "row_factory": dict_row}
+    pool = AsyncConnectionPool(url, min_size=1, max_size=settings.DATABASE_POOL_SIZE,
+                               open=False, timeout=10, kwargs=kwargs,
+                               check=AsyncConnectionPool.check_connection, name="checkpoints")
+    # Advisory locks live on their own connections, so waiting turns never starve the saver.
+    lock_pool = AsyncConnectionPool(url, min_size=1, max_size=settings.DATABASE_LOCK_POOL_SIZE,
+                                    open=False, timeout=10, kwargs=kwargs,
+                                    check=AsyncConnectionPool.check_connection, name="locks")
     await pool.open(wait=True, timeout=15)
+    await lock_pool.open(wait=True, timeout=15)
     try:
         saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
         await saver.setup()
-        yield CheckpointBackend(kind="postgres", saver=saver, pool=pool)
+        yield CheckpointBackend(kind="postgres", saver=saver, ops=PostgresOps(pool), pool=pool,
+                                shared_lock=PgSessionLock(lock_pool))
     finally:
+        await lock_pool.close()
         await pool.close()

@@ -1,8 +1,10 @@
 """Per-session turn locks in this process: one turn at a time per session, forgotten when idle."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
 
 
 class SessionLockTimeout(TimeoutError):
@@ -40,3 +42,28 @@ class SessionLocks:
                 del self._locks[session_id]
             else:
                 self._locks[session_id] = (lock_now, users_now - 1)
+
+
+class SharedLock(Protocol):
+    """A lock that also holds across processes (for example a PostgreSQL advisory lock)."""
+
+    def hold(self, session_id: str, timeout: float) -> AbstractAsyncContextManager[None]: ...
+
+
+class TurnLocks:
+    """The in-process lock first (FIFO, no connection held while queued), then the shared one."""
+
+    def __init__(self, shared: SharedLock | None = None) -> None:
+        self.local = SessionLocks()
+        self._shared = shared
+
+    @asynccontextmanager
+    async def hold(self, session_id: str, timeout: float) -> AsyncIterator[None]:
+        """Hold the session for one turn, waiting at most `timeout` in all."""
+        deadline = time.monotonic() + timeout
+        async with self.local.hold(session_id, timeout):
+            if self._shared is None:
+                yield
+                return
+            async with self._shared.hold(session_id, max(0.001, deadline - time.monotonic())):
+                yield

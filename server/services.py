@@ -1,5 +1,6 @@
 """Everything a request needs, built once in the app's lifespan and closed with it."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -14,7 +15,7 @@ from graph.builder import build_graph
 from graph.business_context import BusinessContextClient
 from graph.deps import GraphDeps
 from server.checkpointer import CheckpointBackend, open_checkpointer
-from server.locks import SessionLocks
+from server.locks import TurnLocks
 from server.metrics import Metrics
 from server.sessions import SessionStore
 from server.settings import Settings
@@ -32,7 +33,7 @@ class Services:
     graph: CompiledStateGraph
     backend: CheckpointBackend
     sessions: SessionStore
-    locks: SessionLocks
+    locks: TurnLocks
 
 
 def build_model(settings: Settings) -> ChatOpenAI | None:
@@ -76,9 +77,14 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                          max_history_turns=settings.MAX_HISTORY_TURNS,
                          agent_max_steps=settings.AGENT_MAX_STEPS, events=metrics)
         graph = build_graph(deps, checkpointer=backend.saver)
+        sessions = SessionStore(backend, settings.SESSION_TTL_SECONDS)
+        locks = TurnLocks(backend.shared_lock)
+        if settings.SESSION_TTL_SECONDS > 0:
+            sweeper = asyncio.create_task(
+                sessions.run_sweeper(locks, settings.SESSION_SWEEP_INTERVAL), name="ttl-sweeper")
+            stack.callback(sweeper.cancel)
         log.info("orchestrator ready", extra={
             "agents": agents.names, "llm": "openai" if deps.model else "offline",
             "checkpointer": backend.kind})
         yield Services(settings=settings, metrics=metrics, agents=agents, graph=graph,
-                       backend=backend, sessions=SessionStore(backend.saver),
-                       locks=SessionLocks())
+                       backend=backend, sessions=sessions, locks=locks)

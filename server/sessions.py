@@ -1,33 +1,91 @@
-"""Stored conversations, read and deleted through the checkpointer (no side dictionary)."""
+"""Stored conversations, read, expired, pruned and deleted through the checkpointer's own tables."""
 
+import asyncio
+import contextlib
+import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from langchain_core.messages import HumanMessage
-from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from server.checkpointer import CheckpointBackend
+from server.locks import SessionLockTimeout, TurnLocks
+from server.storage_ops import checkpoint_time
+
+log = logging.getLogger(__name__)
 
 
 class SessionStore:
-    """Lists and deletes sessions (checkpoint threads)."""
+    """Lists, expires, prunes and deletes sessions (checkpoint threads)."""
 
-    def __init__(self, checkpointer: BaseCheckpointSaver) -> None:
-        self._saver = checkpointer
+    def __init__(self, backend: CheckpointBackend, ttl_seconds: int) -> None:
+        self._backend = backend
+        self._ttl = ttl_seconds
+
+    def _expired(self, checkpoint_id: str, now: float) -> bool:
+        return self._ttl > 0 and now - checkpoint_time(checkpoint_id) > self._ttl
 
     async def turns_by_session(self) -> dict[str, int]:
-        """Session id → number of turns its stored conversation holds."""
-        seen: dict[str, int] = {}
-        async for item in self._saver.alist(None):
-            thread = item.config["configurable"]["thread_id"]
-            if thread in seen or item.config["configurable"].get("checkpoint_ns"):
-                continue  # newest first: the first checkpoint of a thread is its latest
-            seen[thread] = count_turns(item.checkpoint["channel_values"].get("messages", []))
-        return seen
+        """Session id → turns its stored conversation holds (idle-expired sessions excluded)."""
+        now = time.time()
+        live = [thread for thread, cid in (await self._backend.ops.latest_ids()).items()
+                if not self._expired(cid, now)]
+        counts: dict[str, int] = {}
+        for thread in sorted(live):
+            item = await self._backend.saver.aget_tuple({"configurable": {"thread_id": thread}})
+            if item is not None:
+                counts[thread] = count_turns(
+                    item.checkpoint["channel_values"].get("messages", []))
+        return counts
+
+    async def expire_if_idle(self, session_id: str) -> bool:
+        """Delete the session when it has been idle past the TTL (caller holds its lock)."""
+        if self._ttl <= 0:
+            return False
+        latest = await self._backend.ops.latest_id(session_id)
+        if latest is None or not self._expired(latest, time.time()):
+            return False
+        await self.clear(session_id)
+        return True
 
     async def clear(self, session_id: str) -> None:
         """Delete every checkpoint and write of a session."""
-        await self._saver.adelete_thread(session_id)
+        await self._backend.saver.adelete_thread(session_id)
+
+    async def prune(self, session_id: str) -> None:
+        """Keep only the session's latest checkpoint (storage does not grow with turns)."""
+        await self._backend.ops.prune(session_id)
+
+    async def sweep(self, locks: TurnLocks) -> int:
+        """Delete every idle-expired session not in use right now; returns how many."""
+        now, removed = time.time(), 0
+        for thread, cid in (await self._backend.ops.latest_ids()).items():
+            if not self._expired(cid, now):
+                continue
+            with contextlib.suppress(SessionLockTimeout):
+                async with locks.hold(thread, 0.05):
+                    removed += await self.expire_if_idle(thread)
+        return removed
+
+    async def run_sweeper(self, locks: TurnLocks, interval: float) -> None:
+        """Sweep forever, one sweeper at a time across instances (PostgreSQL)."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                shared = self._backend.shared_lock
+                if shared is None:
+                    removed = await self.sweep(locks)
+                else:
+                    async with shared.try_hold("ttl-sweeper") as got:
+                        removed = await self.sweep(locks) if got else 0
+                if removed:
+                    log.info("expired sessions deleted", extra={"count": removed})
+            except Exception as exc:  # noqa: BLE001 - the next sweep tries again
+                log.warning("session sweep failed", extra={"error": type(exc).__name__})
 
 
 def count_turns(messages: Iterable[Any]) -> int:
     """Turns held in a message list (one per user message)."""
     return sum(1 for message in messages if isinstance(message, HumanMessage))
+

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     CHECKPOINT_DB: str = "data/checkpoints.sqlite"
     DATABASE_URL: SecretStr | None = None
     DATABASE_POOL_SIZE: int = Field(10, ge=1, le=200)
+    DATABASE_LOCK_POOL_SIZE: int = Field(20, ge=1, le=500)
     MAX_HISTORY_TURNS: int = Field(10, ge=1, le=500)
     SESSION_LOCK_TIMEOUT: float = Field(60, gt=0)
     SESSION_TTL_SECONDS: int = Field(7 * 24 * 3600, ge=0)

@@ -6,6 +6,7 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage
 
+from server.checkpointer import STORAGE_ERRORS
 from server.errors import ApiError, error_id
 from server.locks import SessionLockTimeout
 from server.logging_config import session_ref
@@ -48,9 +49,11 @@ async def run_turn(request: ChatRequest, services: Services) -> ChatResponse:
     try:
         check_model_configured(services)
         async with services.locks.hold(request.session_id, services.settings.SESSION_LOCK_TIMEOUT):
+            await services.sessions.expire_if_idle(request.session_id)
             state = await services.graph.ainvoke(
                 turn_input(request), run_config(request.session_id, services),
                 durability="exit")
+            await services.sessions.prune(request.session_id)
         response = ChatResponse(reply=state["reply"], session_id=request.session_id,
                                 agent_used=state.get("agent_used"), action=state["action"])
         status = 200
@@ -58,6 +61,10 @@ async def run_turn(request: ChatRequest, services: Services) -> ChatResponse:
     except SessionLockTimeout:
         status = 409
         raise ApiError(409, BUSY) from None
+    except STORAGE_ERRORS as exc:
+        status = 503
+        log.warning("conversation storage unavailable", extra={"error": type(exc).__name__})
+        raise ApiError(503, STORAGE_DOWN) from None
     except ApiError as exc:
         status = exc.status_code
         raise

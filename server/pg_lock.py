@@ -1,0 +1,68 @@
+"""A per-session PostgreSQL advisory lock, so turns of one session never overlap across instances."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from server.locks import SessionLockTimeout
+
+log = logging.getLogger(__name__)
+
+
+class PgSessionLock:
+    """Holds `pg_advisory_lock(hash(session_id))` on a dedicated connection for a turn."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    @asynccontextmanager
+    async def hold(self, session_id: str, timeout: float) -> AsyncIterator[None]:
+        """Wait up to `timeout` for the session's lock; SessionLockTimeout past it."""
+        try:
+            async with self._pool.connection(timeout=timeout) as conn:
+                await self._acquire(conn, session_id, timeout)
+                try:
+                    yield
+                finally:
+                    await self._release(conn, session_id)
+        except PoolTimeout:
+            raise SessionLockTimeout(session_id) from None
+
+    @staticmethod
+    async def _acquire(conn: psycopg.AsyncConnection, session_id: str, timeout: float) -> None:
+        await conn.execute(f"SET lock_timeout = {max(1, int(timeout * 1000))}")
+        try:
+            await conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (session_id,))
+        except psycopg.errors.LockNotAvailable:
+            raise SessionLockTimeout(session_id) from None
+        finally:
+            await conn.execute("SET lock_timeout = 0")
+
+    @staticmethod
+    async def _release(conn: psycopg.AsyncConnection, session_id: str) -> None:
+        try:
+            await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))",
+                               (session_id,))
+        except Exception:  # noqa: BLE001 - never hand a lock-holding connection back
+            log.warning("advisory unlock failed; dropping the connection")
+            await conn.close()
+
+    @asynccontextmanager
+    async def try_hold(self, name: str) -> AsyncIterator[bool]:
+        """Try a named lock without waiting; yields whether this process got it."""
+        async with self._pool.connection(timeout=5) as conn:
+            row = await (await conn.execute(
+                "SELECT pg_try_advisory_lock(hashtextextended(%s, 1)) AS ok", (name,))).fetchone()
+            got = bool(row and (row["ok"] if isinstance(row, dict) else row[0]))
+            try:
+                yield got
+            finally:
+                if got:
+                    try:
+                        await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 1))",
+                                           (name,))
+                    except Exception:  # noqa: BLE001
+                        await conn.close()
