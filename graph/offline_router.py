@@ -1,0 +1,180 @@
+"""Deterministic offline router: keyword/stem rules decide who answers a turn (no model, no I/O)."""
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+from graph.decision import AGENT_NAMES, RouteDecision
+from graph.offline_business import (
+    answer_by_overlap, answer_from_context, is_sales_only, question_topics,
+)
+from graph.offline_lexicon import (
+    ADVISOR_NOUN, AFFIRM, CLOSING, FAREWELL, FILLER, GREETING, INJECTION, SCHEDULING,
+    SPEAK_TO_HUMAN, THANKS,
+)
+from graph.offline_terms import mentions_escalation_topic, message_scores
+from graph.text_normalize import normalize_tokens
+
+MAX_CHARS = 2000
+STRONG = 3  # a score that names an agent outright (a booking verb, "cita", a price question)
+WEAK = 2  # enough to delegate when nothing else claims the message
+
+DEFAULTS: Mapping[str, str] = {
+    "frase_saludo": "¡Hola! Soy {nombre_bot}, ¿en qué te puedo ayudar hoy?",
+    "frase_des": "¡Gracias por escribirnos! Que tengas un excelente día.",
+    "frase_no_sabe": "Disculpa, no tengo esa información en este momento. "
+                     "¿Te puedo ayudar con algo más?",
+    "frase_esc": "Te comunico con una persona de nuestro equipo para ayudarte mejor.",
+}
+_OFFER = {"reserva": "hacer una reserva", "cita": "agendar una cita",
+          "venta": "comprar nuestros productos"}
+_SMALL_TALK = (GREETING, FAREWELL, THANKS, CLOSING, AFFIRM, FILLER)
+
+
+class SmallTalk(NamedTuple):
+    """Courtesy found in a message and the content words left once it is removed."""
+
+    greeting: bool
+    farewell: bool
+    thanks: bool
+    affirm: bool
+    rest: tuple[str, ...]
+
+
+def _phrase(config: Mapping[str, Any], key: str) -> str:
+    value = config.get(key)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    name = config.get("nombre_bot")
+    name = name.strip() if isinstance(name, str) and name.strip() else "tu asistente virtual"
+    return DEFAULTS[key].format(nombre_bot=name)
+
+
+def _small_talk(text: str, config: Mapping[str, Any]) -> SmallTalk:
+    rest = text
+    for pattern in _SMALL_TALK:
+        rest = pattern.sub(" ", rest)
+    name = config.get("nombre_bot")
+    names = set(normalize_tokens(name)) if isinstance(name, str) else set()
+    return SmallTalk(
+        greeting=bool(GREETING.search(text)),
+        farewell=bool(FAREWELL.search(text) or CLOSING.search(text)),
+        thanks=bool(THANKS.search(text)),
+        affirm=bool(AFFIRM.search(text)),
+        rest=tuple(t for t in rest.split() if t not in names),
+    )
+
+
+def _respond(reply: str, intent: str) -> RouteDecision:
+    return RouteDecision(action="respond", agent=None, reply=reply, intent=intent)  # type: ignore[arg-type]
+
+
+def _delegate(agent: str) -> RouteDecision:
+    return RouteDecision(action="delegate", agent=agent, reply=None, intent="delegate")  # type: ignore[arg-type]
+
+
+def _clarify(enabled: Sequence[str], among: Sequence[str] = ()) -> RouteDecision:
+    options = [_OFFER[a] for a in (among or enabled)]
+    if len(among) > 1:
+        return _respond(f"¿Quieres {' o '.join(options)}?", "clarify")
+    if not options:
+        return _respond("¿Me cuentas un poco más sobre lo que necesitas?", "clarify")
+    offer = options[0] if len(options) == 1 else ", ".join(options[:-1]) + " o " + options[-1]
+    return _respond(f"¿En qué te puedo ayudar? Puedo ayudarte a {offer}.", "clarify")
+
+
+def _is_escalation(text: str, tokens: Sequence[str], scores: Mapping[str, int],
+                   config: Mapping[str, Any]) -> bool:
+    if scores["esc"] or mentions_escalation_topic(tokens, config.get("temas_esc")):
+        return True
+    match = SPEAK_TO_HUMAN.search(text)
+    if match is None:
+        return False
+    advisor_only = ADVISOR_NOUN.fullmatch(match.group(2) or "") is not None
+    return not (advisor_only and SCHEDULING.search(text))
+
+
+def _choose(scores: Mapping[str, int], enabled: Sequence[str],
+            config: Mapping[str, Any]) -> RouteDecision:
+    """Delegate to the top-scoring agent; never to a disabled one."""
+    top = max(scores[a] for a in AGENT_NAMES)
+    tied = [a for a in AGENT_NAMES if scores[a] == top]
+    allowed = [a for a in tied if a in enabled]
+    if len(allowed) == 1:
+        return _delegate(allowed[0])
+    if allowed:
+        return _clarify(enabled, allowed)
+    return _respond(_phrase(config, "frase_no_sabe"), "clarify")
+
+
+def _business(topics: frozenset[str], message: str, context: str | None,
+              config: Mapping[str, Any]) -> RouteDecision:
+    answer = answer_from_context(topics, message, context)
+    return _respond(answer or _phrase(config, "frase_no_sabe"), "business")
+
+
+def route_offline(message: str, *, active_agent: str | None, enabled_agents: Sequence[str],
+                  config: Mapping[str, Any] | None = None,
+                  business_context: str | None = None) -> RouteDecision:
+    """Decide who answers `message` from keyword rules alone (pure and deterministic)."""
+    cfg: Mapping[str, Any] = config or {}
+    enabled = [a for a in AGENT_NAMES if a in enabled_agents]
+    active = active_agent if active_agent in enabled else None
+    message = message[:MAX_CHARS]
+    tokens = normalize_tokens(message)
+    text = " ".join(tokens)
+    scores = message_scores(tokens, text)
+    if _is_escalation(text, tokens, scores, cfg):
+        return _respond(_phrase(cfg, "frase_esc"), "escalation")
+    if INJECTION.search(text):
+        return _clarify(enabled)
+    talk = _small_talk(text, cfg)
+    best = max(scores[a] for a in AGENT_NAMES)
+    if talk.farewell and best < STRONG:
+        return _respond(_phrase(cfg, "frase_des"), "farewell")
+    if not talk.rest:
+        if talk.thanks and not (active and re.search(r"\b(si|confirmo|claro)\b", text)):
+            return _respond(_phrase(cfg, "frase_des"), "thanks")
+        if talk.greeting:
+            return _respond(_phrase(cfg, "frase_saludo"), "greeting")
+        return _delegate(active) if active else _clarify(enabled)
+    topics = question_topics(text)
+    if active:
+        return _route_active(active, scores, topics, talk, message, business_context, cfg, enabled)
+    if best >= STRONG or (best >= WEAK and not topics):
+        return _choose(scores, enabled, cfg)
+    if topics:
+        if is_sales_only(topics) and "venta" in enabled:
+            return _delegate("venta")
+        return _business(topics, message, business_context, cfg)
+    if talk.greeting and len(talk.rest) <= 3:
+        return _respond(_phrase(cfg, "frase_saludo"), "greeting")
+    if talk.thanks:
+        return _respond(_phrase(cfg, "frase_des"), "thanks")
+    answer = answer_by_overlap(message, business_context)
+    return _respond(answer, "business") if answer else _clarify(enabled)
+
+
+def _route_active(active: str, scores: Mapping[str, int], topics: frozenset[str],
+                  talk: SmallTalk, message: str, context: str | None,
+                  config: Mapping[str, Any], enabled: Sequence[str]) -> RouteDecision:
+    """An agent owns the conversation: keep it unless the user clearly moved on."""
+    best = max(scores[a] for a in AGENT_NAMES)
+    if best >= STRONG and best > scores[active] and not _bare_price(talk.rest, scores):
+        return _choose(scores, enabled, config)
+    if topics and best < STRONG:
+        if "delivery" in topics and active != "venta" and "venta" in enabled:
+            return _delegate("venta")
+        if not is_sales_only(topics):
+            return _business(topics, message, context, config)
+        if active != "venta":
+            answer = answer_from_context(topics, message, context)
+            return _respond(answer, "business") if answer else _delegate(active)
+    return _delegate(active)
+
+
+def _bare_price(rest: Sequence[str], scores: Mapping[str, int]) -> bool:
+    """A price question with nothing else ("¿y cuánto cuesta?"): about the active agent's item."""
+    words = [t for t in rest if t not in {"cuanto", "cuesta", "cuestan", "precio", "seria", "sale",
+                                          "costo", "es", "el", "la", "y", "su", "me", "esta"}]
+    return not words and scores["venta"] <= STRONG
