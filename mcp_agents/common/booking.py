@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
-import string
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -15,7 +13,7 @@ from .booking_models import (Comprobante, Disponibilidad, HorarioLibre, Service,
                              ServicioInfo, load_services, money, seed_services)
 from .checks import clean_name, clean_phone
 from .dates import format_date
-from .db import init_db, reading, timestamp, transaction
+from .db import init_db, new_code, reading, timestamp, transaction
 from .text import Option, best_matches, join_es, normalize
 
 
@@ -134,14 +132,6 @@ class BookingBook:
                             f"para {svc.nombre}. Horarios libres ese día: {others}.")
         return next((rid, n) for rid, n in svc.recursos if n == names[0])
 
-    def _new_code(self, conn: sqlite3.Connection) -> str:
-        letters = "".join(c for c in string.ascii_uppercase if c not in "IO")
-        while True:
-            code = (self.kind.code_prefix + "".join(secrets.choice(letters) for _ in range(2))
-                    + "".join(secrets.choice(string.digits) for _ in range(3)))
-            if not conn.execute(f"SELECT 1 FROM {self.kind.table} WHERE codigo = ?", (code,)).fetchone():
-                return code
-
     def _receipt(self, conn: sqlite3.Connection, code: str, mensaje: str) -> Comprobante:
         r = conn.execute(
             f"SELECT b.*, s.nombre AS servicio, r.nombre AS recurso FROM {self.kind.table} b"
@@ -168,7 +158,7 @@ class BookingBook:
         try:
             with transaction(self.db_path) as tx:
                 rid, _ = self._pick(tx, svc, day, at, now, preferido)
-                code, ts = self._new_code(tx), timestamp()
+                code, ts = new_code(tx, self.kind.table, self.kind.code_prefix), timestamp()
                 tx.execute(
                     f"INSERT INTO {self.kind.table} (codigo, servicio_id, recurso_id, fecha, hora,"
                     " nombre_cliente, telefono, personas, creado_en, actualizado_en)"

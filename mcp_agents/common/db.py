@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
+import string
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -64,3 +66,13 @@ def init_db(path: str, schema: str, seed: Callable[[sqlite3.Connection], None],
 def timestamp() -> str:
     """Current time as ISO-8601 with offset, for created/updated columns."""
     return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def new_code(conn: sqlite3.Connection, table: str, prefix: str) -> str:
+    """An unused code in `table.codigo`: prefix, two letters, three digits (e.g. RKM482)."""
+    letters = "".join(c for c in string.ascii_uppercase if c not in "IO")
+    while True:
+        code = (prefix + "".join(secrets.choice(letters) for _ in range(2))
+                + "".join(secrets.choice(string.digits) for _ in range(3)))
+        if not conn.execute(f"SELECT 1 FROM {table} WHERE codigo = ?", (code,)).fetchone():
+            return code

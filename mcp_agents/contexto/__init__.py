@@ -1,0 +1,1 @@
+"""Demo business-context service: company texts the orchestrator adds to its prompt."""

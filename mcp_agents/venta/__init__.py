@@ -1,0 +1,1 @@
+"""Reference agent 'venta': products, prices in soles, quotes and orders (MCP server)."""
