@@ -77,14 +77,10 @@ class AgentState:
         return False
 
     async def run_tool(self, tool: str, arguments: dict[str, Any], produce: Callable[[], Any]) -> Any:
-        """Record a tool call, apply injected faults, then return `produce()` (the reply)."""
+        """Record a tool call, apply faults (delay, then fail > error_result > hang > exit), reply."""
         self.tool_calls.append({"name": tool, "arguments": arguments})
         self.in_flight += 1
         try:
-            if self._take("exit_next"):
-                os._exit(3)  # the server dies mid-call
-            if self._take("hang_next"):
-                await asyncio.Event().wait()  # never answers
             if self.control["delay"]:
                 await asyncio.sleep(self.control["delay"])
             if self._take("fail_next"):
@@ -93,6 +89,10 @@ class AgentState:
                 msg = f"[{self.name}] error simulado"
                 return CallToolResult(content=[TextContent(type="text", text=msg)],
                                       structuredContent={"result": msg}, isError=True)
+            if self._take("hang_next"):
+                await asyncio.Event().wait()  # never answers
+            if self._take("exit_next"):
+                os._exit(3)  # the server dies mid-call
             return produce()
         finally:
             self.in_flight -= 1

@@ -59,6 +59,7 @@ class ThreadedASGIServer:
         """Ask uvicorn to exit and join the thread."""
         if self._server is not None:
             self._server.should_exit = True
+            self._server.force_exit = True  # do not wait for slow or hanging requests
         if self._thread is not None:
             self._thread.join(timeout)
         if self._sock is not None:

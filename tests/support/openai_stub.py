@@ -41,10 +41,29 @@ def _pieces(s: str) -> list[str]:
     return parts or [s]
 
 
+class _ConnectionClose:
+    """Answer with `Connection: close`: ChatOpenAI caches its async httpx client per (base_url,
+    timeout) process-wide, and a kept-alive connection from a previous test's (closed) event loop
+    would fail the next test with "Event loop is closed"."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def send_closing(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, receive, send_closing)
+
+
 class OpenAIStub:
     """A fake OpenAI server: `enqueue` specs (FIFO) → `set_handler(fn)` → default reply."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, default: Handler = default_reply) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, default: Handler = default_reply, keep_alive: bool = False
+    ) -> None:
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
         self._headers: list[dict[str, str]] = []
@@ -57,7 +76,9 @@ class OpenAIStub:
         routes = [
             Route(p, self._chat, methods=["POST"]) for p in ("/v1/chat/completions", "/chat/completions")
         ] + [Route(p, self._models, methods=["GET"]) for p in ("/v1/models", "/models")]
-        self.app = Starlette(routes=routes)
+        self.app: Any = Starlette(routes=routes)
+        if not keep_alive:
+            self.app = _ConnectionClose(self.app)
         self._server = ThreadedASGIServer(self.app, host, port, name="openai-stub")
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -279,7 +300,7 @@ def main() -> None:
     args = parser.parse_args()
     import uvicorn
 
-    stub = OpenAIStub(args.host, args.port)
+    stub = OpenAIStub(args.host, args.port, keep_alive=True)
     stub.latency = args.latency
     print(f"OpenAI stub on http://{args.host}:{args.port}/v1", flush=True)
     uvicorn.run(stub.app, host=args.host, port=args.port, log_level="warning", access_log=False)

@@ -123,6 +123,12 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         """Spawn the process (appending to its log) and wait until it is ready."""
+        self.spawn()
+        self.wait_ready()
+        return self
+
+    def spawn(self) -> ServerProcess:
+        """Spawn the process without waiting (pair with `wait_ready()` to start several at once)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
         self._log.write(f"\n=== start: {' '.join(self.args)}\n".encode())
@@ -131,7 +137,6 @@ class ServerProcess:
             self.args, cwd=self.cwd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
-        self.wait_ready()
         return self
 
     def wait_ready(self, timeout: float | None = None) -> None:

@@ -1,0 +1,124 @@
+"""Shared fixtures: OpenAI stub, MCP test agents, context server, PostgreSQL, Redis, loopback guard."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # `tests.support` importable however pytest is launched
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tests.support.agents import AgentFactory  # noqa: E402
+from tests.support.context_server import ContextServer  # noqa: E402
+from tests.support.openai_stub import OpenAIStub  # noqa: E402
+from tests.support.procs import LOOPBACK_NO_PROXY  # noqa: E402
+from tests.support.services import ServiceUnavailable, claimed_redis_db, temporary_database  # noqa: E402
+
+SECRET_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_ORGANIZATION",
+               "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _loopback_only() -> Iterator[None]:
+    """No real OpenAI/LangSmith credentials or endpoints, no tracing, no proxy for loopback."""
+    with pytest.MonkeyPatch.context() as mp:
+        for var in SECRET_VARS:
+            mp.delenv(var, raising=False)
+        for var in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2"):
+            mp.setenv(var, "false")
+        mp.setenv("NO_PROXY", LOOPBACK_NO_PROXY)
+        mp.setenv("no_proxy", LOOPBACK_NO_PROXY)
+        yield
+
+
+# -- OpenAI stub -------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def openai_stub_server() -> Iterator[OpenAIStub]:
+    """The session's stub server (not reset per test: prefer `openai_stub` in tests)."""
+    with OpenAIStub() as stub:
+        yield stub
+
+
+@pytest.fixture
+def openai_stub(openai_stub_server: OpenAIStub, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIStub]:
+    """The stub, reset for this test; OPENAI_BASE_URL / OPENAI_API_KEY point at it."""
+    stub = openai_stub_server
+    stub.reset()
+    for key, value in stub.env().items():
+        monkeypatch.setenv(key, value)
+    yield stub
+    errors = list(stub.errors)
+    stub.reset()
+    if errors:
+        pytest.fail("the OpenAI stub's handler raised:\n" + "\n".join(errors), pytrace=False)
+
+
+# -- MCP test agents ---------------------------------------------------------------------------
+def _factory(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentFactory]:
+    factory = AgentFactory(kind, tmp_path_factory.mktemp(f"{kind}-agents"))
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture(scope="module")
+def chat_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentFactory]:
+    """Factory of conversational MCP agents: chat_agent("reserva", session_id_type="int") -> AgentHandle."""
+    yield from _factory("chat", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def tool_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentFactory]:
+    """Factory of tool-server MCP agents (listar_servicios, crear_reserva): tool_agent("reserva")."""
+    yield from _factory("tool", tmp_path_factory)
+
+
+# -- business context --------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def context_server_session() -> Iterator[ContextServer]:
+    """The session's context server (not reset per test: prefer `context_server`)."""
+    with ContextServer() as server:
+        yield server
+
+
+@pytest.fixture
+def context_server(context_server_session: ContextServer) -> Iterator[ContextServer]:
+    """The business-context server, reset for this test."""
+    context_server_session.reset()
+    yield context_server_session
+    context_server_session.reset()
+
+
+# -- PostgreSQL and Redis (never skipped: missing services fail) -------------------------------
+@pytest.fixture(scope="session")
+def pg_dsn() -> Iterator[str]:
+    """DSN of a fresh database on 127.0.0.1:5432 for this session, dropped at the end."""
+    try:
+        with temporary_database() as dsn:
+            yield dsn
+    except ServiceUnavailable as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """redis://127.0.0.1:6379/N on a db number claimed for this session (flushed before and after)."""
+    try:
+        with claimed_redis_db() as url:
+            yield url
+    except ServiceUnavailable as e:
+        pytest.fail(str(e), pytrace=False)
+
+
+@pytest.fixture
+def redis_clean(redis_url: str) -> str:
+    """`redis_url`, flushed before this test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    client.close()
+    return redis_url
