@@ -26,9 +26,13 @@ _BY_TYPE = {
     "dict_type": "El campo '{field}' debe ser un objeto JSON",
 }
 _STATUS_TEXT = {
+    400: "El cuerpo de la solicitud debe ser un JSON válido",
     404: "Recurso no encontrado", 405: "Método no permitido",
     413: "El cuerpo de la solicitud es demasiado grande",
 }
+# Details the framework itself writes in English; replaced by the Spanish text of their status.
+_FRAMEWORK_DETAILS = {"Not Found", "Method Not Allowed", "There was an error parsing the body",
+                      "Request Entity Too Large", "Bad Request"}
 
 
 def _field(loc: Sequence[Any]) -> str:
@@ -93,7 +97,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) and exc.status_code < 500 else None
-        if detail is None or detail in ("Not Found", "Method Not Allowed"):
+        if detail is None or detail in _FRAMEWORK_DETAILS:
             detail = _STATUS_TEXT.get(exc.status_code, "Error en la solicitud")
         return JSONResponse({"detail": detail}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))

@@ -1,0 +1,113 @@
+"""Run the real orchestrator app (lifespan on) under uvicorn in a thread, and build chat bodies."""
+
+from __future__ import annotations
+
+import copy
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from server.main import create_app
+from server.settings import Settings
+
+BASE_CONFIG: dict[str, Any] = {
+    "nombre_bot": "Valeria", "id_empresa": 12, "rol_bot": "asistente virtual",
+    "tipo_bot": "restaurante", "objetivo_principal": "atender consultas y reservas",
+    "frase_saludo": "¡Hola! Soy Valeria, ¿en qué te ayudo?",
+    "frase_des": "¡Gracias por escribirnos! Que tengas un buen día.",
+    "frase_no_sabe": "Déjame consultarlo con el equipo y te confirmo en breve.",
+    "temas_esc": "reclamos, devoluciones, facturación",
+    "frase_esc": "Te comunico con una persona de nuestro equipo.",
+    "fecha_iso": "2026-11-26", "agendar_usuario": "1", "agendar_sucursal": 0,
+    "canal": "whatsapp",
+}
+
+
+def chat_body(message: str, session_id: Any = "s1", **config: Any) -> dict[str, Any]:
+    """A valid chat request with the base config (overridden by `config`)."""
+    cfg = copy.deepcopy(BASE_CONFIG)
+    cfg.update(config)
+    return {"message": message, "session_id": session_id, "config": cfg}
+
+
+def test_settings(tmp_path: Path, agents: dict[str, str] | None = None,
+                  **overrides: Any) -> Settings:
+    """Settings isolated from `.env`: only `agents` enabled, SQLite under tmp_path."""
+    agents = agents or {}
+    values: dict[str, Any] = {
+        "CHECKPOINT_DB": str(tmp_path / "checkpoints.sqlite"), "LOG_LEVEL": "INFO",
+        "MCP_TIMEOUT": 5, "MCP_RETRY_BACKOFF": 0.01, "SESSION_TTL_SECONDS": 0,
+    }
+    for name in ("reserva", "cita", "venta"):
+        values[f"MCP_{name.upper()}_ENABLED"] = name in agents
+        if name in agents:
+            values[f"MCP_{name.upper()}_URL"] = agents[name]
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class RunningApp:
+    """The orchestrator served over real HTTP on a free loopback port, lifespan included."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = create_app(settings)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(256)
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="on",
+                                timeout_graceful_shutdown=2)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        daemon=True, name=f"orquestador-{self.port}")
+        self.client = httpx.Client(base_url=self.url, timeout=60)
+
+    def start(self, wait_agents: float = 10.0) -> RunningApp:
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("orchestrator did not start")
+            time.sleep(0.01)
+        if wait_agents:
+            self.wait_agents(wait_agents)
+        return self
+
+    @property
+    def services(self) -> Any:
+        return self.app.state.services
+
+    def wait_agents(self, timeout: float) -> None:
+        """Wait until every enabled agent is connected."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            conns = [self.services.agents.connection(n) for n in self.services.agents.names]
+            if all(c.connected for c in conns):
+                return
+            time.sleep(0.02)
+        raise RuntimeError("agents did not connect")
+
+    def chat(self, message: str, session_id: Any = "s1", **config: Any) -> httpx.Response:
+        return self.client.post("/api/agent/chat", json=chat_body(message, session_id, **config))
+
+    def post_raw(self, content: bytes | str, **headers: str) -> httpx.Response:
+        hdrs = {"content-type": "application/json", **headers}
+        return self.client.post("/api/agent/chat", content=content, headers=hdrs)
+
+    def metrics(self) -> dict[str, Any]:
+        return self.client.get("/metrics").json()
+
+    def stop(self) -> None:
+        self.client.close()
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()
