@@ -47,8 +47,10 @@ def split_sentences(context: str) -> tuple[str, ...]:
     return tuple(s for s in sentences if len(s) > 1)
 
 
-def _content_keys(text: str) -> list[str]:
-    return [phonetic_key(t) for t in normalize_tokens(text) if t not in STOPWORDS and len(t) > 3]
+@lru_cache(maxsize=1024)
+def _content_keys(text: str) -> tuple[str, ...]:
+    return tuple(phonetic_key(t) for t in normalize_tokens(text)
+                 if t not in STOPWORDS and len(t) > 3)
 
 
 def _overlap(message_keys: Sequence[str], sentence: str) -> int:
@@ -81,7 +83,8 @@ def answer_from_context(topics: frozenset[str], message: str, context: str | Non
 
 def answer_by_overlap(message: str, context: str | None) -> str | None:
     """For a question with no known topic: the context sentence sharing its content words."""
-    if not context or not _QUESTION_START.search(" ".join(normalize_tokens(message))):
+    tokens = normalize_tokens(message)
+    if not context or len(tokens) > 25 or not _QUESTION_START.search(" ".join(tokens)):
         return None
     message_keys = _content_keys(message)
     if not message_keys:

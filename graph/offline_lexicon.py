@@ -10,7 +10,7 @@ TERMS: tuple[tuple[str, int, str], ...] = (
                    "jacuzzi auditorio hosped* hospedaje alojamiento estadia comensales huesped* "
                    "bookear padel"),
     ("reserva", 2, "separ* apartar apartarme alquil* rentar cuarto salon piscina terraza karaoke "
-                   "futbol fulbito voley basquet hotel hostal event* asiento butaca tour"),
+                   "futbol fulbito voley basquet hotel hostal event* asiento butaca tour sala"),
     ("reserva", 1, "persona adulto noche cumpleanos parrilla turno cupo disponib* facial "
                    "manicure pedicure clase agend*"),
     ("cita", 4, "cita doctor doctora medico medica dentista odontolog* nutricion* psicolog* "
@@ -19,18 +19,19 @@ TERMS: tuple[tuple[str, int, str], ...] = (
     ("cita", 3, "reunion* demo demostracion* asesor* entrevista videollamada consultor* contador "
                 "arquitecto"),
     ("cita", 2, "agend* evaluacion chequeo visita sesion terapia fisioterapia diagnostico vacuna "
-                "ecografia cirugia endodoncia brackets zoom profesional ingeniero tecnico"),
-    ("cita", 1, "consult* turno cupo disponib* control examen tratamiento llamada facial manicure "
-                "pedicure clase"),
+                "ecografia cirugia endodoncia brackets zoom profesional ingeniero tecnico "
+                "instalacion mantenimiento inspeccion"),
+    ("cita", 1, "consult* turno cupo disponib* control examen tratamiento llamada llamar "
+                "coordinar facial manicure pedicure clase"),
     ("venta", 3, "compra* compro compre compren precio* cuesta cuestan costo* costaria vende* "
                  "vendo venta product* catalog* stock pedid* cotiz* descuent* adquirir mayorista "
                  "talla*"),
     ("venta", 2, "pedir ordenar oferta* promo* rebaja* liquidacion presupuesto carrito inventario "
-                 "unidad docena suscrip* membresia mensualidad soles carta menu plato combo* "
+                 "unidad docena suscrip* membresia mensualidad matricula soles carta menu plato combo* "
                  "articulo* mercaderia pack polo ropa zapatill* zapato laptop perfume repuesto* "
                  "tarifa*"),
     ("venta", 1, "orden pido kilo color* modelo* marca plan paquete* boleta factura* celular "
-                 "crema curso garantia accesorio* llevar manejan"),
+                 "crema curso garantia accesorio* llevar manejan interesa* inscri* taller"),
     ("esc", 1, "reclam* queja quejarme quejar denunci* indecopi estafa* humano humana operador*"),
 )
 
@@ -46,7 +47,8 @@ COMMON_WORDS: frozenset[str] = frozenset(
     "semana ahora donde cuando como cuanto cuantos cuantas personas gracias buenas buenos "
     "hola saludos favor perfecto listo correo numero nombre horas minutos quieres queria "
     "pasado proximo primero primera segunda juntos juntas otros otras nuestro nuestra medio "
-    "mejor despues antes siempre tambien porque seria serian dolor valor mayor menor".split()
+    "mejor despues antes siempre tambien porque seria serian dolor valor mayor menor media "
+    "medias medio mediodia medida compartir sentir sentido".split()
 )
 
 # Phrases that add to (or take from) an agent's score, read on the normalized text.
@@ -97,7 +99,7 @@ CLOSING = re.compile(
 )
 AFFIRM = re.compile(
     r"\b(si|ok|listo|dale|claro|perfecto|correcto|exacto|confirmo|confirmado|de acuerdo|va|ya"
-    r"|bueno|genial|excelente|chevere|super|entendido|vale|no|okey|jaja|oh|ah|mmm?|aja)\b"
+    r"|bueno|genial|excelente|chevere|super|entendido|vale|no|okey|jaja|oh|ah|h?m+|aja)\b"
 )
 FILLER = re.compile(
     r"\b(por favor|muchas|muchisimas|mil|bien|muy|todo|todos|senor|senora|senorita|joven|amig[oa]"
@@ -118,7 +120,7 @@ TOPIC_QUESTIONS: tuple[tuple[str, str], ...] = (
                  r"|referencia|mapa|google maps)\b"),
     ("parking", r"\b(estacionamiento|estacionar|parking|cochera|parqueo|parquear"
                 r"|dejar (el|mi) (carro|auto|moto))\b"),
-    ("contact", r"\b(telefono|whatsapp|numero de (contacto|telefono|celular|whatsapp)"
+    ("contact", r"\b(telefono|whatsap\w*|wasap|numero de (contacto|telefono|celular|whatsap)"
                 r"|(su|tu|sus) (numero|celular|correo|email|mail|pagina|web|facebook|instagram)"
                 r"|cual es (el|su) (numero|celular|correo)|pagina web|redes sociales|facebook"
                 r"|instagram|tiktok|como (los|las) (contacto|llamo))\b"),
@@ -129,7 +131,7 @@ TOPIC_QUESTIONS: tuple[tuple[str, str], ...] = (
     ("payment", r"\b(yape|yapear|yapeo|plin|tarjetas?|visa|mastercard|efectivo|transferencias?"
                 r"|deposito|paypal|(medios?|metodos?|formas?) de pago|pagos?|pagar)\b"),
     ("delivery", r"\b(delivery|deliveri|envios?|envian|envias|reparto|reparten|despacho"
-                 r"|despachan|courier|olva|shalom|rappi|a domicilio|recojo|cobertura"
+                 r"|despachan|courier|olva|shalom|rapi|a domicilio|recojo|cobertura"
                  r"|hasta donde llegan)\b"),
 )
 SALES_TOPICS: frozenset[str] = frozenset({"payment", "delivery"})
@@ -159,6 +161,16 @@ STOPWORDS: frozenset[str] = frozenset(
 )
 # Topic words too broad to trigger an escalation topic on their own.
 GENERIC_TOPIC_WORDS: frozenset[str] = frozenset(
-    "producto productos pedido pedidos servicio servicios cliente clientes compra compras "
-    "atencion libro consulta consultas solicitud solicitudes informacion cuenta".split()
+    "libro tema temas caso casos asunto asuntos solicitud solicitudes consulta consultas "
+    "informacion relacionado relacionados relacionadas".split()
+)
+# A price question goes to sales unless the user also asks to book or schedule something.
+PRICE_STEMS: tuple[str, ...] = ("presio", "kuesta", "kosto", "kostar", "tarif", "kotis", "kobran")
+BOOKING_STEMS: tuple[str, ...] = (
+    "reserb", "separ", "apartar", "ajend", "program", "reprogram", "kansel", "anul", "saka",
+)
+# Explicit opening-hours questions (a bare "horario" while booking is about free slots).
+OPENING_HOURS = re.compile(
+    r"\b(abren|abre|abriran|abiert[oa]s?|cierran|cierra|atienden|horarios? de atencion"
+    r"|hasta que hora|desde que hora|que dias (atienden|trabajan|abren)|trabajan)\b"
 )

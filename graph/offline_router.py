@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from graph.decision import AGENT_NAMES, RouteDecision
@@ -9,13 +10,13 @@ from graph.offline_business import (
     answer_by_overlap, answer_from_context, is_sales_only, question_topics,
 )
 from graph.offline_lexicon import (
-    ADVISOR_NOUN, AFFIRM, CLOSING, FAREWELL, FILLER, GREETING, INJECTION, SCHEDULING,
-    SPEAK_TO_HUMAN, THANKS,
+    ADVISOR_NOUN, AFFIRM, CLOSING, FAREWELL, FILLER, GREETING, INJECTION, OPENING_HOURS,
+    SCHEDULING, SPEAK_TO_HUMAN, THANKS,
 )
 from graph.offline_terms import mentions_escalation_topic, message_scores
 from graph.text_normalize import normalize_tokens
 
-MAX_CHARS = 2000
+MAX_CHARS = 1000  # a routing decision reads at most this much of a message
 STRONG = 3  # a score that names an agent outright (a booking verb, "cita", a price question)
 WEAK = 2  # enough to delegate when nothing else claims the message
 
@@ -29,6 +30,8 @@ DEFAULTS: Mapping[str, str] = {
 _OFFER = {"reserva": "hacer una reserva", "cita": "agendar una cita",
           "venta": "comprar nuestros productos"}
 _SMALL_TALK = (GREETING, FAREWELL, THANKS, CLOSING, AFFIRM, FILLER)
+_PRICE_WORDS = frozenset("cuanto cuesta cuestan precio precios seria sale salen costo costaria es "
+                         "son el la los las y su sus me esta estan total vale valen".split())
 
 
 class SmallTalk(NamedTuple):
@@ -50,12 +53,17 @@ def _phrase(config: Mapping[str, Any], key: str) -> str:
     return DEFAULTS[key].format(nombre_bot=name)
 
 
+@lru_cache(maxsize=64)
+def _name_tokens(name: str) -> frozenset[str]:
+    return frozenset(normalize_tokens(name))
+
+
 def _small_talk(text: str, config: Mapping[str, Any]) -> SmallTalk:
     rest = text
     for pattern in _SMALL_TALK:
         rest = pattern.sub(" ", rest)
     name = config.get("nombre_bot")
-    names = set(normalize_tokens(name)) if isinstance(name, str) else set()
+    names = _name_tokens(name) if isinstance(name, str) else frozenset()
     return SmallTalk(
         greeting=bool(GREETING.search(text)),
         farewell=bool(FAREWELL.search(text) or CLOSING.search(text)),
@@ -107,6 +115,17 @@ def _choose(scores: Mapping[str, int], enabled: Sequence[str],
     return _respond(_phrase(config, "frase_no_sabe"), "clarify")
 
 
+def _choose_or_answer(scores: Mapping[str, int], enabled: Sequence[str], message: str,
+                      context: str | None, config: Mapping[str, Any]) -> RouteDecision:
+    """`_choose`, but a question for a disabled agent may still be answered from the context."""
+    decision = _choose(scores, enabled, config)
+    if decision.intent == "clarify" and decision.reply == _phrase(config, "frase_no_sabe"):
+        answer = answer_by_overlap(message, context)
+        if answer:
+            return _respond(answer, "business")
+    return decision
+
+
 def _business(topics: frozenset[str], message: str, context: str | None,
               config: Mapping[str, Any]) -> RouteDecision:
     answer = answer_from_context(topics, message, context)
@@ -139,10 +158,12 @@ def route_offline(message: str, *, active_agent: str | None, enabled_agents: Seq
             return _respond(_phrase(cfg, "frase_saludo"), "greeting")
         return _delegate(active) if active else _clarify(enabled)
     topics = question_topics(text)
+    if active and topics == {"hours"} and not OPENING_HOURS.search(text):
+        topics = frozenset()  # "otro horario" while booking asks for another slot
     if active:
         return _route_active(active, scores, topics, talk, message, business_context, cfg, enabled)
     if best >= STRONG or (best >= WEAK and not topics):
-        return _choose(scores, enabled, cfg)
+        return _choose_or_answer(scores, enabled, message, business_context, cfg)
     if topics:
         if is_sales_only(topics) and "venta" in enabled:
             return _delegate("venta")
@@ -151,7 +172,7 @@ def route_offline(message: str, *, active_agent: str | None, enabled_agents: Seq
         return _respond(_phrase(cfg, "frase_saludo"), "greeting")
     if talk.thanks:
         return _respond(_phrase(cfg, "frase_des"), "thanks")
-    answer = answer_by_overlap(message, business_context)
+    answer = answer_by_overlap(message, business_context) if best == 0 else None
     return _respond(answer, "business") if answer else _clarify(enabled)
 
 
@@ -175,6 +196,4 @@ def _route_active(active: str, scores: Mapping[str, int], topics: frozenset[str]
 
 def _bare_price(rest: Sequence[str], scores: Mapping[str, int]) -> bool:
     """A price question with nothing else ("¿y cuánto cuesta?"): about the active agent's item."""
-    words = [t for t in rest if t not in {"cuanto", "cuesta", "cuestan", "precio", "seria", "sale",
-                                          "costo", "es", "el", "la", "y", "su", "me", "esta"}]
-    return not words and scores["venta"] <= STRONG
+    return scores["venta"] > 0 and not [t for t in rest if t not in _PRICE_WORDS]

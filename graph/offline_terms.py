@@ -7,7 +7,8 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from graph.offline_lexicon import (
-    COMMON_WORDS, EXCLUDED_PREFIXES, GENERIC_TOPIC_WORDS, PHRASES, STOPWORDS, TERMS,
+    BOOKING_STEMS, COMMON_WORDS, EXCLUDED_PREFIXES, GENERIC_TOPIC_WORDS, PHRASES, PRICE_STEMS,
+    STOPWORDS, TERMS,
 )
 from graph.text_normalize import (
     deletions, normalize_tokens, phonetic_key, same_stem, within_one_edit,
@@ -15,6 +16,8 @@ from graph.text_normalize import (
 
 Hit = tuple[str, int]  # (class, weight)
 FUZZY_MIN_KEY = 6  # only terms this long (as phonetic keys) accept a typo
+STRONG_HIT = 3  # a score this high makes guessing misspellings unnecessary
+MAX_GUESSES = 10  # misspellings guessed per message (bounds the cost of long messages)
 _PROFESSION_RE = re.compile(r"olog[oa]s?$")
 
 
@@ -69,45 +72,74 @@ def _typo_hits(key: str, index: TermIndex) -> list[Hit]:
             for prefix in (key[:length], key[:length + 1]):
                 queries.update((prefix, *deletions(prefix)))
             queries.add(key[:length - 1])
+    singular = key[:-2] if key.endswith("es") else key[:-1] if key.endswith("s") else key
     hits: list[Hit] = []
     for query in queries:
         for term, is_stem in index.typo_index.get(query, ()):
             size = len(term)
             ok = (any(within_one_edit(key[:n], term) for n in (size - 1, size, size + 1))
-                  if is_stem else within_one_edit(re.sub(r"e?s$", "", key), term)
-                  or within_one_edit(key, term))
-            if ok:
-                hits.extend((index.stems if is_stem else index.words).get(term, ()))
+                  if is_stem else within_one_edit(singular, term) or within_one_edit(key, term))
+            if ok:  # a guessed word counts a little less than a spelled one
+                found = (index.stems if is_stem else index.words).get(term, ())
+                hits.extend((cls, max(1, weight - 1)) for cls, weight in found)
     return hits
 
 
-@lru_cache(maxsize=4096)
-def token_hits(token: str) -> tuple[Hit, ...]:
-    """The (class, weight) signals of one normalized token (strongest per class)."""
-    key = phonetic_key(token)
-    if len(key) < 2 or key.isdigit() or key.startswith(EXCLUDED_PREFIXES):
-        return ()
-    index = term_index()
-    hits = _exact_hits(key, index)
-    if _PROFESSION_RE.search(key) and len(key) > 6:
-        hits.append(("cita", 4))
-    if not hits and len(token) >= 5 and token not in COMMON_WORDS:
-        hits = _typo_hits(key, index)
+def _strongest(hits: Sequence[Hit]) -> tuple[Hit, ...]:
     best: dict[str, int] = {}
     for cls, weight in hits:
         best[cls] = max(weight, best.get(cls, 0))
     return tuple(sorted(best.items()))
 
 
+@lru_cache(maxsize=4096)
+def token_hits(token: str) -> tuple[Hit, ...]:
+    """The (class, weight) signals of one correctly spelled token (strongest per class)."""
+    key = phonetic_key(token)
+    if len(key) < 2 or key.isdigit() or key.startswith(EXCLUDED_PREFIXES):
+        return ()
+    hits = _exact_hits(key, term_index())
+    if _PROFESSION_RE.search(key) and len(key) > 6:
+        hits.append(("cita", 4))
+    return _strongest(hits)
+
+
+@lru_cache(maxsize=4096)
+def typo_hits(token: str) -> tuple[Hit, ...]:
+    """The signals of a token read as a one-typo misspelling of a long term."""
+    key = phonetic_key(token)
+    if len(token) < 5 or token in COMMON_WORDS or key.startswith(EXCLUDED_PREFIXES):
+        return ()
+    return _strongest(_typo_hits(key, term_index()))
+
+
 def message_scores(tokens: Sequence[str], text: str) -> dict[str, int]:
-    """Summed signal weights per class ("reserva", "cita", "venta", "esc") of one message."""
+    """Summed signal weights per class ("reserva", "cita", "venta", "esc") of one message.
+
+    Misspellings are only guessed when the correctly spelled words say nothing clear.
+    """
     scores = {"reserva": 0, "cita": 0, "venta": 0, "esc": 0}
+    unknown = []
     for token in tokens:
-        for cls, weight in token_hits(token):
+        hits = token_hits(token)
+        if not hits:
+            unknown.append(token)
+        for cls, weight in hits:
             scores[cls] += weight
+    if max(scores.values()) < STRONG_HIT:
+        for token in unknown[:MAX_GUESSES]:
+            for cls, weight in typo_hits(token):
+                scores[cls] += weight
     for cls, weight, pattern in term_index().phrases:
         if pattern.search(text):
             scores[cls] = max(0, scores[cls] + weight)
+    keys = [phonetic_key(t) for t in tokens]
+    asks_price = scores["venta"] > 0 and any(k.startswith(PRICE_STEMS) for k in keys)
+    booking = max(scores["reserva"], scores["cita"])
+    if asks_price and not any(k.startswith(BOOKING_STEMS) for k in keys):
+        scores["venta"] = max(scores["venta"], booking + 1)
+    elif asks_price and booking:  # "quiero reservar la cancha, ¿cuánto cuesta?"
+        scores["venta"] = min(scores["venta"], booking - 1)
     return scores
 
 

@@ -34,24 +34,32 @@ ABBREVIATIONS = MappingProxyType({
     "c": "se", "tmr": "", "pe": "", "ps": "", "pues": "", "nomas": "",
 })
 
-_KEEP_DOUBLE = frozenset("clreon")
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
+
+
+_SPANISH_ACCENTS = str.maketrans("áéíóúüñàèìòùäëïö", "aeiouunaeiouaeio")
 
 
 def strip_accents(text: str) -> str:
     """Lowercase `text` and drop diacritics (ñ becomes n)."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    text = text.lower().translate(_SPANISH_ACCENTS)
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+_RUN_RE = re.compile(r"([a-z])\1{2,}")
+_PAIR_RE = re.compile(r"([abdfghijkmpqstuvwxyz])\1")
+_LAUGH_RE = re.compile(r"(j+[aeiou]+)+j*|(ha){2,}h?|xd+|lol")
+
+
 def _collapse(word: str) -> str:
-    word = re.sub(r"([a-z])\1{2,}", r"\1", word)
-    return re.sub(r"([a-z])\1", lambda m: m.group(0) if m.group(1) in _KEEP_DOUBLE else m.group(1),
-                  word)
+    return _PAIR_RE.sub(r"\1", _RUN_RE.sub(r"\1", word))
 
 
 def _squash_laughs(word: str) -> str:
-    return "jaja" if re.fullmatch(r"(j+[aeiou]+)+j*|(ha){2,}h?|xd+|lol", word) else word
+    return "jaja" if _LAUGH_RE.fullmatch(word) else word
 
 
 def normalize_tokens(text: str) -> list[str]:
@@ -60,7 +68,7 @@ def normalize_tokens(text: str) -> list[str]:
         text = text.replace(emoji, word)
     tokens: list[str] = []
     for raw in _TOKEN_RE.findall(strip_accents(text)):
-        word = raw if raw.isdigit() else _squash_laughs(_collapse(raw))
+        word = _squash_laughs(_collapse(raw)) if raw.isalpha() else raw
         word = ABBREVIATIONS.get(word, word)
         tokens.extend(word.split())
     return tokens
@@ -71,16 +79,18 @@ def normalize(text: str) -> str:
     return " ".join(normalize_tokens(text))
 
 
+_PHONETIC_RE = re.compile(
+    r"(g(?=[ei]))|(gu(?=[ei]))|(qu(?=[ei]))|(c(?=[ei]))|(ch)|(ll)|([qc])|(z)|(v)|(w)|(h)|(y$)"
+)
+_PHONETIC_OUT = ("", "j", "g", "k", "s", "X", "y", "k", "s", "b", "u", "", "i")
+_DOUBLE_RE = re.compile(r"(.)\1+")
+
+
 @lru_cache(maxsize=8192)
 def phonetic_key(word: str) -> str:
     """A spelling-insensitive key: b/v, c/s/z, c/k/qu, g/j, ll/y, silent h, doubled letters."""
-    s = re.sub(r"g(?=[ei])", "j", word)
-    s = re.sub(r"gu(?=[ei])", "g", s)
-    s = re.sub(r"qu(?=[ei])", "k", s).replace("q", "k").replace("ch", "X").replace("ll", "y")
-    s = re.sub(r"c(?=[ei])", "s", s).replace("c", "k").replace("z", "s").replace("v", "b")
-    s = s.replace("w", "u").replace("h", "")
-    s = re.sub(r"y$", "i", s)
-    return re.sub(r"(.)\1+", r"\1", s)
+    spoken = _PHONETIC_RE.sub(lambda m: _PHONETIC_OUT[m.lastindex or 0], word)
+    return _DOUBLE_RE.sub(r"\1", spoken)
 
 
 def common_prefix_len(a: str, b: str) -> int:
@@ -93,10 +103,12 @@ def common_prefix_len(a: str, b: str) -> int:
     return n
 
 
+@lru_cache(maxsize=8192)
 def light_stem(key: str) -> str:
     """Drop a plural and a final vowel from a phonetic key ("reklamos" -> "reklam")."""
-    key = re.sub(r"(es|s)$", "", key) if len(key) > 4 else key
-    return re.sub(r"[aeiou]$", "", key) if len(key) > 3 else key
+    if len(key) > 4 and key.endswith("s"):
+        key = key[:-2] if key.endswith("es") else key[:-1]
+    return key[:-1] if len(key) > 3 and key[-1] in "aeiou" else key
 
 
 def same_stem(token_key: str, topic_key: str) -> bool:
