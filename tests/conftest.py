@@ -1,4 +1,4 @@
-"""Shared fixtures: OpenAI stub, MCP test agents, context server, PostgreSQL, Redis, loopback guard."""
+"""Shared fixtures: OpenAI stub, MCP test agents, context server, PostgreSQL, Redis, loopback."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from tests.support.agents import AgentFactory  # noqa: E402
 from tests.support.context_server import ContextServer  # noqa: E402
 from tests.support.openai_stub import OpenAIStub  # noqa: E402
 from tests.support.procs import LOOPBACK_NO_PROXY  # noqa: E402
-from tests.support.services import ServiceUnavailable, claimed_redis_db, temporary_database  # noqa: E402
+from tests.support.services import (  # noqa: E402
+    ServiceUnavailable, claimed_redis_db, temporary_database,
+)
 
 SECRET_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_ORGANIZATION",
                "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY")
@@ -44,7 +46,9 @@ def openai_stub_server() -> Iterator[OpenAIStub]:
 
 
 @pytest.fixture
-def openai_stub(openai_stub_server: OpenAIStub, monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIStub]:
+def openai_stub(
+    openai_stub_server: OpenAIStub, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[OpenAIStub]:
     """The stub, reset for this test; OPENAI_BASE_URL / OPENAI_API_KEY point at it."""
     stub = openai_stub_server
     stub.reset()
@@ -66,13 +70,13 @@ def _factory(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ag
 
 @pytest.fixture(scope="module")
 def chat_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentFactory]:
-    """Factory of conversational MCP agents: chat_agent("reserva", session_id_type="int") -> AgentHandle."""
+    """Factory of conversational MCP agents: chat_agent("reserva", session_id_type="int")."""
     yield from _factory("chat", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
 def tool_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentFactory]:
-    """Factory of tool-server MCP agents (listar_servicios, crear_reserva): tool_agent("reserva")."""
+    """Factory of tool-server MCP agents (listar_servicios, crear_reserva)."""
     yield from _factory("tool", tmp_path_factory)
 
 
@@ -105,7 +109,7 @@ def pg_dsn() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """redis://127.0.0.1:6379/N on a db number claimed for this session (flushed before and after)."""
+    """redis://127.0.0.1:6379/N, a db number claimed for this session (flushed before/after)."""
     try:
         with claimed_redis_db() as url:
             yield url

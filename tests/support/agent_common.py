@@ -1,4 +1,4 @@
-"""Shared plumbing of the test MCP agents: stats/control middleware, fault injection, CLI, runner."""
+"""Shared plumbing of the test MCP agents: stats/control middleware, faults, CLI, runner."""
 
 from __future__ import annotations
 
@@ -76,8 +76,10 @@ class AgentState:
             return True
         return False
 
-    async def run_tool(self, tool: str, arguments: dict[str, Any], produce: Callable[[], Any]) -> Any:
-        """Record a tool call, apply faults (delay, then fail > error_result > hang > exit), reply."""
+    async def run_tool(
+        self, tool: str, arguments: dict[str, Any], produce: Callable[[], Any]
+    ) -> Any:
+        """Record a call, apply faults (delay, then fail > error_result > hang > exit), reply."""
         self.tool_calls.append({"name": tool, "arguments": arguments})
         self.in_flight += 1
         try:
@@ -162,7 +164,8 @@ class StatsMiddleware:
             unknown = set(changes) - set(CONTROL_KEYS)
             if unknown:
                 return JSONResponse({"error": f"unknown controls {sorted(unknown)}"}, 400)
-            self.state.control.update({k: float(v) if k == "delay" else int(v) for k, v in changes.items()})
+            for key, value in changes.items():
+                self.state.control[key] = float(value) if key == "delay" else int(value)
         return JSONResponse(self.state.control)
 
 

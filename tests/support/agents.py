@@ -13,13 +13,16 @@ MODULES = {"chat": "tests.support.chat_agent", "tool": "tests.support.tool_agent
 
 
 class AgentHandle:
-    """One test agent process: `.url` (…/mcp), `.stats()`, `.control(**kw)`, `.reset()`, lifecycle."""
+    """One test agent process: `.url` (…/mcp), `.stats()`, `.control(**kw)`, `.reset()`."""
 
-    def __init__(self, kind: str, name: str, log_dir: Path, port: int | None = None, **options: Any) -> None:
+    def __init__(
+        self, kind: str, name: str, log_dir: Path, port: int | None = None, **options: Any
+    ) -> None:
         self.kind, self.name, self.options = kind, name, options
         self.port = port or free_port()
         argv: list[object] = ["--port", self.port, "--name", name,
-                              "--delay", options.get("delay", 0.0), "--fail-first", options.get("fail_first", 0)]
+                              "--delay", options.get("delay", 0.0),
+                              "--fail-first", options.get("fail_first", 0)]
         if kind == "chat":
             argv += ["--session-id-type", options.get("session_id_type", "str")]
         argv += ["--stateless"] if options.get("stateless") else []
@@ -68,7 +71,8 @@ class AgentHandle:
         return r.json()
 
     def stats(self) -> dict[str, Any]:
-        """requests {"POST /mcp": n}, total_requests, rpc {"tools/call": n}, tool_calls, chat_calls, sessions, control, in_flight."""
+        """Counters: requests {"POST /mcp": n}, total_requests, rpc {"tools/call": n},
+        tool_calls, chat_calls, sessions {id: turns}, control, in_flight."""
         return self._http("GET", "/stats")
 
     def control(self, **changes: float) -> dict[str, Any]:
@@ -109,8 +113,11 @@ class AgentFactory:
     def _key(self, name: str, options: dict[str, Any]) -> tuple[Any, ...]:
         return (name, *sorted((k, repr(v)) for k, v in options.items()))
 
-    def __call__(self, name: str = "reserva", *, fresh: bool = False, **options: Any) -> AgentHandle:
-        """An agent named `name` (options: session_id_type, delay, fail_first, stateless, json_response, port, env)."""
+    def __call__(
+        self, name: str = "reserva", *, fresh: bool = False, **options: Any
+    ) -> AgentHandle:
+        """An agent named `name`; options: session_id_type ("str"|"int", chat only), delay,
+        fail_first, stateless, json_response, port, env (extra environment)."""
         return self.many(name, fresh=fresh, **options)[0]
 
     def many(self, *names: str, fresh: bool = False, **options: Any) -> list[AgentHandle]:

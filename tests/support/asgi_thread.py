@@ -13,7 +13,9 @@ import uvicorn
 class ThreadedASGIServer:
     """A uvicorn server running `app` in a daemon thread; port 0 picks a free port (no race)."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, name: str = "asgi") -> None:
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, name: str = "asgi"
+    ) -> None:
         self.app = app
         self.host = host
         self.name = name
@@ -45,7 +47,8 @@ class ThreadedASGIServer:
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name=f"{self.name}-server", daemon=True
+            target=self._server.run, kwargs={"sockets": [sock]}, name=f"{self.name}-server",
+            daemon=True,
         )
         self._thread.start()
         deadline = time.monotonic() + timeout

@@ -27,14 +27,18 @@ def build(args: Any) -> tuple[Any, AgentState]:
 
         return await state.run_tool("chat", arguments, produce)
 
-    description = f"Conversa con el agente {args.name}: envía el mensaje del usuario y devuelve la respuesta."
+    description = (
+        f"Conversa con el agente {args.name}: envía el mensaje del usuario y devuelve la respuesta."
+    )
     if args.session_id_type == "int":
 
         async def chat(message: str, session_id: int, context: dict[str, Any] | None = None) -> str:
             return await answer(message, session_id, context)
     else:
 
-        async def chat(message: str, session_id: str, context: dict[str, Any] | None = None) -> str:  # type: ignore[misc]
+        async def chat(  # type: ignore[misc]
+            message: str, session_id: str, context: dict[str, Any] | None = None
+        ) -> str:
             return await answer(message, session_id, context)
 
     mcp.tool(name="chat", description=description)(chat)

@@ -24,7 +24,7 @@ def default_context(id_empresa: Any) -> str:
 
 
 class ContextServer:
-    """POST / (any path) {"codOpe": ..., "id_empresa": N} → {"success": true, "contexto_negocio": ...}."""
+    """POST (any path) {"codOpe", "id_empresa"} → {"success": true, "contexto_negocio": ...}."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._lock = threading.Lock()
@@ -94,7 +94,8 @@ class ContextServer:
         if failing:
             return JSONResponse({"success": False, "error": "fallo simulado"}, self.fail_status)
         if body.get("codOpe") != OPERATION:
-            return JSONResponse({"success": False, "error": f"codOpe desconocido: {body.get('codOpe')}"}, 400)
+            err = f"codOpe desconocido: {body.get('codOpe')}"
+            return JSONResponse({"success": False, "error": err}, 400)
         key = str(body.get("id_empresa"))
         text = self.texts[key] if key in self.texts else default_context(key)
         if text is None:

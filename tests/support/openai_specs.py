@@ -1,4 +1,4 @@
-"""Reply specs for the OpenAI stub: what the fake model answers, and how it adapts to the request."""
+"""Reply specs for the OpenAI stub: what the fake model answers, adapted to each request."""
 
 from __future__ import annotations
 
@@ -78,7 +78,9 @@ def structured(obj: Any) -> Structured:
     return Structured(obj)
 
 
-def tool_calls(calls: list[tuple[str, Any]] | tuple[tuple[str, Any], ...], content: str = "") -> ToolCalls:
+def tool_calls(
+    calls: list[tuple[str, Any]] | tuple[tuple[str, Any], ...], content: str = ""
+) -> ToolCalls:
     """Answer with tool calls, e.g. tool_calls([("listar_servicios", {})])."""
     return ToolCalls(tuple((name, args) for name, args in calls), content)
 
@@ -157,12 +159,14 @@ def render(spec: Text | Structured | ToolCalls, req: dict[str, Any]) -> tuple[di
                 "type": "function",
                 "function": {
                     "name": name,
-                    "arguments": args if isinstance(args, str) else json.dumps(args, ensure_ascii=False),
+                    "arguments": args if isinstance(args, str)
+                    else json.dumps(args, ensure_ascii=False),
                 },
             }
             for name, args in spec.calls
         ]
-        msg = {"role": "assistant", "content": spec.content or None, "refusal": None, "tool_calls": calls}
+        msg = {"role": "assistant", "content": spec.content or None, "refusal": None,
+               "tool_calls": calls}
         return msg, "tool_calls"
     return {"role": "assistant", "content": spec.content, "refusal": None}, spec.finish_reason
 

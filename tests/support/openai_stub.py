@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import threading
 import time
 import traceback
-import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,10 +17,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.support import openai_wire as wire
 from tests.support.asgi_thread import ThreadedASGIServer
-from tests.support.openai_specs import (  # re-exported for `from tests.support.openai_stub import ...`
-    Delay, Error, Hang, Raw, Spec, Structured, Text, ToolCalls, coerce, default_reply, delay,
-    error, hang, message_texts, render, route_json, structured, text, tool_calls,
+from tests.support.openai_specs import (  # re-exported: import specs from here
+    Delay, Error, Hang, Raw, Structured, Text, ToolCalls, coerce, default_reply, delay, error,
+    hang, message_texts, render, route_json, structured, text, tool_calls,
 )
 
 __all__ = [
@@ -31,38 +30,19 @@ __all__ = [
 ]
 
 Handler = Callable[[dict[str, Any]], Any]
-
-
-def _pieces(s: str) -> list[str]:
-    """Split text into several stream pieces (words with their leading spaces)."""
-    parts = re.findall(r"\s*\S+|\s+$", s)
-    if len(parts) < 2 and len(s) > 1:
-        parts = [s[i : i + 4] for i in range(0, len(s), 4)]
-    return parts or [s]
-
-
-class _ConnectionClose:
-    """Answer with `Connection: close`: ChatOpenAI caches its async httpx client per (base_url,
-    timeout) process-wide, and a kept-alive connection from a previous test's (closed) event loop
-    would fail the next test with "Event loop is closed"."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        async def send_closing(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
-            await send(message)
-
-        await self.app(scope, receive, send_closing)
+CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
+MODEL_PATHS = ("/v1/models", "/models")
 
 
 class OpenAIStub:
     """A fake OpenAI server: `enqueue` specs (FIFO) → `set_handler(fn)` → default reply."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, default: Handler = default_reply, keep_alive: bool = False
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        default: Handler = default_reply,
+        keep_alive: bool = False,
     ) -> None:
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
@@ -73,12 +53,11 @@ class OpenAIStub:
         self._release_gen = 0
         self.latency = 0.0
         self.errors: list[str] = []
-        routes = [
-            Route(p, self._chat, methods=["POST"]) for p in ("/v1/chat/completions", "/chat/completions")
-        ] + [Route(p, self._models, methods=["GET"]) for p in ("/v1/models", "/models")]
+        routes = [Route(p, self._chat, methods=["POST"]) for p in CHAT_PATHS]
+        routes += [Route(p, self._models, methods=["GET"]) for p in MODEL_PATHS]
         self.app: Any = Starlette(routes=routes)
-        if not keep_alive:
-            self.app = _ConnectionClose(self.app)
+        if not keep_alive:  # see wire.ConnectionClose
+            self.app = wire.ConnectionClose(self.app)
         self._server = ThreadedASGIServer(self.app, host, port, name="openai-stub")
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -189,6 +168,15 @@ class OpenAIStub:
             time.sleep(0.01)
         return self.requests
 
+    async def await_requests(self, n: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Like wait_for_requests, without blocking the event loop."""
+        deadline = time.monotonic() + timeout
+        while self.request_count < n:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"expected {n} model requests, got {self.request_count}")
+            await asyncio.sleep(0.01)
+        return self.requests
+
     # -- serving ---------------------------------------------------------------------------
     def _next_spec(self, req: dict[str, Any]) -> Any:
         with self._lock:
@@ -198,37 +186,42 @@ class OpenAIStub:
         return spec if spec is not None else coerce(self._default(req))
 
     async def _models(self, request: Request) -> Response:
-        data = [{"id": m, "object": "model", "created": 0, "owned_by": "stub"} for m in ("gpt-4o-mini", "gpt-4o")]
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "stub"}
+                for m in ("gpt-4o-mini", "gpt-4o")]
         return JSONResponse({"object": "list", "data": data})
+
+    async def _resolve(self, req: dict[str, Any]) -> Any:
+        """The spec answering `req`, after latency, delays and hangs."""
+        spec = self._next_spec(req)
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        while isinstance(spec, (Delay, Hang)):
+            if isinstance(spec, Hang):
+                gen = self._release_gen
+                while gen == self._release_gen:
+                    await asyncio.sleep(0.02)
+                return Error(503, message="stub released a hanging request")
+            await asyncio.sleep(spec.seconds)
+            spec = coerce(spec.then) if spec.then is not None else coerce(self._default(req))
+        return spec
 
     async def _chat(self, request: Request) -> Response:
         try:
             req = await request.json()
         except json.JSONDecodeError:
-            return JSONResponse({"error": {"message": "invalid JSON", "type": "invalid_request_error"}}, 400)
+            err = {"message": "invalid JSON", "type": "invalid_request_error"}
+            return JSONResponse({"error": err}, 400)
         with self._lock:
             self._requests.append(req)
             self._headers.append(dict(request.headers))
         try:
-            spec = self._next_spec(req)
-            if self.latency:
-                await asyncio.sleep(self.latency)
-            while isinstance(spec, (Delay, Hang)):
-                if isinstance(spec, Hang):
-                    gen = self._release_gen
-                    while gen == self._release_gen:
-                        await asyncio.sleep(0.02)
-                    spec = Error(503, message="stub released a hanging request")
-                else:
-                    await asyncio.sleep(spec.seconds)
-                    spec = coerce(spec.then) if spec.then is not None else coerce(self._default(req))
+            spec = await self._resolve(req)
         except Exception:  # a bug in a test's handler: answer 500 and keep it for the fixture
             self.errors.append(traceback.format_exc())
             spec = Error(500, message="stub handler raised:\n" + self.errors[-1])
         if isinstance(spec, Error):
-            body = spec.body if spec.body is not None else {
-                "error": {"message": spec.message, "type": "server_error", "param": None, "code": None}
-            }
+            err = {"message": spec.message, "type": "server_error", "param": None, "code": None}
+            body = spec.body if spec.body is not None else {"error": err}
             if isinstance(body, str):
                 return Response(body, spec.status, media_type="text/plain")
             return JSONResponse(body, spec.status)
@@ -236,59 +229,13 @@ class OpenAIStub:
             return JSONResponse(spec.body, spec.status)
         message, finish = render(spec, req)
         model = req.get("model") or "gpt-4o-mini"
-        usage = self._usage(req, message)
-        if req.get("stream"):
-            include_usage = bool((req.get("stream_options") or {}).get("include_usage"))
-            delay_s = spec.chunk_delay if isinstance(spec, Text) else 0.0
-            gen = self._sse(model, message, finish, usage if include_usage else None, delay_s)
-            return StreamingResponse(gen, media_type="text/event-stream")
-        body = {
-            "id": "chatcmpl-" + uuid.uuid4().hex[:24], "object": "chat.completion",
-            "created": int(time.time()), "model": model, "system_fingerprint": "fp_stub",
-            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-            "usage": usage,
-        }
-        return JSONResponse(body)
-
-    @staticmethod
-    def _usage(req: dict[str, Any], message: dict[str, Any]) -> dict[str, int]:
-        prompt = sum(len(t.split()) for t in message_texts(req)) + 1
-        out = message.get("content") or "".join(c["function"]["arguments"] for c in message.get("tool_calls", []))
-        completion = max(1, len(out.split()))
-        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-
-    @staticmethod
-    async def _sse(
-        model: str, message: dict[str, Any], finish: str, usage: dict[str, int] | None, delay_s: float
-    ) -> AsyncIterator[str]:
-        cid, created = "chatcmpl-" + uuid.uuid4().hex[:24], int(time.time())
-
-        def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> str:
-            body: dict[str, Any] = {
-                "id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
-            }
-            if usage is not None:
-                body["usage"] = None
-            return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
-
-        yield chunk({"role": "assistant", "content": "", "refusal": None})
-        for piece in _pieces(message["content"]) if message.get("content") else []:
-            if delay_s:
-                await asyncio.sleep(delay_s)
-            yield chunk({"content": piece})
-        for i, call in enumerate(message.get("tool_calls") or []):
-            fn = call["function"]
-            head = {"index": i, "id": call["id"], "type": "function", "function": {"name": fn["name"], "arguments": ""}}
-            yield chunk({"tool_calls": [head]})
-            for piece in _pieces(fn["arguments"]):
-                yield chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]})
-        yield chunk({}, finish)
-        if usage is not None:
-            body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                    "choices": [], "usage": usage}
-            yield f"data: {json.dumps(body)}\n\n"
-        yield "data: [DONE]\n\n"
+        use = wire.usage(req, message)
+        if not req.get("stream"):
+            return JSONResponse(wire.completion(model, message, finish, use))
+        include_usage = bool((req.get("stream_options") or {}).get("include_usage"))
+        delay_s = spec.chunk_delay if isinstance(spec, Text) else 0.0
+        events = wire.sse(model, message, finish, use if include_usage else None, delay_s)
+        return StreamingResponse(events, media_type="text/event-stream")
 
 
 def main() -> None:

@@ -99,7 +99,8 @@ class ServerProcess:
     @classmethod
     def python_module(cls, module: str, *argv: object, **kwargs: object) -> ServerProcess:
         """ServerProcess running `python -m module argv...` with this interpreter."""
-        return cls([sys.executable, "-m", module, *map(str, argv)], **kwargs)  # type: ignore[arg-type]
+        args = [sys.executable, "-m", module, *map(str, argv)]
+        return cls(args, **kwargs)  # type: ignore[arg-type]
 
     @property
     def pid(self) -> int | None:

@@ -29,7 +29,8 @@ def _pg_admin():  # type: ignore[no-untyped-def]
         except psycopg.Error as e:
             errors.append(f"  as {user!r}: {str(e).strip()}")
     raise ServiceUnavailable(
-        f"PostgreSQL at {PG_HOST}:{PG_PORT} is not usable (the tests need it; `.ci/run` starts it):\n"
+        f"PostgreSQL at {PG_HOST}:{PG_PORT} is not usable (the tests need it; "
+        "`.ci/run` starts it):\n"
         + "\n".join(errors)
     )
 
@@ -46,11 +47,12 @@ def _pid_alive(pid: int) -> bool:
 
 @contextmanager
 def temporary_database() -> Iterator[str]:
-    """Create a uniquely named database, yield its DSN, drop it (dropping leftovers of dead runs too)."""
+    """Create a uniquely named database, yield its DSN, drop it (and leftovers of dead runs)."""
     conn, user = _pg_admin()
     name = f"{DB_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with conn:
-        for (old,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (DB_PREFIX + "%",)):
+        query = "SELECT datname FROM pg_database WHERE datname LIKE %s"
+        for (old,) in conn.execute(query, (DB_PREFIX + "%",)).fetchall():
             pid = old[len(DB_PREFIX):].split("_")[0]
             if pid.isdigit() and not _pid_alive(int(pid)):
                 conn.execute(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
@@ -65,10 +67,11 @@ def temporary_database() -> Iterator[str]:
 
 @contextmanager
 def claimed_redis_db() -> Iterator[str]:
-    """Claim a free Redis db number (1..15) for this run, flush it, yield its URL, flush and release."""
+    """Claim a free Redis db number (1..15), flush it, yield its URL, flush and release it."""
     import redis
 
-    admin = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_connect_timeout=2, socket_timeout=5)
+    admin = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_connect_timeout=2,
+                        socket_timeout=5)
     try:
         admin.ping()
     except redis.RedisError as e:
@@ -81,12 +84,13 @@ def claimed_redis_db() -> Iterator[str]:
         if admin.set(f"maravia:test-db-claim:{n}", token, nx=True, ex=6 * 3600):
             break
     else:
-        raise ServiceUnavailable("no free Redis db number (1..15): every one is claimed by another run")
+        raise ServiceUnavailable("no free Redis db number (1..15): all claimed by other runs")
     db = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=n)
     try:
         db.flushdb()
     except redis.RedisError as e:
-        raise ServiceUnavailable(f"Redis db {n} is not usable ({e}); is `databases` below 16?") from e
+        msg = f"Redis db {n} is not usable ({e}); is `databases` below 16?"
+        raise ServiceUnavailable(msg) from e
     try:
         yield f"redis://{REDIS_HOST}:{REDIS_PORT}/{n}"
     finally:

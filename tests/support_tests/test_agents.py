@@ -26,7 +26,8 @@ async def _call(
     client = MultiServerMCPClient({agent.name: agent.connection()})
     out: list[object] = []
     async with client.session(agent.name) as session:
-        tools = {t.name: t for t in await load_mcp_tools(session, handle_tool_errors=handle_tool_errors)}
+        loaded = await load_mcp_tools(session, handle_tool_errors=handle_tool_errors)
+        tools = {t.name: t for t in loaded}
         for args in calls:
             try:
                 async with asyncio.timeout(timeout):
@@ -47,12 +48,15 @@ async def test_chat_answers_and_counts(reserva: AgentHandle, chat_agent: AgentFa
     out = await _call(reserva, {"message": "hola", "session_id": "s1", "context": ctx},
                       {"message": "quiero reservar", "session_id": "s1", "context": ctx},
                       {"message": "otra", "session_id": "s2", "context": {}})
-    assert out == ["[reserva] recibido: hola (turno 1)", "[reserva] recibido: quiero reservar (turno 2)",
+    assert out == ["[reserva] recibido: hola (turno 1)",
+                   "[reserva] recibido: quiero reservar (turno 2)",
                    "[reserva] recibido: otra (turno 1)"]
     stats = reserva.stats()
-    assert stats["rpc"] == {"initialize": 1, "notifications/initialized": 1, "tools/list": 1, "tools/call": 3}
+    assert stats["rpc"] == {"initialize": 1, "notifications/initialized": 1, "tools/list": 1,
+                            "tools/call": 3}
     assert stats["requests"]["POST /mcp"] >= 5 and stats["sessions"] == {"s1": 2, "s2": 1}
-    assert stats["chat_calls"][0] == {"message": "hola", "session_id": "s1", "context": ctx, "session_id_type": "str"}
+    assert stats["chat_calls"][0] == {"message": "hola", "session_id": "s1", "context": ctx,
+                                      "session_id_type": "str"}
     reserva.reset()
     assert reserva.stats()["total_requests"] == 0 and reserva.stats()["sessions"] == {}
 
@@ -81,8 +85,9 @@ async def test_int_session_id_schema_and_fail_first(chat_agent: AgentFactory) ->
         (chat,) = await load_mcp_tools(session, handle_tool_errors=False)
     assert isinstance(chat, BaseTool)
     assert chat.args_schema["properties"]["session_id"]["type"] == "integer"  # type: ignore[index]
-    out = await _call(cita, {"message": "a", "session_id": 51987654321}, {"message": "b", "session_id": 51987654321},
-                      {"message": "c", "session_id": "abc"})
+    phone = 51987654321
+    out = await _call(cita, {"message": "a", "session_id": phone},
+                      {"message": "b", "session_id": phone}, {"message": "c", "session_id": "abc"})
     assert isinstance(out[0], ToolException)
     assert out[1] == "[cita] recibido: b (turno 1)"
     assert isinstance(out[2], ToolException) and "session_id" in str(out[2])
@@ -91,7 +96,8 @@ async def test_int_session_id_schema_and_fail_first(chat_agent: AgentFactory) ->
 
 async def test_kill_restart_and_exit_mid_call(chat_agent: AgentFactory) -> None:
     venta = chat_agent("venta", fresh=True)
-    assert (await _call(venta, {"message": "a", "session_id": "s"}))[0] == "[venta] recibido: a (turno 1)"
+    first = await _call(venta, {"message": "a", "session_id": "s"})
+    assert first == ["[venta] recibido: a (turno 1)"]
     venta.control(exit_next=1)
     with pytest.raises(BaseException):  # noqa: B017 - closed stream, HTTP error or our timeout
         async with asyncio.timeout(1):
@@ -100,7 +106,8 @@ async def test_kill_restart_and_exit_mid_call(chat_agent: AgentFactory) -> None:
     assert not venta.alive
     assert venta not in chat_agent._cache.values()  # fresh handles are private to the caller
     venta.restart()
-    assert (await _call(venta, {"message": "c", "session_id": "s"}))[0] == "[venta] recibido: c (turno 1)"
+    again = await _call(venta, {"message": "c", "session_id": "s"})
+    assert again == ["[venta] recibido: c (turno 1)"]  # memory is gone after a restart
     venta.kill9()
     assert not venta.alive
 
@@ -112,7 +119,8 @@ async def test_tool_agent(tool_agent: AgentFactory) -> None:
         tools = {t.name: t for t in await load_mcp_tools(session)}
         assert set(tools) == {"listar_servicios", "crear_reserva"}
         assert "Manicure" in _text(await tools["listar_servicios"].ainvoke({}))
-        args = {"servicio": "Manicure", "fecha": "2025-06-01", "hora": "10:00", "nombre_cliente": "Ana"}
+        args = {"servicio": "Manicure", "fecha": "2025-06-01", "hora": "10:00",
+                "nombre_cliente": "Ana"}
         assert "Código R-0001" in _text(await tools["crear_reserva"].ainvoke(args))
     assert agent.stats()["tool_calls"] == [{"name": "listar_servicios", "arguments": {}},
                                            {"name": "crear_reserva", "arguments": args}]

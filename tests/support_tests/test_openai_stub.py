@@ -44,12 +44,14 @@ async def test_invoke_records_request(openai_stub: OpenAIStub) -> None:
 
 
 def test_env_points_default_client_at_stub(openai_stub: OpenAIStub) -> None:
-    assert ChatOpenAI(model="gpt-4o-mini", max_retries=0).invoke("hola").content.startswith("(stub)")
+    reply = ChatOpenAI(model="gpt-4o-mini", max_retries=0).invoke("hola")
+    assert reply.content == "(stub) respuesta a: hola"
 
 
 async def test_structured_output_default_method_json_schema(openai_stub: OpenAIStub) -> None:
     openai_stub.enqueue(route_json("delegate", agent="reserva", intent="delegate"))
-    decision = await openai_stub.chat_model().with_structured_output(RouteDecision).ainvoke("reservar")
+    router = openai_stub.chat_model().with_structured_output(RouteDecision)
+    decision = await router.ainvoke("reservar")
     assert decision == RouteDecision(action="delegate", agent="reserva", intent="delegate")
     rf = openai_stub.last_request()["response_format"]
     assert rf["type"] == "json_schema" and rf["json_schema"]["name"] == "RouteDecision"
@@ -60,7 +62,8 @@ async def test_structured_output_function_calling(openai_stub: OpenAIStub) -> No
     openai_stub.enqueue(structured(Slot(fecha="2025-05-01", hora="10:00")))
     model = openai_stub.chat_model().with_structured_output(Slot, method="function_calling")
     assert await model.ainvoke("x") == Slot(fecha="2025-05-01", hora="10:00")
-    assert openai_stub.last_request()["tool_choice"] == {"type": "function", "function": {"name": "Slot"}}
+    forced = {"type": "function", "function": {"name": "Slot"}}
+    assert openai_stub.last_request()["tool_choice"] == forced
 
 
 def test_default_model_name_falls_back_to_function_calling(openai_stub: OpenAIStub) -> None:
@@ -76,7 +79,8 @@ def test_default_model_name_falls_back_to_function_calling(openai_stub: OpenAISt
 def test_structured_json_mode_and_dict_schema(openai_stub: OpenAIStub) -> None:
     openai_stub.enqueue(structured({"fecha": "hoy", "hora": "9"}), structured({"a": 1}))
     schema = Slot.model_json_schema()
-    assert openai_stub.chat_model().with_structured_output(schema).invoke("x") == {"fecha": "hoy", "hora": "9"}
+    parsed = openai_stub.chat_model().with_structured_output(schema).invoke("x")
+    assert parsed == {"fecha": "hoy", "hora": "9"}
     json_mode = openai_stub.chat_model().with_structured_output(method="json_mode")
     assert json_mode.invoke("responde en json") == {"a": 1}
 
@@ -84,7 +88,8 @@ def test_structured_json_mode_and_dict_schema(openai_stub: OpenAIStub) -> None:
 async def test_bind_tools_receives_tool_calls(openai_stub: OpenAIStub) -> None:
     openai_stub.enqueue(tool_calls([("listar_servicios", {}), ("crear", {"x": 1})]))
     msg = await openai_stub.chat_model().bind_tools([listar_servicios]).ainvoke("servicios?")
-    assert [(c["name"], c["args"]) for c in msg.tool_calls] == [("listar_servicios", {}), ("crear", {"x": 1})]
+    calls = [(c["name"], c["args"]) for c in msg.tool_calls]
+    assert calls == [("listar_servicios", {}), ("crear", {"x": 1})]
     assert all(c["id"].startswith("call_") for c in msg.tool_calls)
     assert openai_stub.tool_names() == ["listar_servicios"]
 
@@ -107,7 +112,8 @@ async def test_astream_tool_calls_and_structured(openai_stub: OpenAIStub) -> Non
     openai_stub.enqueue(route_json("delegate", agent="venta", intent="delegate"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # upstream pydantic serializer warning on `parsed`
-        out = [d async for d in openai_stub.chat_model().with_structured_output(RouteDecision).astream("x")]
+        router = openai_stub.chat_model().with_structured_output(RouteDecision)
+        out = [d async for d in router.astream("x")]
     assert out[-1].agent == "venta"
 
 
@@ -115,7 +121,8 @@ def test_raw_sse_format(openai_stub: OpenAIStub) -> None:
     body = {"model": "m", "stream": True, "stream_options": {"include_usage": True},
             "messages": [{"role": "user", "content": "hola"}]}
     openai_stub.enqueue(text("a b"))
-    lines = [ln for ln in httpx.post(openai_stub.url + "/chat/completions", json=body).text.split("\n") if ln]
+    raw = httpx.post(openai_stub.url + "/chat/completions", json=body).text
+    lines = [ln for ln in raw.split("\n") if ln]
     assert all(ln.startswith("data: ") for ln in lines) and lines[-1] == "data: [DONE]"
     assert '"usage": {"prompt_tokens"' in lines[-2] and '"choices": []' in lines[-2]
     assert httpx.get(openai_stub.base_url + "/models").json()["object"] == "list"
@@ -142,7 +149,9 @@ async def test_delay_and_hang_time_out(openai_stub: OpenAIStub) -> None:
 
 async def test_queue_then_handler_then_default(openai_stub: OpenAIStub) -> None:
     model = openai_stub.chat_model()
-    openai_stub.set_handler(lambda req: "del handler" if "handler" in req["messages"][-1]["content"] else None)
+    openai_stub.set_handler(
+        lambda req: "del handler" if "handler" in req["messages"][-1]["content"] else None
+    )
     openai_stub.enqueue("de la cola")
     assert (await model.ainvoke("handler")).content == "de la cola"
     assert (await model.ainvoke("handler")).content == "del handler"

@@ -19,10 +19,12 @@ BODY = {"codOpe": "OBTENER_CONTEXTO_NEGOCIO", "id_empresa": 7}
 def test_context_server(context_server: ContextServer) -> None:
     context_server.set_context(7, "Barbería Maravia: cortes desde S/ 25.")
     r = httpx.post(context_server.url, json=BODY)
-    assert r.json() == {"success": True, "contexto_negocio": "Barbería Maravia: cortes desde S/ 25."}
+    assert r.json() == {"success": True,
+                        "contexto_negocio": "Barbería Maravia: cortes desde S/ 25."}
     assert httpx.post(context_server.url, json={**BODY, "id_empresa": 8}).json()["success"] is True
     context_server.set_context(9, None)
-    assert httpx.post(context_server.url + "any/path", json={**BODY, "id_empresa": 9}).json()["success"] is False
+    missing = httpx.post(context_server.url + "any/path", json={**BODY, "id_empresa": 9})
+    assert missing.json()["success"] is False
     assert httpx.post(context_server.url, json={"codOpe": "OTRA"}).status_code == 400
     assert context_server.calls == 4 and context_server.calls_by_id["7"] == 1
     context_server.fail(1, status=503)
@@ -41,7 +43,8 @@ def test_pg_dsn(pg_dsn: str) -> None:
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS t (x int)")
         conn.execute("INSERT INTO t VALUES (1)")
-        assert conn.execute("SELECT current_database()").fetchone()[0].startswith("maravia_test_")  # type: ignore[index]
+        (name,) = conn.execute("SELECT current_database()").fetchone()  # type: ignore[misc]
+        assert name.startswith("maravia_test_")
 
 
 def test_redis_url(redis_clean: str) -> None:
@@ -66,11 +69,13 @@ def test_server_process_lifecycle(tmp_path) -> None:  # type: ignore[no-untyped-
 
 def test_server_process_errors_show_log_tail(tmp_path) -> None:  # type: ignore[no-untyped-def]
     crash = ServerProcess([sys.executable, "-c", "print('boom: bad config'); raise SystemExit(2)"],
-                          name="crash", log_dir=tmp_path, ready_url=f"http://127.0.0.1:{free_port()}/")
+                          name="crash", log_dir=tmp_path,
+                          ready_url=f"http://127.0.0.1:{free_port()}/")
     with pytest.raises(RuntimeError, match="(?s)exited with code 2.*boom: bad config"):
         crash.start()
     silent = ServerProcess([sys.executable, "-c", "import time; print('waiting'); time.sleep(30)"],
-                           name="silent", log_dir=tmp_path, ready_url=f"http://127.0.0.1:{free_port()}/",
+                           name="silent", log_dir=tmp_path,
+                           ready_url=f"http://127.0.0.1:{free_port()}/",
                            ready_timeout=0.5)
     started = time.monotonic()
     with pytest.raises(RuntimeError, match="(?s)not ready.*waiting"):
