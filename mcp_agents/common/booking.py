@@ -127,7 +127,7 @@ class BookingBook:
                                 f"{join_es([n for _, n in svc.recursos])}.")
             names = [n for n in names if n in {o.name for o in wanted}]
         if not names:
-            others = join_es(list(free_now)[:10]) or "ninguno"
+            others = join_es(sch.nearest(list(free_now), at)) or "ninguno"
             raise ToolError(f"El horario de las {at:%H:%M} del {format_date(day)} ya está ocupado "
                             f"para {svc.nombre}. Horarios libres ese día: {others}.")
         return next((rid, n) for rid, n in svc.recursos if n == names[0])

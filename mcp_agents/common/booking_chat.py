@@ -13,7 +13,7 @@ from .booking_models import Service, money
 from .dates import TimeGuess, format_date, now_from_config, parse_date, parse_time
 from .dialogue import (bare_number, bot_name, has_any, is_greeting_only, is_thanks, parse_code,
                        parse_name, parse_people, parse_phone, run_turn, wants_reset)
-from .schedule import describe_hours
+from .schedule import describe_hours, nearest
 from .sessions import SessionStore
 from .text import best_matches, join_es, normalize
 
@@ -66,6 +66,7 @@ class BookingChat:
             state.update(borrador={}, esperando=None)
             return f"De acuerdo, dejé de lado esa {self.w.noun}. ¿Te ayudo con algo más?"
         if not draft and is_greeting_only(message):
+            state.update(esperando="servicio", opciones=[s.id for s in self.book.services()])
             return (f"¡Hola! Soy {bot_name(context)}. Puedo ayudarte a {self.w.verb}:\n{self._menu()}\n"
                     f"¿Qué te gustaría {self.w.verb}?")
         if not draft and is_thanks(message):
@@ -159,15 +160,15 @@ class BookingChat:
             return f"{free.mensaje} ¿Qué otro día te acomoda?"
         if not d.get("hora"):
             state["esperando"] = "hora"
-            return f"¿A qué hora? Horarios libres el {free.dia}: {join_es(hours[:12])}."
+            return f"¿A qué hora? Horarios libres el {free.dia}: {join_es(hours)}."
         guess = TimeGuess(*d["hora"])
         options = [f"{t:%H:%M}" for t in guess.candidates()]
         hhmm = next((h for h in options if h in hours), options[0])
         if hhmm not in hours:
             d.pop("hora")
             state["esperando"] = "hora"
-            return (f"Las {hhmm} no está disponible para {svc.nombre} el {free.dia}. "
-                    f"Horarios libres: {join_es(hours[:12])}. ¿Cuál prefieres?")
+            return (f"Las {hhmm} no está disponible para {svc.nombre} el {free.dia}. Horarios "
+                    f"libres: {join_es(nearest(hours, guess.candidates()[0]))}. ¿Cuál prefieres?")
         d["hora"] = [int(hhmm[:2]), int(hhmm[3:]), False]
         people = d.get("personas") or 1
         summary = f"{svc.nombre} el {free.dia} a las {hhmm}" + (f" para {people} personas" if people > 1 else "")

@@ -8,11 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 from .sessions import SessionStore
-from .text import NUMBER_PATTERN, normalize, to_int
+from .text import NUMBER_PATTERN, normalize, to_int, tokens
 
 log = logging.getLogger("mcp_agents.chat")
 
-GREETING = re.compile(r"^(hola|buen[oa]s?( dias| tardes| noches)?|hey|saludos|que tal)\b")
+GREETING_WORDS = frozenset(
+    "hola holi hey alo saludos buen buenas buenos dia dias tarde tardes noche noches que tal como"
+    " estas esta estan".split()
+)
 _NOT_A_NAME = re.compile(
     r"\b(hola|si|no|gracias|ok|okay|vale|quiero|reserv\w*|cita|cancel\w*|precio|cuanto|"
     r"horario\w*|manana|hoy|personas?|mesa|por favor|pedido|comprar)\b"
@@ -79,8 +82,9 @@ def parse_name(text: str, expecting: bool) -> str | None:
 
 
 def is_greeting_only(text: str) -> bool:
-    norm = normalize(text).strip(" .!?¡¿")
-    return bool(GREETING.match(norm)) and len(norm.split()) <= 4
+    """'Hola', 'buenas tardes, ¿cómo estás?': a greeting with nothing else to act on."""
+    words = tokens(text)
+    return bool(words) and words[0] in GREETING_WORDS and all(w in GREETING_WORDS for w in words)
 
 
 def is_thanks(text: str) -> bool:

@@ -96,3 +96,10 @@ def require_slot_start(name: str, windows: Sequence[Window], length_min: int,
         )
     if datetime.combine(day, at) <= now:
         raise ToolError(f"Las {at:%H:%M} del {format_date(day)} ya pasaron. Elige una hora posterior.")
+
+
+def nearest(hours: Sequence[str], at: time, limit: int = 8) -> list[str]:
+    """Up to `limit` HH:MM hours closest to `at`, in chronological order."""
+    def distance(hhmm: str) -> int:
+        return abs(int(hhmm[:2]) * 60 + int(hhmm[3:]) - (at.hour * 60 + at.minute))
+    return sorted(sorted(hours, key=distance)[:limit])

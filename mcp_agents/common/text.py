@@ -16,7 +16,8 @@ NUMBER_WORDS: dict[str, int] = {
 NUMBER_PATTERN = r"\d{1,3}|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
 
 STOPWORDS = frozenset(
-    "a al con de del el en la las lo los mi me para por que un una unos unas y o x".split()
+    "a al con de del el en la las lo los mi me para por que un una unos unas y o x"
+    " dr dra lic ing cpc sr sra srta".split()
 )
 
 
