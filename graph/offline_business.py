@@ -24,6 +24,11 @@ def question_topics(text: str) -> frozenset[str]:
     return frozenset(topic for topic, pattern in _QUESTIONS if pattern.search(text))
 
 
+def looks_like_question(message: str) -> bool:
+    """Whether a message is phrased as a question ("?" or a question word first)."""
+    return "?" in message or bool(_QUESTION_START.search(" ".join(normalize_tokens(message))))
+
+
 def is_sales_only(topics: frozenset[str]) -> bool:
     """Whether every topic is one the sales agent also handles (payment, delivery)."""
     return bool(topics) and topics <= SALES_TOPICS

@@ -4,35 +4,39 @@ import re
 
 # (class, weight, patterns). A pattern ending in "*" is a stem (prefix); any other is a word
 # (its plural is accepted). Matching is on phonetic keys, with one typo allowed for long terms.
-# Classes are the agents plus "esc" (asks for a human or complains: always escalated).
+# Classes are the agents, "price" (a price question: sales unless booking) and "esc" (asks for a
+# human or complains: always escalated).
 TERMS: tuple[tuple[str, int, str], ...] = (
     ("reserva", 3, "reserv* mesa cancha habitacion* suite bungalow cabana masaj* spa sauna "
                    "jacuzzi auditorio hosped* hospedaje alojamiento estadia comensales huesped* "
                    "bookear padel"),
-    ("reserva", 2, "separ* apartar apartarme alquil* rentar cuarto salon piscina terraza karaoke "
-                   "futbol fulbito voley basquet hotel hostal event* asiento butaca tour sala"),
-    ("reserva", 1, "persona adulto noche cumpleanos parrilla turno cupo disponib* facial "
+    ("reserva", 2, "separ* aparta* alquil* rentar cuarto salon piscina terraza karaoke "
+                   "futbol fulbito voley basquet hotel hostal event* asiento butaca tour sala checkin"),
+    ("reserva", 1, "persona adulto noche cumpleanos parrilla turno cupo disponib* facial entrada "
                    "manicure pedicure clase agend*"),
     ("cita", 4, "cita doctor doctora medico medica dentista odontolog* nutricion* psicolog* "
                 "sicolog* psiquiatra terapeuta fisioterapeuta pediatra obstetra especialista "
                 "abogad* veterinari* ortodoncia dental"),
-    ("cita", 3, "reunion* demo demostracion* asesor* entrevista videollamada consultor* contador "
+    ("cita", 4, "demo demostracion*"),
+    ("cita", 3, "reunion* asesor* entrevista videollamada consultor* contador "
                 "arquitecto"),
     ("cita", 2, "agend* evaluacion chequeo visita sesion terapia fisioterapia diagnostico vacuna "
                 "ecografia cirugia endodoncia brackets zoom profesional ingeniero tecnico "
-                "instalacion mantenimiento inspeccion"),
-    ("cita", 1, "consult* turno cupo disponib* control examen tratamiento llamada llamar "
+                "instalacion mantenimiento inspeccion muela diente dolor duele sintoma* fiebre lesion"),
+    ("cita", 1, "mascota perro perrito gato gatito"),
+    ("cita", 1, "consult* turno cupo disponib* control examen tratamiento llamada llamar atender "
                 "coordinar facial manicure pedicure clase"),
-    ("venta", 3, "compra* compro compre compren precio* cuesta cuestan costo* costaria vende* "
-                 "vendo venta product* catalog* stock pedid* cotiz* descuent* adquirir mayorista "
-                 "talla*"),
+    ("price", 3, "precio* cuesta cuestan costo* costaria cotiz*"),
+    ("price", 2, "tarifa*"),
+    ("venta", 3, "compra* compro compre compren vende* vendo venta product* catalog* stock pedid* "
+                 "descuent* adquirir mayorista talla*"),
     ("venta", 2, "pedir ordenar oferta* promo* rebaja* liquidacion presupuesto carrito inventario "
-                 "unidad docena suscrip* membresia mensualidad matricula soles carta menu plato combo* "
-                 "articulo* mercaderia pack polo ropa zapatill* zapato laptop perfume repuesto* "
-                 "tarifa*"),
+                 "unidad docena suscrip* membresia mensualidad matricul* inscri* soles carta menu plato combo* "
+                 "articulo* mercaderia pack polo ropa zapatill* zapato laptop perfume repuesto*"),
     ("venta", 1, "orden pido kilo color* modelo* marca plan paquete* boleta factura* celular "
-                 "crema curso garantia accesorio* llevar manejan interesa* inscri* taller"),
-    ("esc", 1, "reclam* queja quejarme quejar denunci* indecopi estafa* humano humana operador*"),
+                 "crema curso garantia accesorio* llevar manejan interesa* taller foto* entrada gimnasio"),
+    ("esc", 1, "reclam* queja quejarme quejar denunci* indecopi estafa* humano humana operador* "
+            "reembols*"),
 )
 
 # Tokens that look like a term but are not (checked on the phonetic key, as prefixes).
@@ -53,12 +57,15 @@ COMMON_WORDS: frozenset[str] = frozenset(
 
 # Phrases that add to (or take from) an agent's score, read on the normalized text.
 PHRASES: tuple[tuple[str, int, str], ...] = (
-    ("venta", 3, r"\b(cuanto|que precio) (me )?(cuesta|cuestan|esta|estan|sale|salen|vale|valen"
+    ("price", 3, r"\b(cuanto|que precio) (me )?(cuesta|cuestan|esta|estan|sale|salen|vale|valen"
                  r"|cobran|cobras|es|son|seria|serian|costaria|cobrarian)\b"),
-    ("venta", 3, r"\ba cuanto\b|\b(al )?por (mayor|menor)\b|\bpara llevar\b"),
-    ("venta", 2, r"\b(lo|la|los|las) (quiero|compro|llevo|separo)\b"),
-    ("cita", -1, r"\b(tengo|tenia|una|otra|hacer|hacerles|hacerte) (una )?consulta\b"
-                 r"(?! (con|medica|nutricional|psicologica|dental|virtual|presencial))"),
+    ("price", 3, r"\ba cuanto\b"),
+    ("venta", 3, r"\b(al )?por (mayor|menor)\b|\bpara llevar\b"),
+    ("venta", 2, r"\b(lo|la|los|las) (quiero|compro|llevo|separo)\b"
+                 r"|\b\d+ ?(kg|kilos?|gr|gramos|docenas?|cajas?|paquetes?|litros?|lt|ml|metros|mts)\b"),
+    ("reserva", 3, r"\bcheck ?(in|out)\b"),
+    ("cita", -1, r"\b(tengo|tenia|hacer|hacerles|hacerte|hacerle) (una|otra) consulta\b"
+                 r"|\bconsulta( (rapida|sobre|acerca|breve|corta)\b|$)"),
 )
 
 SPEAK_TO_HUMAN = re.compile(
@@ -70,7 +77,9 @@ SPEAK_TO_HUMAN = re.compile(
     r"|\b(persona real|persona de verdad|ser humano|con (el|la|un|una) (encargad[oa]|gerente"
     r"|administrador[a]?|dueno|duena|supervisor[a]?|jefe|jefa))\b"
     r"|\blibro de reclamaciones\b|\bme cobraron (de mas|doble)\b|\bcobro indebido\b"
-    r"|\b(pesimo|mal|malisimo) (servicio|trato)\b|\bmala atencion\b|\bme estafaron\b"
+    r"|\b(pesimo|mal|malisimo) (servicio|trato)\b|\bmala (atencion|experiencia)\b|\bme estafaron\b"
+    r"|\bestoy (muy |super |bien )?(molest[oa]|indignad[oa]|furios[oa]|hart[oa]|decepcionad[oa]"
+    r"|insatisfech[oa])\b|\bdevuelvan (mi|el|la) (dinero|plata|pago|importe)\b"
 )
 # A "talk to an advisor" that is really a meeting request (not an escalation).
 ADVISOR_NOUN = re.compile(r"\b(asesor\w*|ejecutiv[oa]s?|vendedor\w*|especialista)\b")
@@ -84,7 +93,8 @@ INJECTION = re.compile(
 
 GREETING = re.compile(
     r"\b(hola|hey|alo|saludos|buen(os|as)? (dia|dias|tarde|tardes|noche|noches)|buenas|buenos"
-    r"|que tal|como (estas|esta|estan|te va|le va|les va|va)|estimad[oa]s?)\b"
+    r"|que tal|como (estas|esta|estan|te va|le va|les va|va)|estimad[oa]s?"
+    r"|feliz (navidad|ano nuevo|ano)|felices fiestas|prospero ano)\b"
 )
 FAREWELL = re.compile(
     r"\b(chau|adios|hasta (luego|pronto|manana|la proxima|mas tarde|otro momento|otra)"
@@ -92,7 +102,7 @@ FAREWELL = re.compile(
     r"|feliz) (dia|tarde|noche|fin de semana)|cuidate|cuidese|bendiciones"
     r"|feliz (dia|tarde|noche))\b"
 )
-THANKS = re.compile(r"\b(gracias|agradezco|agradecid[oa]|muy amable|te pasaste|se agradece)\b")
+THANKS = re.compile(r"\b(gracias|agradezco|agradecid[oa]s?|muy amables?|te pasaste|se agradece)\b")
 CLOSING = re.compile(
     r"\b(eso (es|seria|era|nomas|no mas) (todo|nomas)|es todo|seria todo|nada mas|no (gracias"
     r"|nada|necesito nada)|ya no (necesito|deseo) nada)\b"
@@ -104,7 +114,7 @@ AFFIRM = re.compile(
 FILLER = re.compile(
     r"\b(por favor|muchas|muchisimas|mil|bien|muy|todo|todos|senor|senora|senorita|joven|amig[oa]"
     r"|hermano|bro|igualmente|tambien|a|de|la|el|lo|por|su|sus|tu|te|le|les|que|eso|esto|y|e"
-    r"|ustedes|usted|info|informacion|ayuda|ayudarme|atencion|respuesta|pronta|rapida|amable"
+    r"|ustedes|usted|info|informacion|ayuda|ayudarme|atencion|respuesta|pronta|rapida|amables?"
     r"|equipo|dia|tarde|noche|igual|para|ti|me|mucho|entonces|nomas)\b"
 )
 
@@ -117,7 +127,7 @@ TOPIC_QUESTIONS: tuple[tuple[str, str], ...] = (
                  r"|lo encuentro|es el local|es la tienda|atienden|es)|ubicad[oa]s?|ubicacion"
                  r"|direccion|como (llego|llegar|llegamos)|en que (distrito|zona|parte|lugar"
                  r"|ciudad)|sucursal\w*|sedes?|tienda fisica|local fisico|tienen local"
-                 r"|referencia|mapa|google maps)\b"),
+                 r"|referencia|mapa|google maps|cerca (a|al|de)|(su|el) (local|tienda|oficina) (esta|queda))\b"),
     ("parking", r"\b(estacionamiento|estacionar|parking|cochera|parqueo|parquear"
                 r"|dejar (el|mi) (carro|auto|moto))\b"),
     ("contact", r"\b(telefono|whatsap\w*|wasap|numero de (contacto|telefono|celular|whatsap)"
@@ -165,7 +175,6 @@ GENERIC_TOPIC_WORDS: frozenset[str] = frozenset(
     "informacion relacionado relacionados relacionadas".split()
 )
 # A price question goes to sales unless the user also asks to book or schedule something.
-PRICE_STEMS: tuple[str, ...] = ("presio", "kuesta", "kosto", "kostar", "tarif", "kotis", "kobran")
 BOOKING_STEMS: tuple[str, ...] = (
     "reserb", "separ", "apartar", "ajend", "program", "reprogram", "kansel", "anul", "saka",
 )

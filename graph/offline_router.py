@@ -7,11 +7,11 @@ from typing import Any, NamedTuple
 
 from graph.decision import AGENT_NAMES, RouteDecision
 from graph.offline_business import (
-    answer_by_overlap, answer_from_context, is_sales_only, question_topics,
+    answer_by_overlap, answer_from_context, is_sales_only, looks_like_question, question_topics,
 )
 from graph.offline_lexicon import (
     ADVISOR_NOUN, AFFIRM, CLOSING, FAREWELL, FILLER, GREETING, INJECTION, OPENING_HOURS,
-    SCHEDULING, SPEAK_TO_HUMAN, THANKS,
+    SCHEDULING, SPEAK_TO_HUMAN, STOPWORDS, THANKS,
 )
 from graph.offline_terms import mentions_escalation_topic, message_scores
 from graph.text_normalize import normalize_tokens
@@ -30,8 +30,8 @@ DEFAULTS: Mapping[str, str] = {
 _OFFER = {"reserva": "hacer una reserva", "cita": "agendar una cita",
           "venta": "comprar nuestros productos"}
 _SMALL_TALK = (GREETING, FAREWELL, THANKS, CLOSING, AFFIRM, FILLER)
-_PRICE_WORDS = frozenset("cuanto cuesta cuestan precio precios seria sale salen costo costaria es "
-                         "son el la los las y su sus me esta estan total vale valen".split())
+_PRICE_WORDS = frozenset("cuanto cuesta cuestan precio precios seria sale salen costo costaria esta "
+                         "estan total vale valen tarifa todo".split())
 
 
 class SmallTalk(NamedTuple):
@@ -180,10 +180,13 @@ def _route_active(active: str, scores: Mapping[str, int], topics: frozenset[str]
                   talk: SmallTalk, message: str, context: str | None,
                   config: Mapping[str, Any], enabled: Sequence[str]) -> RouteDecision:
     """An agent owns the conversation: keep it unless the user clearly moved on."""
+    if active != "venta" and scores["price"] and (scores[active] or _bare(talk.rest)):
+        # "¿y cuánto cuesta (la cancha)?" asks the active agent about its own service
+        scores = {**scores, "venta": scores["goods"]}
     best = max(scores[a] for a in AGENT_NAMES)
-    if best >= STRONG and best > scores[active] and not _bare_price(talk.rest, scores):
+    if best >= STRONG and best > scores[active]:
         return _choose(scores, enabled, config)
-    if topics and best < STRONG:
+    if topics and best < STRONG and looks_like_question(message):
         if "delivery" in topics and active != "venta" and "venta" in enabled:
             return _delegate("venta")
         if not is_sales_only(topics):
@@ -194,6 +197,6 @@ def _route_active(active: str, scores: Mapping[str, int], topics: frozenset[str]
     return _delegate(active)
 
 
-def _bare_price(rest: Sequence[str], scores: Mapping[str, int]) -> bool:
-    """A price question with nothing else ("¿y cuánto cuesta?"): about the active agent's item."""
-    return scores["venta"] > 0 and not [t for t in rest if t not in _PRICE_WORDS]
+def _bare(rest: Sequence[str]) -> bool:
+    """Nothing but price words left ("¿y cuánto sería en total?")."""
+    return not [t for t in rest if t not in _PRICE_WORDS and t not in STOPWORDS]

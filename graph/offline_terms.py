@@ -7,8 +7,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from graph.offline_lexicon import (
-    BOOKING_STEMS, COMMON_WORDS, EXCLUDED_PREFIXES, GENERIC_TOPIC_WORDS, PHRASES, PRICE_STEMS,
-    STOPWORDS, TERMS,
+    BOOKING_STEMS, COMMON_WORDS, EXCLUDED_PREFIXES, GENERIC_TOPIC_WORDS, PHRASES, STOPWORDS, TERMS,
 )
 from graph.text_normalize import (
     deletions, normalize_tokens, phonetic_key, same_stem, within_one_edit,
@@ -114,11 +113,12 @@ def typo_hits(token: str) -> tuple[Hit, ...]:
 
 
 def message_scores(tokens: Sequence[str], text: str) -> dict[str, int]:
-    """Summed signal weights per class ("reserva", "cita", "venta", "esc") of one message.
+    """Signal weights of one message per agent, plus "esc", "price" and "goods".
 
-    Misspellings are only guessed when the correctly spelled words say nothing clear.
+    "venta" includes price questions; "goods" is the sales score without them. Misspellings
+    are only guessed when the correctly spelled words say nothing clear.
     """
-    scores = {"reserva": 0, "cita": 0, "venta": 0, "esc": 0}
+    scores = {"reserva": 0, "cita": 0, "venta": 0, "esc": 0, "price": 0}
     unknown = []
     for token in tokens:
         hits = token_hits(token)
@@ -133,13 +133,13 @@ def message_scores(tokens: Sequence[str], text: str) -> dict[str, int]:
     for cls, weight, pattern in term_index().phrases:
         if pattern.search(text):
             scores[cls] = max(0, scores[cls] + weight)
-    keys = [phonetic_key(t) for t in tokens]
-    asks_price = scores["venta"] > 0 and any(k.startswith(PRICE_STEMS) for k in keys)
-    booking = max(scores["reserva"], scores["cita"])
-    if asks_price and not any(k.startswith(BOOKING_STEMS) for k in keys):
-        scores["venta"] = max(scores["venta"], booking + 1)
-    elif asks_price and booking:  # "quiero reservar la cancha, ¿cuánto cuesta?"
-        scores["venta"] = min(scores["venta"], booking - 1)
+    scores["goods"] = scores["venta"]
+    if scores["price"]:
+        booking = max(scores["reserva"], scores["cita"])
+        books = any(phonetic_key(t).startswith(BOOKING_STEMS) for t in tokens)
+        # "¿cuánto cuesta la consulta?" is for sales; "quiero reservar, ¿cuánto cuesta?" is not
+        scores["venta"] = (max(0, booking - 1) if books and booking
+                           else max(scores["venta"] + scores["price"], booking + 1))
     return scores
 
 
