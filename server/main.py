@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from server.errors import install_error_handlers
 from server.logging_config import configure_logging
 from server.routes import admin, chat, info
+from server.security import install_security
 from server.services import open_services
 from server.settings import Settings, load_settings
 
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="MaravIA Orquestador", version=info.VERSION, lifespan=lifespan,
                   description="Routes customer chat turns to the orchestrator or to MCP agents.")
     install_error_handlers(app)
+    install_security(app)
     app.include_router(chat.router)
     app.include_router(admin.router)
     app.include_router(info.router)

@@ -17,6 +17,7 @@ from graph.deps import GraphDeps
 from server.checkpointer import CheckpointBackend, open_checkpointer
 from server.locks import TurnLocks
 from server.metrics import Metrics
+from server.security.guard import SecurityGuard, open_guard
 from server.sessions import SessionStore
 from server.settings import Settings
 
@@ -34,6 +35,7 @@ class Services:
     backend: CheckpointBackend
     sessions: SessionStore
     locks: TurnLocks
+    security: SecurityGuard
 
 
 def build_model(settings: Settings) -> ChatOpenAI | None:
@@ -79,6 +81,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         graph = build_graph(deps, checkpointer=backend.saver)
         sessions = SessionStore(backend, settings.SESSION_TTL_SECONDS)
         locks = TurnLocks(backend.shared_lock)
+        security = await stack.enter_async_context(open_guard(settings, metrics))
         if settings.SESSION_TTL_SECONDS > 0:
             sweeper = asyncio.create_task(
                 sessions.run_sweeper(locks, settings.SESSION_SWEEP_INTERVAL), name="ttl-sweeper")
@@ -87,4 +90,4 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             "agents": agents.names, "llm": "openai" if deps.model else "offline",
             "checkpointer": backend.kind})
         yield Services(settings=settings, metrics=metrics, agents=agents, graph=graph,
-                       backend=backend, sessions=sessions, locks=locks)
+                       backend=backend, sessions=sessions, locks=locks, security=security)

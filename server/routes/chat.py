@@ -15,4 +15,5 @@ ERRORS = {400: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
 @router.post("/chat", response_model=ChatResponse, responses=ERRORS)
 async def chat(body: ChatRequest, services: ServicesDep) -> ChatResponse:
     """Answer one customer message: the orchestrator replies or delegates to an agent."""
+    await services.security.admit_turn(body)
     return await run_turn(body, services)

@@ -1,0 +1,78 @@
+"""Limits on a parsed chat request: message length, session id, and the size and shape of config."""
+
+import math
+from typing import Any
+
+from server.errors import ApiError
+from server.schemas import ChatRequest
+
+MAX_SESSION_ID_CHARS = 256
+MAX_CONFIG_DEPTH = 5
+MAX_CONFIG_ITEMS = 200
+MAX_CONFIG_STRING_CHARS = 4000
+INT64 = 2**63 - 1
+
+MESSAGE_TOO_LONG = "El campo 'message' supera el máximo de {limit} caracteres"
+SESSION_TOO_LONG = f"El campo 'session_id' supera el máximo de {MAX_SESSION_ID_CHARS} caracteres"
+BAD_TEXT = "El campo '{field}' contiene caracteres no válidos"
+CONFIG_TOO_BIG = (f"El campo 'config' es demasiado grande o está demasiado anidado (máximo "
+                  f"{MAX_CONFIG_DEPTH} niveles, {MAX_CONFIG_ITEMS} elementos y "
+                  f"{MAX_CONFIG_STRING_CHARS} caracteres por texto)")
+BAD_NUMBER = "El campo 'config' contiene un número fuera de rango"
+
+
+def check_chat_input(request: ChatRequest, max_message_chars: int) -> None:
+    """400 (ApiError) naming the field when the request is too large or holds unusable text."""
+    if len(request.message) > max_message_chars:
+        raise ApiError(400, MESSAGE_TOO_LONG.format(limit=max_message_chars))
+    if not _clean(request.message):
+        raise ApiError(400, BAD_TEXT.format(field="message"))
+    if len(request.session_id) > MAX_SESSION_ID_CHARS:
+        raise ApiError(400, SESSION_TOO_LONG)
+    if not _clean(request.session_id):
+        raise ApiError(400, BAD_TEXT.format(field="session_id"))
+    _check_config(request.config.model_dump(mode="python", exclude_unset=True))
+
+
+def _clean(text: str) -> bool:
+    """Encodable as UTF-8 (no lone surrogates) and free of NUL characters."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_config(config: dict[str, Any]) -> None:
+    items = 0
+    stack: list[tuple[Any, int]] = [(config, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children = [*value.keys(), *value.values()]
+            items += len(value)
+        elif isinstance(value, list):
+            children = list(value)
+            items += len(value)
+        else:
+            _check_scalar(value)
+            continue
+        if depth > MAX_CONFIG_DEPTH or items > MAX_CONFIG_ITEMS:
+            raise ApiError(400, CONFIG_TOO_BIG)
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _check_scalar(value: Any) -> None:
+    if isinstance(value, str):
+        if len(value) > MAX_CONFIG_STRING_CHARS:
+            raise ApiError(400, CONFIG_TOO_BIG)
+        if not _clean(value):
+            raise ApiError(400, BAD_TEXT.format(field="config"))
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int) and not -INT64 - 1 <= value <= INT64:
+        raise ApiError(400, BAD_NUMBER)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ApiError(400, BAD_NUMBER)

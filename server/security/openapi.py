@@ -1,0 +1,71 @@
+"""Adds the keys, 401/403/413/429 answers and security schemes to the OpenAPI document."""
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from server.schemas import ErrorResponse
+from server.security.policy import access_for, is_rate_limited
+
+SCHEMES = {
+    "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "BearerAuth": {"type": "http", "scheme": "bearer"},
+}
+_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+_DESCRIPTIONS = {
+    400: "Solicitud no válida", 401: "Falta la clave de API o no es válida",
+    403: "La clave no tiene permiso de administración",
+    413: "El cuerpo de la solicitud es demasiado grande",
+    429: "Límite de solicitudes superado (ver Retry-After)",
+}
+
+
+def _error(status: int) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": _DESCRIPTIONS[status], **_ERROR}
+    if status == 429:
+        response["headers"] = {"Retry-After": {
+            "description": "Segundos que hay que esperar", "schema": {"type": "integer"}}}
+    return response
+
+
+def decorate(schema: dict[str, Any], *, chat_open: bool, admin_open: bool) -> None:
+    """Mark protected operations and declare the answers the security layer can give."""
+    components = schema.setdefault("components", {})
+    components.setdefault("schemas", {}).setdefault(
+        "ErrorResponse", ErrorResponse.model_json_schema())
+    if not (chat_open and admin_open):
+        components["securitySchemes"] = dict(SCHEMES)
+    for name in ("HTTPValidationError", "ValidationError"):
+        components["schemas"].pop(name, None)
+    for path, operations in schema.get("paths", {}).items():
+        access = access_for(path)
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)  # validation errors are 400 here, never 422
+            if (access == "chat" and not chat_open) or (access == "admin" and not admin_open):
+                operation["security"] = [{"ApiKeyHeader": []}, {"BearerAuth": []}]
+                responses.setdefault("401", _error(401))
+                if access == "admin":
+                    responses.setdefault("403", _error(403))
+            if is_rate_limited(path):
+                responses.setdefault("429", _error(429))
+            if "requestBody" in operation:
+                responses.setdefault("413", _error(413))
+                responses.setdefault("400", _error(400))
+
+
+def document_security(app: FastAPI) -> None:
+    """Wrap app.openapi so the document reflects the keys the running app was given."""
+    base = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = base()
+        services = getattr(app.state, "services", None)
+        keys = services.security.keys if services is not None else None
+        decorate(schema, chat_open=keys is not None and keys.chat_open,
+                 admin_open=keys is not None and keys.admin_open)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,77 @@
+"""Fixtures for the security tests: in-process apps (lifespan on) and unique keys per run."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from server.main import create_app
+from server.settings import Settings
+from tests.support.orchestrator import chat_body, test_settings
+
+_LEAKS = ("Traceback", 'File "', ".py", "Exception", "fastapi", "starlette", "pydantic",
+          "uvicorn", "httpx", "langgraph", "Field required", "Input should", "Not Found",
+          "Method Not Allowed", "There was an error", "Internal Server Error", "JSON decode",
+          "value is not", "Disallowed CORS")
+_SPANISH = re.compile(r"\b(el|la|los|las|de|del|no|en|un|una|es|debe)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """A chat key and an admin key, unique to this test run."""
+
+    chat: str
+    admin: str
+
+    def env(self) -> dict[str, str]:
+        return {"API_KEYS": self.chat, "ADMIN_API_KEYS": self.admin}
+
+
+@pytest.fixture
+def keys() -> Keys:
+    run = uuid.uuid4().hex
+    return Keys(chat=f"chat-{run}", admin=f"admin-{run}")
+
+
+def settings_for(tmp_path: Path, agents: dict[str, str] | None = None,
+                 **overrides: Any) -> Settings:
+    """Isolated test settings (offline router unless told otherwise)."""
+    values: dict[str, Any] = {"LLM_MODE": "offline", **overrides}
+    return test_settings(tmp_path, agents, **values)
+
+
+@asynccontextmanager
+async def serve(settings: Settings,
+                client_ip: str = "127.0.0.1") -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The real app with its lifespan, called in-process through httpx's ASGI transport."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app, client=(client_ip, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://orquestador",
+                                     timeout=30) as client:
+            yield app, client
+
+
+def assert_error(response: httpx.Response, status: int) -> str:
+    """The response is `{"detail": <Spanish sentence>}` with this status and no leak; its detail."""
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    body = response.json()
+    assert set(body) == {"detail"} and isinstance(body["detail"], str), body
+    detail = body["detail"]
+    assert detail.strip() and _SPANISH.search(detail), detail
+    leaked = [marker for marker in _LEAKS if marker.lower() in detail.lower()]
+    assert not leaked, (leaked, detail)
+    return detail
+
+
+__all__ = ["Keys", "assert_error", "chat_body", "serve", "settings_for"]
