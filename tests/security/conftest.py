@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from server.main import create_app
 from server.settings import Settings
-from tests.support.orchestrator import chat_body, test_settings
+from tests.support.orchestrator import chat_body
 
 _LEAKS = ("Traceback", 'File "', ".py", "Exception", "fastapi", "starlette", "pydantic",
           "uvicorn", "httpx", "langgraph", "Field required", "Input should", "Not Found",
@@ -44,9 +44,21 @@ def keys() -> Keys:
 
 def settings_for(tmp_path: Path, agents: dict[str, str] | None = None,
                  **overrides: Any) -> Settings:
-    """Isolated test settings (offline router unless told otherwise)."""
-    values: dict[str, Any] = {"LLM_MODE": "offline", **overrides}
-    return test_settings(tmp_path, agents, **values)
+    """Settings isolated from `.env`: offline router, only `agents` enabled, SQLite under tmp_path,
+    no rate limits unless a test sets them."""
+    agents = agents or {}
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    values: dict[str, Any] = {
+        "CHECKPOINT_DB": str(tmp_path / "checkpoints.sqlite"), "LOG_LEVEL": "INFO",
+        "LLM_MODE": "offline", "MCP_TIMEOUT": 5, "MCP_RETRY_BACKOFF": 0.01,
+        "SESSION_TTL_SECONDS": 0, "RATE_LIMIT_PER_MINUTE": 0, "SESSION_RATE_LIMIT_PER_MINUTE": 0,
+    }
+    for name in ("reserva", "cita", "venta"):
+        values[f"MCP_{name.upper()}_ENABLED"] = name in agents
+        if name in agents:
+            values[f"MCP_{name.upper()}_URL"] = agents[name]
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @asynccontextmanager
