@@ -59,7 +59,7 @@ class BookingBook:
         self.db_path = db_path
         self.kind = kind
 
-    def init(self, seeds: list[ServiceSeed]) -> None:
+    def init(self, seeds: tuple[ServiceSeed, ...]) -> None:
         init_db(self.db_path, schema_sql(self.kind), lambda tx: seed_services(tx, seeds), "servicios")
 
     def services(self) -> list[Service]:
@@ -176,6 +176,12 @@ class BookingBook:
         if row["estado"] != "confirmada":
             raise ToolError(f"La {self.kind.noun} {code} ya estaba cancelada.")
         return row
+
+    def find(self, codigo: str) -> Comprobante:
+        """A confirmed booking by code, else a Spanish ToolError."""
+        with reading(self.db_path) as conn:
+            row = self._confirmed(conn, codigo)
+            return self._receipt(conn, row["codigo"], f"{self.kind.noun.capitalize()} confirmada.")
 
     def cancel(self, codigo: str) -> Comprobante:
         with transaction(self.db_path) as tx:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from mcp.server.fastmcp.exceptions import ToolError
 
 from .booking import BookingBook
+from .booking_changes import cancel, reschedule
 from .booking_models import Service, money
-from .dates import TimeGuess, format_date, now_from_config, parse_date, parse_time
+from .dates import TimeGuess, now_from_config, parse_date, parse_time
 from .dialogue import (bare_number, bot_name, has_any, is_greeting_only, is_thanks, parse_code,
                        parse_name, parse_people, parse_phone, run_turn, wants_reset)
 from .schedule import describe_hours, nearest
@@ -55,12 +56,12 @@ class BookingChat:
             if not code:
                 state["esperando"] = "codigo_cancelar"
                 return f"Claro. ¿Cuál es el código de tu {self.w.noun}? Por ejemplo {self.book.kind.code_prefix}KM482."
-            return self._cancel(state, code)
+            return cancel(self.book, self.w.noun, state, code)
         if self.w.can_reschedule and (has_any(norm, "reprogram") or state.get("reprogramar")
                                       or (code and has_any(norm, "cambi", "mover", "muev"))
                                       or (code and waiting == "codigo_reprogramar")):
             state["esperando"] = None
-            return self._reschedule(state, message, code or state.get("reprogramar"), now)
+            return reschedule(self.book, self.w.noun, state, message, code or state.get("reprogramar"), now)
         draft = state.setdefault("borrador", {})
         if wants_reset(norm):
             state.update(borrador={}, esperando=None)
@@ -186,40 +187,3 @@ class BookingChat:
         who = f" con {done.atendido_por}" if not self.w.asks_people else ""
         return (f"¡Listo, {done.nombre_cliente}! Tu {self.w.noun} quedó confirmada: {summary}{who}. "
                 f"Tu código es {done.codigo}. Si necesitas cancelarla, escríbeme «cancelar {done.codigo}».")
-
-    def _cancel(self, state: dict[str, Any], code: str) -> str:
-        state["esperando"] = None
-        try:
-            done = self.book.cancel(code)
-        except ToolError as exc:
-            return f"{exc} Revisa el código e inténtalo de nuevo."
-        return f"Listo, cancelé tu {self.w.noun} {done.codigo} ({done.servicio}, {done.dia} a las {done.hora})."
-
-    def _reschedule(self, state: dict[str, Any], message: str, code: str | None, now: datetime) -> str:
-        code = code or state.get("ultimo_codigo")
-        if not code:
-            state["esperando"] = "codigo_reprogramar"
-            return f"Claro. ¿Cuál es el código de la {self.w.noun} que quieres reprogramar?"
-        plan = state.setdefault("plan", {}) if state.get("reprogramar") == code else {}
-        state.update(reprogramar=code, plan=plan)
-        if day := parse_date(message, now.date()):
-            plan["fecha"] = day.isoformat()
-        if guess := parse_time(message):
-            plan["hora"] = [guess.hour, guess.minute, guess.ambiguous]
-        if not plan.get("fecha"):
-            return f"¿Para qué día quieres mover tu {self.w.noun} {code}?"
-        if not plan.get("hora"):
-            return f"¿A qué hora del {format_date(date.fromisoformat(plan['fecha']))}?"
-        tries = [f"{t:%H:%M}" for t in TimeGuess(*plan["hora"]).candidates()]
-        error = ""
-        for hhmm in tries:
-            try:
-                done = self.book.reschedule(code, plan["fecha"], hhmm, now)
-            except ToolError as exc:
-                error = error or str(exc)
-                continue
-            state.update(reprogramar=None, plan={}, ultimo_codigo=done.codigo)
-            return (f"Listo, reprogramé tu {self.w.noun} {done.codigo}: {done.servicio} el {done.dia} "
-                    f"a las {done.hora} con {done.atendido_por}.")
-        state.update(reprogramar=None, plan={})
-        return f"{error} Si quieres, intenta con otra fecha u hora."

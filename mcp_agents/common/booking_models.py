@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import time
 
@@ -20,8 +21,8 @@ class ServiceSeed:
     nombre: str
     descripcion: str
     duracion_min: int
-    hours: dict[int, list[tuple[str, str]]]
-    recursos: list[str]
+    hours: tuple[tuple[int, str, str], ...]
+    recursos: tuple[str, ...]
     capacidad: int = 1
     precio_centimos: int | None = None
     palabras_clave: tuple[str, ...] = ()
@@ -45,7 +46,12 @@ class Service:
         return Option(self.id, self.nombre, self.palabras_clave)
 
 
-def seed_services(tx: sqlite3.Connection, seeds: list[ServiceSeed]) -> None:
+def weekly(days: Iterable[int], *spans: tuple[str, str]) -> tuple[tuple[int, str, str], ...]:
+    """Opening windows (weekday, opens, closes) for each day (0 = lunes) and each span."""
+    return tuple((day, opens, closes) for day in days for opens, closes in spans)
+
+
+def seed_services(tx: sqlite3.Connection, seeds: Iterable[ServiceSeed]) -> None:
     """Insert the demo catalogue (called once, inside the init transaction)."""
     for s in seeds:
         tx.execute(
@@ -54,9 +60,8 @@ def seed_services(tx: sqlite3.Connection, seeds: list[ServiceSeed]) -> None:
             (s.id, s.nombre, s.descripcion, s.duracion_min, s.capacidad, s.precio_centimos,
              " ".join(s.palabras_clave)),
         )
-        for weekday, spans in s.hours.items():
-            for opens, closes in spans:
-                tx.execute("INSERT INTO horarios VALUES (?, ?, ?, ?)", (s.id, weekday, opens, closes))
+        for weekday, opens, closes in s.hours:
+            tx.execute("INSERT INTO horarios VALUES (?, ?, ?, ?)", (s.id, weekday, opens, closes))
         for name in s.recursos:
             tx.execute("INSERT OR IGNORE INTO recursos (nombre) VALUES (?)", (name,))
             tx.execute(

@@ -28,7 +28,7 @@ class BookingAgent:
     name: str
     kind: BookingKind
     words: BookingWords
-    seeds: list[ServiceSeed]
+    seeds: tuple[ServiceSeed, ...]
     instructions: str
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -20,7 +21,7 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 T = TypeVar("T")
 log = logging.getLogger("mcp_agents")
 
-_ERRORS_ES = {
+_ERRORS_ES: Mapping[str, str] = MappingProxyType({
     "missing": "es obligatorio",
     "int_parsing": "debe ser un número entero",
     "int_type": "debe ser un número entero",
@@ -36,7 +37,7 @@ _ERRORS_ES = {
     "greater_than_equal": "debe ser mayor o igual que {ge}",
     "less_than_equal": "debe ser menor o igual que {le}",
     "too_short": "no puede estar vacío",
-}
+})
 
 
 def spanish_validation_error(exc: ValidationError) -> str:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
-NUMBER_WORDS: dict[str, int] = {
+NUMBER_WORDS: Mapping[str, int] = MappingProxyType({
     "un": 1, "uno": 1, "una": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6,
     "siete": 7, "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12, "trece": 13,
     "catorce": 14, "quince": 15, "veinte": 20,
-}
+})
 NUMBER_PATTERN = r"\d{1,3}|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
 
 STOPWORDS = frozenset(
@@ -73,7 +74,8 @@ def match_score(query: str, option: Option) -> float:
     if re.search(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])", norm):
         return 50.0
     words = content_tokens(query)
-    name_words = content_tokens(option.name)
+    # numbers ("Mesa para 4", "500 ml") only count through the whole-name match above
+    name_words = [w for w in content_tokens(option.name) if len(w) > 1 and not w.isdigit()]
     hits = sum(1 for nw in name_words if any(same_word(nw, w) for w in words))
     score = float(hits)
     if name_words and hits == len(name_words):

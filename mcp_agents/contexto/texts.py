@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-COMPANIES: dict[int, str] = {
+from collections.abc import Mapping
+from types import MappingProxyType
+
+COMPANIES: Mapping[int, str] = MappingProxyType({
     1: (
         "Restaurante El Sabor Limeño. Cocina criolla y marina. Dirección: Av. José Larco 812, "
         "Miraflores, Lima. Horario: martes a domingo de 12:00 a 23:00; los lunes cerramos. "
@@ -33,7 +36,7 @@ COMPANIES: dict[int, str] = {
         "Medios de pago: efectivo, Yape, Plin y tarjetas. La reserva se confirma con el pago "
         "por Yape del 50 %."
     ),
-}
+})
 
 GENERIC = (
     "Empresa atendida por el asistente MaravIA. Atendemos de lunes a sábado de 09:00 a 18:00 "

@@ -16,7 +16,7 @@ class ProductSeed:
     palabras_clave: tuple[str, ...] = ()
 
 
-PRODUCTS: list[ProductSeed] = [
+PRODUCTS: tuple[ProductSeed, ...] = (
     ProductSeed("CAF-AME", "Café americano", "Café pasado de Chanchamayo, 12 oz.", "Bebidas calientes",
                 600, 200, ("cafe", "americano", "tinto")),
     ProductSeed("CAF-CAP", "Capuccino", "Espresso con leche espumada y canela.", "Bebidas calientes",
@@ -41,4 +41,4 @@ PRODUCTS: list[ProductSeed] = [
                 "Salados", 1200, 40, ("sandwich", "sanguche", "pollo", "pan")),
     ProductSeed("CAF-GRA", "Café en grano 250 g", "Café de altura de Villa Rica, tostado medio.",
                 "Para llevar", 2800, 15, ("cafe", "grano", "bolsa")),
-]
+)

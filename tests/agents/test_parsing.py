@@ -73,6 +73,7 @@ def test_matching_ignores_accents_case_plural_and_typos() -> None:
     assert [o.key for o in best_matches("mesas", options)] == ["mesa-4", "mesa-6"]
     assert [o.key for o in best_matches("un masage", options)] == ["masaje"]
     assert best_matches("piscina", options) == []
+    assert best_matches("a las 4", options) == []  # a number alone never names "Mesa para 4"
 
 
 def test_now_from_config_uses_fecha_iso() -> None:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterator
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from .conftest import (ServerProc, assert_spanish_error, call, chat, lima_today, ok, rows,
-                       start_agent, text, upcoming)
+from .conftest import (ServerProc, assert_spanish_error, call, chat, lima_today, mcp_session, ok,
+                       rows, start_agent, text, upcoming)
 
 CODE = re.compile(r"\bR[A-Z]{2}\d{3}\b")
 SATURDAY = upcoming(5, 21)  # restaurant open; far from the dates the chat tests use
@@ -31,7 +31,6 @@ def bookings(agent: ServerProc) -> list[dict[str, Any]]:
 
 
 async def test_lists_tools_with_typed_arguments(agent: ServerProc) -> None:
-    from .conftest import mcp_session
     async with mcp_session(agent.url) as session:
         tools = {t.name: t for t in (await session.list_tools()).tools}
     assert set(tools) == {"listar_servicios", "consultar_disponibilidad", "crear_reserva",
@@ -149,9 +148,10 @@ async def test_concurrent_bookings_of_one_slot_exactly_one_wins(agent: ServerPro
     assert len(stored) == 1 and stored[0]["codigo"] == winners[0].structuredContent["codigo"]
 
 
-def _next_open(days_min: int) -> Callable[[], Any]:
-    return lambda: next(lima_today() + timedelta(days=d) for d in range(days_min, days_min + 7)
-                        if (lima_today() + timedelta(days=d)).weekday() != 0)
+def _next_open(days_min: int) -> date:
+    """The first day the restaurant opens (not a Monday) at least `days_min` days ahead."""
+    return next(lima_today() + timedelta(days=d) for d in range(days_min, days_min + 7)
+                if (lima_today() + timedelta(days=d)).weekday() != 0)
 
 
 async def test_chat_books_a_table_from_one_sentence_then_cancels(agent: ServerProc) -> None:
@@ -174,7 +174,7 @@ async def test_chat_books_a_table_from_one_sentence_then_cancels(agent: ServerPr
 
 async def test_chat_asks_one_thing_at_a_time(agent: ServerProc) -> None:
     sid = "web-one-at-a-time"
-    day = _next_open(2)()
+    day = _next_open(2)
     assert "personas" in await chat(agent.url, sid, "quiero una mesa")
     assert "qué día" in await chat(agent.url, sid, "somos tres")
     reply = await chat(agent.url, sid, f"el {day:%d/%m}")
