@@ -11,7 +11,9 @@ _QUESTIONS = tuple((topic, re.compile(rx)) for topic, rx in TOPIC_QUESTIONS)
 _SENTENCES = tuple((topic, re.compile(rx)) for topic, rx in TOPIC_SENTENCES)
 _OWN_THING = re.compile(r"\b(mi|mis) \w+")
 # A period ends a sentence unless it follows one of these abbreviations (or sits in brackets).
-_ABBREVIATIONS = frozenset("av jr dr dra sr sra srta urb mz lt nro no psje ca esq ing lic etc".split())
+_ABBREVIATIONS = frozenset(
+    "av jr dr dra sr sra srta urb mz lt nro no psje ca esq ing lic etc".split()
+)
 _QUESTION_START = re.compile(
     r"^(tienen|tiene|hay|aceptan|acepta|permiten|puedo|se puede|cual|cuales|que|como|donde"
     r"|cuando|hacen|ofrecen|venden|manejan|trabajan|atienden)\b"

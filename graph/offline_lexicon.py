@@ -8,35 +8,37 @@ import re
 # human or complains: always escalated).
 TERMS: tuple[tuple[str, int, str], ...] = (
     ("reserva", 3, "reserv* mesa cancha habitacion* suite bungalow cabana masaj* spa sauna "
-                   "jacuzzi auditorio hosped* hospedaje alojamiento estadia comensales huesped* "
-                   "bookear padel"),
-    ("reserva", 2, "separ* aparta* alquil* rentar cuarto salon piscina terraza karaoke "
-                   "futbol fulbito voley basquet hotel hostal event* asiento butaca tour sala checkin"),
-    ("reserva", 1, "persona adulto noche cumpleanos parrilla turno cupo disponib* facial entrada "
-                   "manicure pedicure clase agend*"),
+                   "jacuzzi auditorio hosped* hospedaje alojamiento estadia comensales "
+                   "huesped* bookear padel"),
+    ("reserva", 2, "separ* aparta* alquil* rentar cuarto salon sala piscina terraza karaoke "
+                   "futbol fulbito voley basquet hotel hostal event* asiento butaca tour "
+                   "checkin"),
+    ("reserva", 1, "persona adulto noche cumpleanos parrilla turno cupo disponib* facial "
+                   "entrada manicure pedicure clase agend*"),
     ("cita", 4, "cita doctor doctora medico medica dentista odontolog* nutricion* psicolog* "
                 "sicolog* psiquiatra terapeuta fisioterapeuta pediatra obstetra especialista "
-                "abogad* veterinari* ortodoncia dental"),
-    ("cita", 4, "demo demostracion*"),
-    ("cita", 3, "reunion* asesor* entrevista videollamada consultor* contador "
-                "arquitecto"),
-    ("cita", 2, "agend* evaluacion chequeo visita sesion terapia fisioterapia diagnostico vacuna "
-                "ecografia cirugia endodoncia brackets zoom profesional ingeniero tecnico "
-                "instalacion mantenimiento inspeccion muela diente dolor duele sintoma* fiebre lesion"),
-    ("cita", 1, "mascota perro perrito gato gatito"),
-    ("cita", 1, "consult* turno cupo disponib* control examen tratamiento llamada llamar atender "
-                "coordinar facial manicure pedicure clase"),
+                "abogad* veterinari* ortodoncia dental demo demostracion*"),
+    ("cita", 3, "reunion* asesor* entrevista videollamada consultor* contador arquitecto"),
+    ("cita", 2, "agend* evaluacion chequeo visita sesion terapia fisioterapia diagnostico "
+                "vacuna ecografia cirugia endodoncia brackets zoom profesional ingeniero "
+                "tecnico instalacion mantenimiento inspeccion muela diente dolor duele "
+                "sintoma* fiebre lesion"),
+    ("cita", 1, "consult* turno cupo disponib* control examen tratamiento llamada llamar "
+                "atender coordinar facial manicure pedicure clase mascota perro perrito gato "
+                "gatito"),
     ("price", 3, "precio* cuesta cuestan costo* costaria cotiz*"),
     ("price", 2, "tarifa*"),
-    ("venta", 3, "compra* compro compre compren vende* vendo venta product* catalog* stock pedid* "
-                 "descuent* adquirir mayorista talla*"),
-    ("venta", 2, "pedir ordenar oferta* promo* rebaja* liquidacion presupuesto carrito inventario "
-                 "unidad docena suscrip* membresia mensualidad matricul* inscri* soles carta menu plato combo* "
-                 "articulo* mercaderia pack polo ropa zapatill* zapato laptop perfume repuesto*"),
+    ("venta", 3, "compra* compro compre compren vende* vendo venta product* catalog* stock "
+                 "pedid* descuent* adquirir mayorista talla*"),
+    ("venta", 2, "pedir ordenar oferta* promo* rebaja* liquidacion presupuesto carrito "
+                 "inventario unidad docena suscrip* membresia mensualidad matricul* inscri* "
+                 "soles carta menu plato combo* articulo* mercaderia pack polo ropa zapatill* "
+                 "zapato laptop perfume repuesto*"),
     ("venta", 1, "orden pido kilo color* modelo* marca plan paquete* boleta factura* celular "
-                 "crema curso garantia accesorio* llevar manejan interesa* taller foto* entrada gimnasio"),
-    ("esc", 1, "reclam* queja quejarme quejar denunci* indecopi estafa* humano humana operador* "
-            "reembols*"),
+                 "crema curso garantia accesorio* llevar manejan interesa* taller foto* "
+                 "entrada gimnasio"),
+    ("esc", 1, "reclam* queja quejarme quejar denunci* indecopi estafa* humano humana "
+               "operador* reembols*"),
 )
 
 # Tokens that look like a term but are not (checked on the phonetic key, as prefixes).
@@ -62,7 +64,7 @@ PHRASES: tuple[tuple[str, int, str], ...] = (
     ("price", 3, r"\ba cuanto\b"),
     ("venta", 3, r"\b(al )?por (mayor|menor)\b|\bpara llevar\b"),
     ("venta", 2, r"\b(lo|la|los|las) (quiero|compro|llevo|separo)\b"
-                 r"|\b\d+ ?(kg|kilos?|gr|gramos|docenas?|cajas?|paquetes?|litros?|lt|ml|metros|mts)\b"),
+                 r"|\b\d+ ?(kg|kilos?|gr|gramos|docenas?|cajas?|paquetes?|litros?|lt|ml|mts)\b"),
     ("reserva", 3, r"\bcheck ?(in|out)\b"),
     ("cita", -1, r"\b(tengo|tenia|hacer|hacerles|hacerte|hacerle) (una|otra) consulta\b"
                  r"|\bconsulta( (rapida|sobre|acerca|breve|corta)\b|$)"),
@@ -127,7 +129,8 @@ TOPIC_QUESTIONS: tuple[tuple[str, str], ...] = (
                  r"|lo encuentro|es el local|es la tienda|atienden|es)|ubicad[oa]s?|ubicacion"
                  r"|direccion|como (llego|llegar|llegamos)|en que (distrito|zona|parte|lugar"
                  r"|ciudad)|sucursal\w*|sedes?|tienda fisica|local fisico|tienen local"
-                 r"|referencia|mapa|google maps|cerca (a|al|de)|(su|el) (local|tienda|oficina) (esta|queda))\b"),
+                 r"|referencia|mapa|google maps|cerca (a|al|de)"
+                 r"|(su|el) (local|tienda|oficina) (esta|queda))\b"),
     ("parking", r"\b(estacionamiento|estacionar|parking|cochera|parqueo|parquear"
                 r"|dejar (el|mi) (carro|auto|moto))\b"),
     ("contact", r"\b(telefono|whatsap\w*|wasap|numero de (contacto|telefono|celular|whatsap)"

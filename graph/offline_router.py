@@ -5,13 +5,13 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from graph.decision import AGENT_NAMES, RouteDecision
+from graph.decision import AGENT_NAMES, Intent, RouteDecision
 from graph.offline_business import (
-    answer_by_overlap, answer_from_context, is_sales_only, looks_like_question, question_topics,
+    answer_by_overlap, answer_from_context, is_sales_only, looks_like_question, question_topics
 )
 from graph.offline_lexicon import (
     ADVISOR_NOUN, AFFIRM, CLOSING, FAREWELL, FILLER, GREETING, INJECTION, OPENING_HOURS,
-    SCHEDULING, SPEAK_TO_HUMAN, STOPWORDS, THANKS,
+    SCHEDULING, SPEAK_TO_HUMAN, STOPWORDS, THANKS
 )
 from graph.offline_terms import mentions_escalation_topic, message_scores
 from graph.text_normalize import normalize_tokens
@@ -30,8 +30,10 @@ DEFAULTS: Mapping[str, str] = {
 _OFFER = {"reserva": "hacer una reserva", "cita": "agendar una cita",
           "venta": "comprar nuestros productos"}
 _SMALL_TALK = (GREETING, FAREWELL, THANKS, CLOSING, AFFIRM, FILLER)
-_PRICE_WORDS = frozenset("cuanto cuesta cuestan precio precios seria sale salen costo costaria esta "
-                         "estan total vale valen tarifa todo".split())
+_PRICE_WORDS = frozenset(
+    "cuanto cuesta cuestan precio precios seria sale salen costo costaria esta estan total vale "
+    "valen tarifa todo".split()
+)
 
 
 class SmallTalk(NamedTuple):
@@ -40,7 +42,6 @@ class SmallTalk(NamedTuple):
     greeting: bool
     farewell: bool
     thanks: bool
-    affirm: bool
     rest: tuple[str, ...]
 
 
@@ -68,17 +69,17 @@ def _small_talk(text: str, config: Mapping[str, Any]) -> SmallTalk:
         greeting=bool(GREETING.search(text)),
         farewell=bool(FAREWELL.search(text) or CLOSING.search(text)),
         thanks=bool(THANKS.search(text)),
-        affirm=bool(AFFIRM.search(text)),
         rest=tuple(t for t in rest.split() if t not in names),
     )
 
 
-def _respond(reply: str, intent: str) -> RouteDecision:
-    return RouteDecision(action="respond", agent=None, reply=reply, intent=intent)  # type: ignore[arg-type]
+def _respond(reply: str, intent: Intent) -> RouteDecision:
+    return RouteDecision(action="respond", agent=None, reply=reply, intent=intent)
 
 
 def _delegate(agent: str) -> RouteDecision:
-    return RouteDecision(action="delegate", agent=agent, reply=None, intent="delegate")  # type: ignore[arg-type]
+    return RouteDecision.model_validate({"action": "delegate", "agent": agent,
+                                         "intent": "delegate"})
 
 
 def _clarify(enabled: Sequence[str], among: Sequence[str] = ()) -> RouteDecision:
@@ -102,28 +103,19 @@ def _is_escalation(text: str, tokens: Sequence[str], scores: Mapping[str, int],
     return not (advisor_only and SCHEDULING.search(text))
 
 
-def _choose(scores: Mapping[str, int], enabled: Sequence[str],
-            config: Mapping[str, Any]) -> RouteDecision:
-    """Delegate to the top-scoring agent; never to a disabled one."""
+def _choose(scores: Mapping[str, int], enabled: Sequence[str], config: Mapping[str, Any],
+            message: str, context: str | None) -> RouteDecision:
+    """Delegate to the top-scoring agent; never to a disabled one (answer or apologize instead)."""
     top = max(scores[a] for a in AGENT_NAMES)
-    tied = [a for a in AGENT_NAMES if scores[a] == top]
-    allowed = [a for a in tied if a in enabled]
+    allowed = [a for a in AGENT_NAMES if scores[a] == top and a in enabled]
     if len(allowed) == 1:
         return _delegate(allowed[0])
     if allowed:
         return _clarify(enabled, allowed)
+    answer = answer_by_overlap(message, context)  # "¿tienen menú vegetariano?" without sales
+    if answer:
+        return _respond(answer, "business")
     return _respond(_phrase(config, "frase_no_sabe"), "clarify")
-
-
-def _choose_or_answer(scores: Mapping[str, int], enabled: Sequence[str], message: str,
-                      context: str | None, config: Mapping[str, Any]) -> RouteDecision:
-    """`_choose`, but a question for a disabled agent may still be answered from the context."""
-    decision = _choose(scores, enabled, config)
-    if decision.intent == "clarify" and decision.reply == _phrase(config, "frase_no_sabe"):
-        answer = answer_by_overlap(message, context)
-        if answer:
-            return _respond(answer, "business")
-    return decision
 
 
 def _business(topics: frozenset[str], message: str, context: str | None,
@@ -163,7 +155,7 @@ def route_offline(message: str, *, active_agent: str | None, enabled_agents: Seq
     if active:
         return _route_active(active, scores, topics, talk, message, business_context, cfg, enabled)
     if best >= STRONG or (best >= WEAK and not topics):
-        return _choose_or_answer(scores, enabled, message, business_context, cfg)
+        return _choose(scores, enabled, cfg, message, business_context)
     if topics:
         if is_sales_only(topics) and "venta" in enabled:
             return _delegate("venta")
@@ -185,7 +177,7 @@ def _route_active(active: str, scores: Mapping[str, int], topics: frozenset[str]
         scores = {**scores, "venta": scores["goods"]}
     best = max(scores[a] for a in AGENT_NAMES)
     if best >= STRONG and best > scores[active]:
-        return _choose(scores, enabled, config)
+        return _choose(scores, enabled, config, message, context)
     if topics and best < STRONG and looks_like_question(message):
         if "delivery" in topics and active != "venta" and "venta" in enabled:
             return _delegate("venta")

@@ -7,10 +7,10 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from graph.offline_lexicon import (
-    BOOKING_STEMS, COMMON_WORDS, EXCLUDED_PREFIXES, GENERIC_TOPIC_WORDS, PHRASES, STOPWORDS, TERMS,
+    BOOKING_STEMS, COMMON_WORDS, EXCLUDED_PREFIXES, GENERIC_TOPIC_WORDS, PHRASES, STOPWORDS, TERMS
 )
 from graph.text_normalize import (
-    deletions, normalize_tokens, phonetic_key, same_stem, within_one_edit,
+    deletions, normalize_tokens, phonetic_key, same_stem, within_one_edit
 )
 
 Hit = tuple[str, int]  # (class, weight)

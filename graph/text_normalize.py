@@ -1,4 +1,4 @@
-"""Normalization of chat Spanish (accents, repeats, WhatsApp spellings) and phonetic-key matching."""
+"""Normalization of chat Spanish (accents, repeats, WhatsApp spellings) and phonetic keys."""
 
 import re
 import unicodedata
@@ -96,7 +96,7 @@ def phonetic_key(word: str) -> str:
 def common_prefix_len(a: str, b: str) -> int:
     """Length of the common prefix of `a` and `b`."""
     n = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         n += 1
@@ -112,8 +112,10 @@ def light_stem(key: str) -> str:
 
 
 def same_stem(token_key: str, topic_key: str) -> bool:
-    """Whether two phonetic keys look like forms of one word (reclamo/reclamos, devolver/devolución)."""
-    if token_key == topic_key or (len(topic_key) >= 3 and light_stem(token_key) == light_stem(topic_key)):
+    """Whether two phonetic keys are forms of one word (reclamo/reclamos, devolver/devolución)."""
+    if token_key == topic_key:
+        return True
+    if len(topic_key) >= 3 and light_stem(token_key) == light_stem(topic_key):
         return True
     shared = common_prefix_len(token_key, topic_key)
     return shared >= 5 or (shared >= 4 and shared >= len(light_stem(topic_key)))

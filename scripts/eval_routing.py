@@ -70,8 +70,10 @@ def load_cases(path: Path) -> list[tuple[str, dict[str, Any]]]:
     """(label, case) for every non-blank line; DataError names the first bad line."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text ({exc.reason})") from exc
     cases = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():

@@ -144,8 +144,9 @@ def test_business_question_without_an_answer_uses_frase_no_sabe(context: str | N
 
 
 def test_context_sentences_respect_abbreviations_and_brackets() -> None:
-    assert split_sentences("Estamos en Av. Larco 812 (frente al parque. Miraflores). Abrimos hoy.") \
-        == ("Estamos en Av. Larco 812 (frente al parque. Miraflores).", "Abrimos hoy.")
+    text = "Estamos en Av. Larco 812 (frente al parque. Miraflores). Abrimos hoy."
+    assert split_sentences(text) == (
+        "Estamos en Av. Larco 812 (frente al parque. Miraflores).", "Abrimos hoy.")
 
 
 @pytest.mark.parametrize(("message", "agent"), [
