@@ -44,7 +44,8 @@ class BookingChat:
     def _menu(self) -> str:
         lines = []
         for i, s in enumerate(self.book.services(), 1):
-            price = f", {money(s.precio_centimos)}" if s.precio_centimos is not None else ""
+            price = ("" if s.precio_centimos is None else
+                     ", gratis" if s.precio_centimos == 0 else f", {money(s.precio_centimos)}")
             lines.append(f"{i}. {s.nombre} ({s.duracion_min} min{price})")
         return "\n".join(lines)
 
@@ -134,17 +135,18 @@ class BookingChat:
         if isinstance(svc, str):
             return svc
         family = [s for s in self.book.services() if s.palabras_clave[:1] == svc.palabras_clave[:1]]
-        if self.w.asks_people and len(family) > 1:
-            if not d.get("personas"):
+        if self.w.asks_people and len(family) > 1 and not d.get("personas"):
+            state["esperando"] = "personas"
+            return f"¿Para cuántas personas es la {svc.nombre.lower()}?"
+        if not self.w.asks_people:
+            d["personas"] = 1
+        if (d.get("personas") or 1) > svc.capacidad:
+            bigger = sorted((s for s in family if s.capacidad >= d["personas"]), key=lambda s: s.capacidad)
+            if not bigger:
+                d.pop("personas")
                 state["esperando"] = "personas"
-                return f"¿Para cuántas personas es la {svc.nombre.lower()}?"
-            if d["personas"] > svc.capacidad:
-                bigger = sorted((s for s in family if s.capacidad >= d["personas"]),
-                                key=lambda s: s.capacidad)
-                if not bigger:
-                    d.pop("personas")
-                    return f"{svc.nombre} admite hasta {svc.capacidad} personas. ¿Para cuántas personas sería?"
-                svc, d["servicio"] = bigger[0], bigger[0].id
+                return f"{svc.nombre} admite hasta {svc.capacidad} personas. ¿Para cuántas personas sería?"
+            svc, d["servicio"] = bigger[0], bigger[0].id
         if not d.get("fecha"):
             state["esperando"] = "fecha"
             return f"¿Para qué día quieres {svc.nombre}? Atendemos: {describe_hours(svc.windows)}."
