@@ -77,13 +77,15 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[CheckpointBacke
 async def _open_postgres(settings: Settings) -> AsyncIterator[CheckpointBackend]:
     assert settings.DATABASE_URL is not None
     url = settings.DATABASE_URL.get_secret_value()
-    kwargs = {"autocommit": True, "prepare_threshold": None, "row_factory": dict_row}
+    kwargs = {"autocommit": True, "prepare_threshold": None, "row_factory": dict_row,
+              "connect_timeout": max(1, int(settings.DATABASE_POOL_TIMEOUT))}
+    wait = settings.DATABASE_POOL_TIMEOUT
     pool = AsyncConnectionPool(url, min_size=1, max_size=settings.DATABASE_POOL_SIZE,
-                               open=False, timeout=10, kwargs=kwargs,
+                               open=False, timeout=wait, kwargs=kwargs,
                                check=AsyncConnectionPool.check_connection, name="checkpoints")
     # Advisory locks live on their own connections, so waiting turns never starve the saver.
     lock_pool = AsyncConnectionPool(url, min_size=1, max_size=settings.DATABASE_LOCK_POOL_SIZE,
-                                    open=False, timeout=10, kwargs=kwargs,
+                                    open=False, timeout=wait, kwargs=kwargs,
                                     check=AsyncConnectionPool.check_connection, name="locks")
     await pool.open(wait=True, timeout=15)
     await lock_pool.open(wait=True, timeout=15)
@@ -91,7 +93,7 @@ async def _open_postgres(settings: Settings) -> AsyncIterator[CheckpointBackend]
         saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
         await saver.setup()
         yield CheckpointBackend(kind="postgres", saver=saver, ops=PostgresOps(pool), pool=pool,
-                                shared_lock=PgSessionLock(lock_pool))
+                                shared_lock=PgSessionLock(lock_pool, wait))
     finally:
         await lock_pool.close()
         await pool.close()

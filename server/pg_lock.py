@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
 from server.locks import SessionLockTimeout
 
@@ -15,21 +15,23 @@ log = logging.getLogger(__name__)
 class PgSessionLock:
     """Holds `pg_advisory_lock(hash(session_id))` on a dedicated connection for a turn."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool, checkout_timeout: float) -> None:
         self._pool = pool
+        self._checkout_timeout = checkout_timeout
 
     @asynccontextmanager
     async def hold(self, session_id: str, timeout: float) -> AsyncIterator[None]:
-        """Wait up to `timeout` for the session's lock; SessionLockTimeout past it."""
-        try:
-            async with self._pool.connection(timeout=timeout) as conn:
-                await self._acquire(conn, session_id, timeout)
-                try:
-                    yield
-                finally:
-                    await self._release(conn, session_id)
-        except PoolTimeout:
-            raise SessionLockTimeout(session_id) from None
+        """Wait up to `timeout` for the session's lock; SessionLockTimeout past it.
+
+        No connection within the checkout timeout raises PoolTimeout: the database is down
+        (or saturated), which the caller answers as a storage outage, not a busy session.
+        """
+        async with self._pool.connection(timeout=min(timeout, self._checkout_timeout)) as conn:
+            await self._acquire(conn, session_id, timeout)
+            try:
+                yield
+            finally:
+                await self._release(conn, session_id)
 
     @staticmethod
     async def _acquire(conn: psycopg.AsyncConnection, session_id: str, timeout: float) -> None:

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     DATABASE_URL: SecretStr | None = None
     DATABASE_POOL_SIZE: int = Field(10, ge=1, le=200)
     DATABASE_LOCK_POOL_SIZE: int = Field(20, ge=1, le=500)
+    DATABASE_POOL_TIMEOUT: float = Field(5, gt=0)
     MAX_HISTORY_TURNS: int = Field(10, ge=1, le=500)
     SESSION_LOCK_TIMEOUT: float = Field(60, gt=0)
     SESSION_TTL_SECONDS: int = Field(7 * 24 * 3600, ge=0)
@@ -65,6 +66,12 @@ class Settings(BaseSettings):
     REDIS_URL: SecretStr | None = None
     MAX_BODY_BYTES: int = Field(64 * 1024, ge=1024)
     MAX_MESSAGE_CHARS: int = Field(4000, ge=1)
+
+    # Tracing (LangSmith): one trace per turn when on; nothing is sent when off
+    LANGSMITH_TRACING: bool = False
+    LANGSMITH_API_KEY: SecretStr | None = None
+    LANGSMITH_PROJECT: str = "maravia-orquestador"
+    LANGSMITH_ENDPOINT: str = "https://api.smith.langchain.com"
 
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
@@ -140,7 +147,8 @@ class Settings(BaseSettings):
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-_SECRET_FIELDS = {"OPENAI_API_KEY", "DATABASE_URL", "API_KEYS", "ADMIN_API_KEYS", "REDIS_URL"}
+_SECRET_FIELDS = {"OPENAI_API_KEY", "DATABASE_URL", "API_KEYS", "ADMIN_API_KEYS", "REDIS_URL",
+                  "LANGSMITH_API_KEY"}
 
 
 class SettingsError(SystemExit):

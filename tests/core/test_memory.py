@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import time
-from pathlib import Path
 
 import pytest
 
@@ -17,9 +15,9 @@ from tests.support.openai_specs import route_json
 from tests.support.openai_stub import OpenAIStub
 
 
-def test_second_turn_model_request_contains_the_first(start_app: StartApp,
+def test_second_turn_model_request_contains_the_first(start_app: StartApp, storage: dict,
                                                       openai_stub: OpenAIStub) -> None:
-    app = start_app(**model_settings(openai_stub))
+    app = start_app(**storage, **model_settings(openai_stub))
     openai_stub.enqueue(route_json("respond", reply="Hola Ana, ¿qué necesitas?"),
                         route_json("respond", reply="Claro."))
     app.chat("Hola, me llamo Ana", session_id="m1")
@@ -30,13 +28,13 @@ def test_second_turn_model_request_contains_the_first(start_app: StartApp,
     assert "¿recuerdas mi nombre?" not in other
 
 
-def test_new_app_on_the_same_sqlite_file_continues(start_app: StartApp,
-                                                   openai_stub: OpenAIStub) -> None:
-    first = start_app(**model_settings(openai_stub))
+def test_new_app_on_the_same_store_continues(start_app: StartApp, storage: dict,
+                                            openai_stub: OpenAIStub) -> None:
+    first = start_app(**storage, **model_settings(openai_stub))
     openai_stub.enqueue(route_json("respond", reply="Anotado, Ana."))
     first.chat("soy Ana y quiero pollo", session_id="p1")
     first.stop()
-    second = start_app(**model_settings(openai_stub))
+    second = start_app(**storage, **model_settings(openai_stub))
     openai_stub.enqueue(route_json("respond", reply="Sí."))
     second.chat("¿qué pedí?", session_id="p1")
     texts = [m["content"] for m in openai_stub.last_request()["messages"]]
@@ -45,8 +43,8 @@ def test_new_app_on_the_same_sqlite_file_continues(start_app: StartApp,
 
 
 def test_history_is_bounded_in_the_stored_state(start_app: StartApp, openai_stub: OpenAIStub,
-                                                tmp_path: Path) -> None:
-    app = start_app(MAX_HISTORY_TURNS=3, **model_settings(openai_stub))
+                                                storage: dict) -> None:
+    app = start_app(MAX_HISTORY_TURNS=3, **storage, **model_settings(openai_stub))
     openai_stub.set_handler(lambda req: route_json("respond", reply="ok"))
     for i in range(9):
         assert app.chat(f"mensaje número {i}", session_id="b1").status_code == 200
@@ -55,13 +53,13 @@ def test_history_is_bounded_in_the_stored_state(start_app: StartApp, openai_stub
              and "contexto_negocio" not in m["content"]]
     # the model sees the 3 stored turns plus the current message
     assert users == [f"mensaje número {i}" for i in (5, 6, 7, 8)]
-    with sqlite3.connect(tmp_path / "checkpoints.sqlite") as db:
-        rows = db.execute("SELECT COUNT(*) FROM checkpoints WHERE thread_id='b1'").fetchone()[0]
-    assert rows == 1                                               # older checkpoints pruned
+    size, rows = app.call(app.services.backend.ops.thread_bytes("b1"))
+    assert rows == 1 and size > 0                                  # older checkpoints pruned
 
 
-def test_stats_count_turns_and_clear_empties_a_session(start_app: StartApp) -> None:
-    app = start_app(LLM_MODE="offline")
+def test_stats_count_turns_and_clear_empties_a_session(start_app: StartApp,
+                                                       storage: dict) -> None:
+    app = start_app(LLM_MODE="offline", **storage)
     for _ in range(3):
         app.chat("hola", session_id="c1")
     app.chat("hola", session_id="c2")

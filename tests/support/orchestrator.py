@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import socket
 import threading
@@ -13,6 +14,7 @@ import httpx
 import uvicorn
 
 from server.main import create_app
+from tests.support.procs import ServerProcess, free_port
 from server.settings import Settings
 
 BASE_CONFIG: dict[str, Any] = {
@@ -35,13 +37,14 @@ def chat_body(message: str, session_id: Any = "s1", **config: Any) -> dict[str, 
     return {"message": message, "session_id": session_id, "config": cfg}
 
 
-def test_settings(tmp_path: Path, agents: dict[str, str] | None = None,
+def orchestrator_settings(tmp_path: Path, agents: dict[str, str] | None = None,
                   **overrides: Any) -> Settings:
     """Settings isolated from `.env`: only `agents` enabled, SQLite under tmp_path."""
     agents = agents or {}
     values: dict[str, Any] = {
         "CHECKPOINT_DB": str(tmp_path / "checkpoints.sqlite"), "LOG_LEVEL": "INFO",
         "MCP_TIMEOUT": 5, "MCP_RETRY_BACKOFF": 0.01, "SESSION_TTL_SECONDS": 0,
+        "RATE_LIMIT_PER_MINUTE": 0, "SESSION_RATE_LIMIT_PER_MINUTE": 0,
     }
     for name in ("reserva", "cita", "venta"):
         values[f"MCP_{name.upper()}_ENABLED"] = name in agents
@@ -49,6 +52,10 @@ def test_settings(tmp_path: Path, agents: dict[str, str] | None = None,
             values[f"MCP_{name.upper()}_URL"] = agents[name]
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+orchestrator_settings.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+test_settings = orchestrator_settings  # older name, kept for callers
 
 
 class RunningApp:
@@ -96,6 +103,11 @@ class RunningApp:
             time.sleep(0.02)
         raise RuntimeError("agents did not connect")
 
+    def call(self, coro: Any, timeout: float = 30) -> Any:
+        """Run a coroutine on the app's own event loop (to read its services) and return its result."""
+        loop = self._server.servers[0].get_loop()
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+
     def chat(self, message: str, session_id: Any = "s1", **config: Any) -> httpx.Response:
         return self.client.post("/api/agent/chat", json=chat_body(message, session_id, **config))
 
@@ -111,3 +123,34 @@ class RunningApp:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()
+
+
+class OrchestratorProcess:
+    """The orchestrator as its own process (`uvicorn server.main:app`), for restarts and kill -9."""
+
+    def __init__(self, log_dir: Path, env: dict[str, Any], port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        values = {"LOG_LEVEL": "INFO", "SESSION_TTL_SECONDS": "0", "MCP_RETRY_BACKOFF": "0.01",
+                  "RATE_LIMIT_PER_MINUTE": "0", "SESSION_RATE_LIMIT_PER_MINUTE": "0"}
+        values.update({key: str(value) for key, value in env.items()})
+        self.process = ServerProcess.python_module(
+            "uvicorn", "server.main:app", "--host", "127.0.0.1", "--port", self.port,
+            name=f"orquestador-{self.port}", log_dir=log_dir, env=values,
+            ready_url=f"{self.url}/health", ready_timeout=30)
+        self.client = httpx.Client(base_url=self.url, timeout=60)
+
+    def start(self) -> OrchestratorProcess:
+        self.process.start()
+        return self
+
+    def chat(self, message: str, session_id: Any = "s1", **config: Any) -> httpx.Response:
+        return self.client.post("/api/agent/chat", json=chat_body(message, session_id, **config))
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def close(self) -> None:
+        self.client.close()
+        if self.process.alive:
+            self.process.stop()
