@@ -33,9 +33,9 @@ TERMS: tuple[tuple[str, int, str], ...] = (
     ("venta", 2, "pedir ordenar oferta* promo* rebaja* liquidacion presupuesto carrito "
                  "inventario unidad docena suscrip* membresia mensualidad matricul* inscri* "
                  "soles carta menu plato combo* articulo* mercaderia pack polo ropa zapatill* "
-                 "zapato laptop perfume repuesto*"),
+                 "zapato laptop perfume repuesto* interesa*"),
     ("venta", 1, "orden pido kilo color* modelo* marca plan paquete* boleta factura* celular "
-                 "crema curso garantia accesorio* llevar manejan interesa* taller foto* "
+                 "crema curso garantia accesorio* llevar manejan taller foto* "
                  "entrada gimnasio"),
     ("esc", 1, "reclam* queja quejarme quejar denunci* indecopi estafa* humano humana "
                "operador* reembols*"),
@@ -61,7 +61,7 @@ COMMON_WORDS: frozenset[str] = frozenset(
 PHRASES: tuple[tuple[str, int, str], ...] = (
     ("price", 3, r"\b(cuanto|que precio) (me )?(cuesta|cuestan|esta|estan|sale|salen|vale|valen"
                  r"|cobran|cobras|es|son|seria|serian|costaria|cobrarian)\b"),
-    ("price", 3, r"\ba cuanto\b"),
+    ("price", 3, r"\ba cuanto\b|\bcuanto (por|el|la|los|las|cada)\b(?! (tiempo|rato|demora))"),
     ("venta", 3, r"\b(al )?por (mayor|menor)\b|\bpara llevar\b"),
     ("venta", 2, r"\b(lo|la|los|las) (quiero|compro|llevo|separo)\b"
                  r"|\b\d+ ?(kg|kilos?|gr|gramos|docenas?|cajas?|paquetes?|litros?|lt|ml|mts)\b"),
@@ -82,6 +82,7 @@ SPEAK_TO_HUMAN = re.compile(
     r"|\b(pesimo|mal|malisimo) (servicio|trato)\b|\bmala (atencion|experiencia)\b|\bme estafaron\b"
     r"|\bestoy (muy |super |bien )?(molest[oa]|indignad[oa]|furios[oa]|hart[oa]|decepcionad[oa]"
     r"|insatisfech[oa])\b|\bdevuelvan (mi|el|la) (dinero|plata|pago|importe)\b"
+    r"|\b(me|nos) (atendio|atendieron|trato|trataron) (muy )?mal\b|\bmal atendid[oa]s?\b"
 )
 # A "talk to an advisor" that is really a meeting request (not an escalation).
 ADVISOR_NOUN = re.compile(r"\b(asesor\w*|ejecutiv[oa]s?|vendedor\w*|especialista)\b")
