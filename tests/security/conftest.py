@@ -62,12 +62,13 @@ def settings_for(tmp_path: Path, agents: dict[str, str] | None = None,
 
 
 @asynccontextmanager
-async def serve(settings: Settings,
-                client_ip: str = "127.0.0.1") -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+async def serve(settings: Settings, client_ip: str = "127.0.0.1", raise_app_exceptions: bool = True,
+                ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The real app with its lifespan, called in-process through httpx's ASGI transport."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app, client=(client_ip, 40000))
+        transport = httpx.ASGITransport(app, client=(client_ip, 40000),
+                                        raise_app_exceptions=raise_app_exceptions)
         async with httpx.AsyncClient(transport=transport, base_url="http://orquestador",
                                      timeout=30) as client:
             yield app, client
