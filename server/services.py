@@ -4,7 +4,8 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from langchain_openai import ChatOpenAI
@@ -36,6 +37,8 @@ class Services:
     sessions: SessionStore
     locks: TurnLocks
     security: SecurityGuard
+    inflight: set[asyncio.Task[Any]] = field(default_factory=set)
+    """Turns running on behalf of streams (kept referenced until they finish)."""
 
 
 def build_model(settings: Settings) -> ChatOpenAI | None:

@@ -2,6 +2,7 @@
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from langchain_core.messages import HumanMessage
@@ -12,6 +13,7 @@ from server.locks import SessionLockTimeout
 from server.logging_config import session_ref
 from server.schemas import ChatRequest, ChatResponse
 from server.services import Services
+from server.tracing import turn_trace
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,30 @@ def check_model_configured(services: Services) -> None:
         raise ApiError(500, NO_KEY)
 
 
-async def run_turn(request: ChatRequest, services: Services) -> ChatResponse:
+TurnEvents = Callable[[str, dict[str, Any]], None]
+"""Receives progress events of a turn: ("delegating", {"agent": name})."""
+
+
+async def _run_graph(request: ChatRequest, services: Services,
+                     events: TurnEvents | None) -> dict[str, Any]:
+    """Invoke the graph for one turn (one checkpoint at exit), reporting progress to `events`."""
+    graph_input, config = turn_input(request), run_config(request.session_id, services)
+    if events is None:
+        return await services.graph.ainvoke(graph_input, config, durability="exit")
+    state: dict[str, Any] = {}
+    async for mode, chunk in services.graph.astream(
+            graph_input, config, stream_mode=["updates", "values"], durability="exit"):
+        if mode == "values":
+            state = chunk
+            continue
+        decision = (chunk.get("router") or {}).get("decision") or {}
+        if decision.get("action") == "delegate":
+            events("delegating", {"agent": decision.get("agent")})
+    return state
+
+
+async def run_turn(request: ChatRequest, services: Services,
+                   events: TurnEvents | None = None) -> ChatResponse:
     """Run one turn and record it in the metrics; errors become ApiError with Spanish details."""
     started = time.perf_counter()
     status, response = 500, None
@@ -50,9 +75,9 @@ async def run_turn(request: ChatRequest, services: Services) -> ChatResponse:
         check_model_configured(services)
         async with services.locks.hold(request.session_id, services.settings.SESSION_LOCK_TIMEOUT):
             await services.sessions.expire_if_idle(request.session_id)
-            state = await services.graph.ainvoke(
-                turn_input(request), run_config(request.session_id, services),
-                durability="exit")
+            with turn_trace(request, services.settings) as trace:
+                state = await _run_graph(request, services, events)
+                trace.finish(state)
             await services.sessions.prune(request.session_id)
         response = ChatResponse(reply=state["reply"], session_id=request.session_id,
                                 agent_used=state.get("agent_used"), action=state["action"])

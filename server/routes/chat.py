@@ -1,10 +1,12 @@
 """POST /api/agent/chat: one turn of a conversation."""
 
 from fastapi import APIRouter
+from sse_starlette.sse import EventSourceResponse
 
 from server.deps import ServicesDep
 from server.schemas import ChatRequest, ChatResponse, ErrorResponse
-from server.turns import run_turn
+from server.streaming import stream_turn
+from server.turns import check_model_configured, run_turn
 
 router = APIRouter(prefix="/api/agent", tags=["chat"])
 
@@ -17,3 +19,13 @@ async def chat(body: ChatRequest, services: ServicesDep) -> ChatResponse:
     """Answer one customer message: the orchestrator replies or delegates to an agent."""
     await services.security.admit_turn(body)
     return await run_turn(body, services)
+
+
+@router.post("/chat/stream", responses={**ERRORS, 200: {
+    "description": "Server-Sent Events: routing, delegating, token…, then done (or error)",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+async def chat_stream(body: ChatRequest, services: ServicesDep) -> EventSourceResponse:
+    """The same turn as /chat, streamed: progress events, the reply in tokens, then `done`."""
+    await services.security.admit_turn(body)
+    check_model_configured(services)
+    return EventSourceResponse(stream_turn(body, services), ping=15)
