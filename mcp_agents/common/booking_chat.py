@@ -54,6 +54,10 @@ class BookingChat:
         norm, waiting = normalize(message), state.get("esperando")
         code = parse_code(message, self.book.kind.code_prefix)
         if has_any(norm, "cancel", "anul") or (waiting == "codigo_cancelar" and code):
+            if not code and any(state.get("borrador", {}).values()):
+                state.update(borrador={}, esperando="codigo_cancelar")
+                return (f"De acuerdo, dejé de lado la {self.w.noun} que estábamos armando. Si querías "
+                        f"cancelar una {self.w.noun} ya confirmada, envíame su código.")
             if not code:
                 state["esperando"] = "codigo_cancelar"
                 return f"Claro. ¿Cuál es el código de tu {self.w.noun}? Por ejemplo {self.book.kind.code_prefix}KM482."
