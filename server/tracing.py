@@ -1,0 +1,107 @@
+"""LangSmith tracing of chat turns: one root run per turn, with the graph's runs nested under it."""
+
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any
+
+from langsmith import Client, trace, tracing_context
+from langsmith.anonymizer import create_secret_anonymizer
+from langsmith.run_trees import RunTree
+from langsmith.utils import LangSmithError
+
+from server.schemas import ChatRequest
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ROOT_RUN = "turn"
+SERVICE = "orquestador"
+REDACTED = "[REDACTED]"
+_SECRET_NAME = re.compile(  # a whole name part: `token_whatsapp` yes, `max_tokens` no
+    r"(?i)(?:^|[_\-. ])(?:api[_\-]?key|apikey|token|secret|password|passwd|authorization|"
+    r"credentials?|private[_\-]?key)(?:$|[_\-. ])")
+
+
+def secret_redactor() -> Callable[[Any], Any]:
+    """Mask values under secret-looking keys, then key-looking strings anywhere (LangSmith rules)."""
+    by_value = create_secret_anonymizer()
+
+    def by_name(data: Any) -> Any:
+        if isinstance(data, Mapping):
+            return {key: REDACTED if isinstance(key, str) and _SECRET_NAME.search(key)
+                    and value not in (None, "") else by_name(value)
+                    for key, value in data.items()}
+        if isinstance(data, list):
+            return [by_name(item) for item in data]
+        return data
+
+    return lambda data: by_value(by_name(data))
+
+
+@lru_cache(maxsize=4)
+def langsmith_client(endpoint: str, api_key: str | None) -> Client:
+    """The client (and its background sender) shared by every turn traced to one endpoint/key."""
+    return Client(api_url=endpoint, api_key=api_key, anonymizer=secret_redactor(),
+                  omit_traced_runtime_info=True)
+
+
+def client_for(settings: Settings) -> Client | None:
+    """The LangSmith client when tracing is on (None when off, or when it cannot be built)."""
+    if not settings.LANGSMITH_TRACING:
+        return None
+    key = settings.LANGSMITH_API_KEY.get_secret_value() if settings.LANGSMITH_API_KEY else None
+    try:
+        return langsmith_client(settings.LANGSMITH_ENDPOINT.rstrip("/"), key or None)
+    except (LangSmithError, ValueError) as exc:
+        log.warning("LangSmith tracing disabled: client not built", extra={
+            "error": type(exc).__name__})
+        return None
+
+
+class TurnTrace:
+    """The root run of one turn (inert when tracing is off): `finish()` records the outcome."""
+
+    def __init__(self, run: RunTree | None) -> None:
+        self._run = run
+
+    @property
+    def run_id(self) -> str | None:
+        """The root run's id (None when not tracing)."""
+        return str(self._run.id) if self._run is not None else None
+
+    def finish(self, outcome: Mapping[str, Any]) -> None:
+        """Record the reply, agent and action (from the final graph state or the response)."""
+        if self._run is None:
+            return
+        agent, action = outcome.get("agent_used"), outcome.get("action")
+        self._run.metadata.update({"agent_used": agent, "action": action})
+        self._run.tags.extend([f"action:{action}", f"agent:{agent or 'none'}"])
+        self._run.end(outputs={"reply": outcome.get("reply"), "agent_used": agent,
+                               "action": action})
+
+
+def turn_metadata(request: ChatRequest) -> dict[str, Any]:
+    """What groups and filters the turn in LangSmith (threads by `session_id`); no message text."""
+    return {"session_id": request.session_id, "thread_id": request.session_id,
+            "id_empresa": request.config.id_empresa, "nombre_bot": request.config.nombre_bot,
+            "service": SERVICE}
+
+
+@contextmanager
+def turn_trace(request: ChatRequest, settings: Settings) -> Iterator[TurnTrace]:
+    """Wrap one graph invocation: a root run when LANGSMITH_TRACING is on, nothing sent when off."""
+    client = client_for(settings)
+    if client is None:
+        with tracing_context(enabled=False):  # also keeps LangChain's env-driven tracer off
+            yield TurnTrace(None)
+        return
+    project = settings.LANGSMITH_PROJECT
+    tags = [SERVICE, f"empresa:{request.config.id_empresa}"]
+    with tracing_context(enabled=True, client=client, project_name=project):
+        with trace(ROOT_RUN, "chain", client=client, project_name=project,
+                   inputs={"message": request.message, "session_id": request.session_id},
+                   metadata=turn_metadata(request), tags=tags) as run:
+            yield TurnTrace(run)

@@ -1,0 +1,1 @@
+"""LangSmith tracing tests against a local recording endpoint."""
