@@ -1,9 +1,11 @@
 """JSON log lines (timestamp, level, logger, message, extra_fields) with privacy scrubbing."""
 
 import hashlib
+import json
 import logging
 import re
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -29,7 +31,18 @@ def scrub(text: str) -> str:
 
 
 class OrchestratorJsonFormatter(JsonFormatter):
-    """One JSON object per line; extras go under `extra_fields`; INFO+ lines are scrubbed."""
+    """One JSON object per line; extras go under `extra_fields`; INFO+ lines are scrubbed;
+    configured secrets (API keys, passwords) are masked at every level."""
+
+    def __init__(self, *args: Any, secrets: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        for secret in self._secrets:
+            line = line.replace(secret, "***").replace(json.dumps(secret)[1:-1], "***")
+        return line
 
     def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord,
                    message_dict: dict[str, Any]) -> None:
@@ -58,10 +71,10 @@ def _scrub_value(value: Any) -> Any:
     return value
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, secrets: Sequence[str] = ()) -> None:
     """Route every logger (ours, uvicorn's, libraries') through the JSON formatter on stdout."""
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(OrchestratorJsonFormatter())
+    handler.setFormatter(OrchestratorJsonFormatter(secrets=secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -9,6 +9,7 @@ from server.errors import install_error_handlers
 from server.logging_config import configure_logging
 from server.routes import admin, chat, info
 from server.security import install_security
+from server.security.secrets import secret_values
 from server.services import open_services
 from server.settings import Settings, load_settings
 
@@ -19,7 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         active = settings or load_settings()
-        configure_logging(active.LOG_LEVEL)
+        configure_logging(active.LOG_LEVEL, secrets=secret_values(active))
         async with open_services(active) as services:
             app.state.services = services
             yield

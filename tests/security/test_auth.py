@@ -15,7 +15,7 @@ from server.security.guard import open_guard
 from server.metrics import Metrics
 from tests.security.conftest import Keys, assert_error, chat_body, serve, settings_for
 
-CHAT = [("POST", "/api/agent/chat")]
+CHAT = [("POST", "/api/agent/chat"), ("POST", "/api/agent/chat/stream")]
 ADMIN = [("GET", "/config"), ("GET", "/memory/stats"), ("POST", "/memory/clear/s-auth"),
          ("GET", "/metrics"), ("GET", "/metrics/prometheus")]
 OPEN = [("GET", "/health"), ("GET", "/ready"), ("GET", "/"), ("GET", "/openapi.json"),
