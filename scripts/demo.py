@@ -12,7 +12,7 @@ import httpx
 BASE_URL = os.environ.get("BASE_URL", "http://localhost:8000")
 RESERVA_DB = Path(os.environ.get("RESERVA_DB", "data/reserva.sqlite"))
 CONFIG = {
-    "nombre_bot": "Valeria", "id_empresa": 12, "rol_bot": "asistente virtual",
+    "nombre_bot": "Valeria", "id_empresa": 1, "rol_bot": "asistente virtual",
     "tipo_bot": "restaurante", "objetivo_principal": "atender consultas, reservas y ventas",
     "frase_saludo": "¡Hola! Soy Valeria, ¿en qué te ayudo hoy?",
     "frase_des": "¡Gracias por escribirnos! Que tengas un buen día.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ if str(REPO_ROOT) not in sys.path:  # `tests.support` importable however pytest 
 from tests.support.agents import AgentFactory  # noqa: E402
 from tests.support.context_server import ContextServer  # noqa: E402
 from tests.support.openai_stub import OpenAIStub  # noqa: E402
+from tests.support.orchestrator import RunningApp, StartApp, orchestrator_settings  # noqa: E402
 from tests.support.procs import LOOPBACK_NO_PROXY  # noqa: E402
 from tests.support.services import (  # noqa: E402
     ServiceUnavailable, claimed_redis_db, temporary_database,
@@ -126,3 +128,43 @@ def redis_clean(redis_url: str) -> str:
     client.flushdb()
     client.close()
     return redis_url
+
+
+# -- the orchestrator ------------------------------------------------------------------------------
+@pytest.fixture
+def start_app(tmp_path: Path) -> Iterator[StartApp]:
+    """start_app(agents={"reserva": url}, **SETTINGS) -> a running orchestrator (stopped after)."""
+    running: list[RunningApp] = []
+
+    def start(agents: dict[str, str] | None = None, wait_agents: float = 10.0,
+              **overrides: Any) -> RunningApp:
+        app = RunningApp(orchestrator_settings(tmp_path, agents, **overrides)).start(wait_agents)
+        running.append(app)
+        return app
+
+    yield start
+    for app in running:
+        app.stop()
+
+
+@pytest.fixture
+def pg_url(pg_dsn: str) -> Iterator[str]:
+    """A DATABASE_URL on a schema of its own in the session's test database (dropped after)."""
+    import uuid
+
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield f"{pg_dsn}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def storage(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings selecting each checkpoint backend in turn (the same test runs on both)."""
+    if request.param == "sqlite":
+        return {}
+    return {"DATABASE_URL": request.getfixturevalue("pg_url")}

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.core.conftest import StartApp
+from tests.support.orchestrator import StartApp
 from tests.support.agents import AgentFactory
 from tests.support.procs import free_port
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.core.conftest import StartApp
+from tests.support.orchestrator import StartApp
 from tests.support.agents import AgentFactory
 from tests.support.orchestrator import RunningApp, chat_body
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.core.conftest import StartApp, model_settings
+from tests.support.orchestrator import StartApp, model_settings
 from tests.support.agents import AgentFactory
 from tests.support.openai_specs import route_json
 from tests.support.openai_stub import OpenAIStub

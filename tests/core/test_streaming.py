@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from tests.core.conftest import StartApp
+from tests.support.orchestrator import StartApp
 from tests.support.agents import AgentFactory
 from tests.support.orchestrator import RunningApp, chat_body
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.core.conftest import StartApp, model_settings
+from tests.support.orchestrator import StartApp, model_settings
 from tests.support.agents import AgentFactory
 from tests.support.context_server import ContextServer
 from tests.support.openai_specs import delay, error, route_json

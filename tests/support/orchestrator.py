@@ -7,6 +7,7 @@ import copy
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,12 @@ def orchestrator_settings(tmp_path: Path, agents: dict[str, str] | None = None,
 
 orchestrator_settings.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 test_settings = orchestrator_settings  # older name, kept for callers
+
+
+def model_settings(stub: Any, **extra: Any) -> dict[str, Any]:
+    """Settings that route with the real ChatOpenAI client against the OpenAI stub."""
+    return {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": stub.base_url, "LLM_MODE": "openai",
+            "OPENAI_TIMEOUT": 5, "OPENAI_MAX_RETRIES": 0, **extra}
 
 
 class RunningApp:
@@ -123,6 +130,10 @@ class RunningApp:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self._sock.close()
+
+
+StartApp = Callable[..., RunningApp]
+"""start_app(agents={"reserva": url}, wait_agents=10, **SETTINGS) -> a running orchestrator."""
 
 
 class OrchestratorProcess:
