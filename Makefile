@@ -40,5 +40,15 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench.run_all
 
+## studio: LangGraph Studio on the server's graph (`langgraph dev` on :$(STUDIO_PORT)) with the reference agents
+STUDIO_PORT ?= 2024
+studio: $(STAMP)
+	@mkdir -p data
+	@pids=""; trap 'kill $$pids 2>/dev/null' EXIT INT TERM; \
+	for agent in venta cita reserva contexto; do $(PY) -m mcp_agents.$$agent & pids="$$pids $$!"; done; \
+	CONTEXTO_NEGOCIO_ENDPOINT=$${CONTEXTO_NEGOCIO_ENDPOINT:-http://127.0.0.1:8004/} \
+	LANGGRAPH_CLI_NO_ANALYTICS=$${LANGGRAPH_CLI_NO_ANALYTICS:-1} \
+	$(VENV)/bin/langgraph dev --config langgraph.json --host 127.0.0.1 --port $(STUDIO_PORT)
+
 clean:
 	rm -rf $(VENV) data .pytest_cache

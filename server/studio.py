@@ -1,0 +1,54 @@
+"""LangGraph Studio entry point (`langgraph.json`): the server's own graph, assembled from Settings."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from langgraph.graph.state import CompiledStateGraph
+from langgraph_sdk.runtime import ServerRuntime
+
+from graph.builder import build_graph
+from graph.business_context import BusinessContextClient
+from graph.deps import GraphDeps
+from server.metrics import Metrics
+from server.services import build_model, build_registry
+from server.settings import Settings, load_settings
+
+CONNECT_WAIT = 5.0
+"""Seconds a Studio run waits for the agents' MCP sessions before the graph starts."""
+
+
+@asynccontextmanager
+async def open_studio_graph(settings: Settings, *, execute: bool) -> AsyncIterator[CompiledStateGraph]:
+    """The graph exactly as the server builds it, but without a checkpointer (the API server
+    brings its own). Agent connections are opened only when the graph will `execute`, and are
+    closed on exit."""
+    metrics = Metrics()
+    agents = build_registry(settings, metrics)
+    # Same topology either way; the model (httpx/SSL set-up: off the loop) only when running.
+    model = await asyncio.to_thread(build_model, settings) if execute else None
+    http = await asyncio.to_thread(httpx.AsyncClient)
+    try:
+        contexts = BusinessContextClient(
+            settings.CONTEXTO_NEGOCIO_ENDPOINT, http=http,
+            timeout=settings.CONTEXTO_NEGOCIO_TIMEOUT, ttl=settings.CONTEXTO_NEGOCIO_CACHE_TTL)
+        deps = GraphDeps(agents=agents, contexts=contexts, model=model,
+                         model_timeout=settings.OPENAI_TIMEOUT,
+                         max_history_turns=settings.MAX_HISTORY_TURNS,
+                         agent_max_steps=settings.AGENT_MAX_STEPS, events=metrics)
+        if execute:
+            await agents.start()
+            await agents.wait_connected(min(settings.MCP_TIMEOUT, CONNECT_WAIT))
+        yield build_graph(deps)
+    finally:
+        await agents.aclose()
+        await http.aclose()
+
+
+@asynccontextmanager
+async def make_graph(runtime: ServerRuntime) -> AsyncIterator[CompiledStateGraph]:
+    """The factory named in `langgraph.json`; the server calls it per access (runs, schema reads)."""
+    settings = await asyncio.to_thread(load_settings)  # reads `.env`: off the event loop
+    async with open_studio_graph(settings, execute=runtime.execution_runtime is not None) as graph:
+        yield graph

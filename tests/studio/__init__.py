@@ -1,0 +1,1 @@
+"""LangGraph Studio: langgraph.json and `langgraph dev` running the server's graph."""
