@@ -1,5 +1,7 @@
 """The ASGI app (`uvicorn server.main:app`): assembles settings, lifespan, routes and handlers."""
 
+import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,7 +13,7 @@ from server.routes import admin, chat, info
 from server.security import install_security
 from server.security.secrets import secret_values
 from server.services import open_services
-from server.settings import Settings, load_settings
+from server.settings import Settings, SettingsError, load_settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -19,7 +21,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        active = settings or load_settings()
+        try:
+            active = settings or load_settings()
+        except SettingsError as exc:  # one clear line per variable, no traceback, non-zero exit
+            sys.stderr.write(f"{exc}\n")
+            sys.stderr.flush()
+            os._exit(3)
         configure_logging(active.LOG_LEVEL, secrets=secret_values(active))
         async with open_services(active) as services:
             app.state.services = services

@@ -103,7 +103,8 @@ class Settings(BaseSettings):
                 raise ValueError("must be a postgresql:// URL")
         return value
 
-    @field_validator("CONTEXTO_NEGOCIO_ENDPOINT", "OPENAI_BASE_URL", "REDIS_URL", mode="before")
+    @field_validator("CONTEXTO_NEGOCIO_ENDPOINT", "OPENAI_BASE_URL", "REDIS_URL", "OPENAI_API_KEY",
+                     "LANGSMITH_API_KEY", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
