@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -101,9 +102,15 @@ def _local(value: str, ports: dict[str, int], services: dict[str, Any]) -> str:
 
 
 def _healthcheck(service: dict[str, Any], env: dict[str, str], cwd: Path) -> int:
+    """Run the healthcheck command like Docker does: healthy after one success within `retries`."""
     command = service["healthcheck"]["test"][1:]              # drop "CMD"
-    return subprocess.run(command, env=child_env(env), cwd=cwd, capture_output=True,
-                           timeout=20).returncode
+    for _ in range(int(service["healthcheck"]["retries"])):
+        code = subprocess.run(command, env=child_env(env), cwd=cwd, capture_output=True,
+                              timeout=20).returncode
+        if code == 0:
+            return 0
+        time.sleep(1)
+    return code
 
 
 def test_the_stack_runs_here_with_compose_commands_and_healthchecks(
