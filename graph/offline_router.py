@@ -14,19 +14,13 @@ from graph.offline_lexicon import (
     SCHEDULING, SPEAK_TO_HUMAN, STOPWORDS, THANKS
 )
 from graph.offline_terms import mentions_escalation_topic, message_scores
+from graph.phrases import phrase
 from graph.text_normalize import normalize_tokens
 
 MAX_CHARS = 1000  # a routing decision reads at most this much of a message
 STRONG = 3  # a score that names an agent outright (a booking verb, "cita", a price question)
 WEAK = 2  # enough to delegate when nothing else claims the message
 
-DEFAULTS: Mapping[str, str] = {
-    "frase_saludo": "¡Hola! Soy {nombre_bot}, ¿en qué te puedo ayudar hoy?",
-    "frase_des": "¡Gracias por escribirnos! Que tengas un excelente día.",
-    "frase_no_sabe": "Disculpa, no tengo esa información en este momento. "
-                     "¿Te puedo ayudar con algo más?",
-    "frase_esc": "Te comunico con una persona de nuestro equipo para ayudarte mejor.",
-}
 _OFFER = {"reserva": "hacer una reserva", "cita": "agendar una cita",
           "venta": "comprar nuestros productos"}
 _SMALL_TALK = (GREETING, FAREWELL, THANKS, CLOSING, AFFIRM, FILLER)
@@ -43,15 +37,6 @@ class SmallTalk(NamedTuple):
     farewell: bool
     thanks: bool
     rest: tuple[str, ...]
-
-
-def _phrase(config: Mapping[str, Any], key: str) -> str:
-    value = config.get(key)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    name = config.get("nombre_bot")
-    name = name.strip() if isinstance(name, str) and name.strip() else "tu asistente virtual"
-    return DEFAULTS[key].format(nombre_bot=name)
 
 
 @lru_cache(maxsize=64)
@@ -115,13 +100,13 @@ def _choose(scores: Mapping[str, int], enabled: Sequence[str], config: Mapping[s
     answer = answer_by_overlap(message, context)  # "¿tienen menú vegetariano?" without sales
     if answer:
         return _respond(answer, "business")
-    return _respond(_phrase(config, "frase_no_sabe"), "clarify")
+    return _respond(phrase(config, "frase_no_sabe"), "clarify")
 
 
 def _business(topics: frozenset[str], message: str, context: str | None,
               config: Mapping[str, Any]) -> RouteDecision:
     answer = answer_from_context(topics, message, context)
-    return _respond(answer or _phrase(config, "frase_no_sabe"), "business")
+    return _respond(answer or phrase(config, "frase_no_sabe"), "business")
 
 
 def route_offline(message: str, *, active_agent: str | None, enabled_agents: Sequence[str],
@@ -136,18 +121,18 @@ def route_offline(message: str, *, active_agent: str | None, enabled_agents: Seq
     text = " ".join(tokens)
     scores = message_scores(tokens, text)
     if _is_escalation(text, tokens, scores, cfg):
-        return _respond(_phrase(cfg, "frase_esc"), "escalation")
+        return _respond(phrase(cfg, "frase_esc"), "escalation")
     if INJECTION.search(text):
         return _clarify(enabled)
     talk = _small_talk(text, cfg)
     best = max(scores[a] for a in AGENT_NAMES)
     if talk.farewell and best < STRONG:
-        return _respond(_phrase(cfg, "frase_des"), "farewell")
+        return _respond(phrase(cfg, "frase_des"), "farewell")
     if not talk.rest:
         if talk.thanks and not (active and re.search(r"\b(si|confirmo|claro)\b", text)):
-            return _respond(_phrase(cfg, "frase_des"), "thanks")
+            return _respond(phrase(cfg, "frase_des"), "thanks")
         if talk.greeting:
-            return _respond(_phrase(cfg, "frase_saludo"), "greeting")
+            return _respond(phrase(cfg, "frase_saludo"), "greeting")
         return _delegate(active) if active else _clarify(enabled)
     topics = question_topics(text)
     if active and topics == {"hours"} and not OPENING_HOURS.search(text):
@@ -161,9 +146,9 @@ def route_offline(message: str, *, active_agent: str | None, enabled_agents: Seq
             return _delegate("venta")
         return _business(topics, message, business_context, cfg)
     if talk.greeting and len(talk.rest) <= 3:
-        return _respond(_phrase(cfg, "frase_saludo"), "greeting")
+        return _respond(phrase(cfg, "frase_saludo"), "greeting")
     if talk.thanks:
-        return _respond(_phrase(cfg, "frase_des"), "thanks")
+        return _respond(phrase(cfg, "frase_des"), "thanks")
     answer = answer_by_overlap(message, business_context) if best == 0 else None
     return _respond(answer, "business") if answer else _clarify(enabled)
 

@@ -19,7 +19,8 @@ def phrase(config: Mapping[str, Any] | None, key: str) -> str:
     value = (config or {}).get(key)
     if isinstance(value, str) and value.strip():
         return value.strip()
-    name = (config or {}).get("nombre_bot") or "tu asistente virtual"
+    name = (config or {}).get("nombre_bot")
+    name = name.strip() if isinstance(name, str) and name.strip() else "tu asistente virtual"
     return DEFAULTS[key].format(nombre_bot=name)
 
 
