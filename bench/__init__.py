@@ -1,0 +1,1 @@
+"""Benchmarks of the orchestrator (issue 8): `python -m bench.run_all [--quick] [name ...]`."""
