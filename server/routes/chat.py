@@ -12,6 +12,9 @@ router = APIRouter(prefix="/api/agent", tags=["chat"])
 
 ERRORS = {400: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
           500: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
+SSE_EVENT = {"type": "object", "description": "One Server-Sent Event", "required": ["data"],
+             "properties": {"event": {"type": "string"}, "data": {"type": "string"},
+                            "id": {"type": "string"}, "retry": {"type": "integer"}}}
 
 
 @router.post("/chat", response_model=ChatResponse, responses=ERRORS)
@@ -23,7 +26,7 @@ async def chat(body: ChatRequest, services: ServicesDep) -> ChatResponse:
 
 @router.post("/chat/stream", responses={**ERRORS, 200: {
     "description": "Server-Sent Events: routing, delegating, token…, then done (or error)",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+    "content": {"text/event-stream": {"schema": SSE_EVENT}}}})
 async def chat_stream(body: ChatRequest, services: ServicesDep) -> EventSourceResponse:
     """The same turn as /chat, streamed: progress events, the reply in tokens, then `done`."""
     await services.security.admit_turn(body)

@@ -3,10 +3,11 @@
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from server.deps import ServicesDep
+from server.schemas import ErrorResponse
 
 router = APIRouter(tags=["service"])
 VERSION = "0.3.0"
@@ -34,7 +35,7 @@ async def health() -> dict[str, str]:
     return {"status": "ok", "service": "orquestador"}
 
 
-@router.get("/ready")
+@router.get("/ready", responses={503: {"model": ErrorResponse}})
 async def ready(services: ServicesDep) -> JSONResponse:
     """Readiness: 200 only when the checkpointer answers."""
     if await services.backend.ping():
@@ -49,7 +50,7 @@ async def metrics(services: ServicesDep) -> dict[str, Any]:
     return services.metrics.snapshot()
 
 
-@router.get("/metrics/prometheus")
+@router.get("/metrics/prometheus", response_class=PlainTextResponse)
 async def metrics_prometheus(services: ServicesDep) -> Response:
     """The same figures in the Prometheus text exposition format."""
     services.metrics.refresh_gauges()

@@ -17,6 +17,7 @@ _DESCRIPTIONS = {
     403: "La clave no tiene permiso de administración",
     413: "El cuerpo de la solicitud es demasiado grande",
     429: "Límite de solicitudes superado (ver Retry-After)",
+    500: "Error interno (el detalle incluye un id para buscar en los registros)",
 }
 
 
@@ -49,6 +50,7 @@ def decorate(schema: dict[str, Any], *, chat_open: bool, admin_open: bool) -> No
                     responses.setdefault("403", _error(403))
             if is_rate_limited(path):
                 responses.setdefault("429", _error(429))
+            responses.setdefault("500", _error(500))
             if "requestBody" in operation:
                 responses.setdefault("413", _error(413))
                 responses.setdefault("400", _error(400))
