@@ -127,3 +127,42 @@ async def test_openapi_declares_what_the_security_layer_answers(tmp_path: Path) 
     assert "503" in doc["paths"]["/ready"]["get"]["responses"]
     prom = doc["paths"]["/metrics/prometheus"]["get"]["responses"]["200"]["content"]
     assert list(prom) == ["text/plain"]
+
+
+def _raw_request(port: int, head: bytes, body_chunks: list[bytes]) -> bytes:
+    """Send a request head, then body pieces until the server answers; return what it sent."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head)
+        for chunk in body_chunks:
+            try:
+                sock.sendall(chunk)
+            except OSError:  # the server answered and closed while we were still sending
+                break
+        data = b""
+        while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+            try:
+                piece = sock.recv(65536)
+            except OSError:
+                break
+            if not piece:
+                break
+            data += piece
+        return data
+
+
+def test_413_over_real_http(server: dict[str, Any]) -> None:
+    """Through uvicorn: a declared 1 MiB body is refused without being read; a chunked one too."""
+    port = int(server["url"].rsplit(":", 1)[1])
+    key = server["chat"].encode()
+    head = (b"POST /api/agent/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"X-API-Key: " + key + b"\r\n")
+    answer = _raw_request(port, head + b"Content-Length: 1048576\r\n\r\n", [])  # body never sent
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b'"detail"' in answer and b"demasiado grande" in answer
+    piece = b"x" * 16384
+    chunks = [b"%x\r\n%s\r\n" % (len(piece), piece)] * 64 + [b"0\r\n\r\n"]
+    answer = _raw_request(port, head + b"Transfer-Encoding: chunked\r\n\r\n", chunks)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert server["proc"].alive
