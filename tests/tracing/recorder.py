@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -63,6 +64,8 @@ class LangSmithRecorder:
         self.requests: list[dict[str, Any]] = []
         self.operations: list[tuple[str, dict[str, Any]]] = []
         self.bodies: list[bytes] = []
+        self.stall = False
+        """While True, ingest requests are held unanswered (a LangSmith that hangs)."""
         routes = [
             Route("/info", self._info, methods=["GET"]),
             Route("/runs", self._create, methods=["POST"]),
@@ -90,9 +93,12 @@ class LangSmithRecorder:
             self.requests.clear()
             self.operations.clear()
             self.bodies.clear()
+        self.stall = False
 
     # -- handlers ----------------------------------------------------------------------------
     async def _body(self, request: Request) -> bytes:
+        while self.stall and request.url.path != "/info":
+            await asyncio.sleep(0.02)
         raw = _decompress(await request.body(), request.headers.get("content-encoding", ""))
         with self._lock:
             self.requests.append({"method": request.method, "path": request.url.path,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -38,23 +38,34 @@ def descendants(runs: dict[str, dict[str, Any]], root: dict[str, Any]) -> list[d
 
 
 @pytest.fixture
+def traced_endpoints() -> Iterator[list[str]]:
+    """Endpoints a test traces to; their clients' sender threads are stopped afterwards."""
+    endpoints: list[str] = []
+    yield endpoints
+    for endpoint in endpoints:
+        langsmith_client(endpoint, LANGSMITH_KEY).close(timeout=2)
+    langsmith_client.cache_clear()
+
+
+@pytest.fixture
 def reserva(chat_agent: AgentFactory):
     agent = chat_agent("reserva")
     agent.reset()
     return agent
 
 
-def traced_settings(stub: OpenAIStub, recorder: LangSmithRecorder, **extra: Any) -> dict[str, Any]:
+def traced_settings(stub: OpenAIStub, endpoint: str, **extra: Any) -> dict[str, Any]:
     return {"OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": stub.base_url, "LLM_MODE": "openai",
             "OPENAI_TIMEOUT": 5, "OPENAI_MAX_RETRIES": 0, "LANGSMITH_TRACING": True,
-            "LANGSMITH_ENDPOINT": recorder.url, "LANGSMITH_API_KEY": LANGSMITH_KEY,
+            "LANGSMITH_ENDPOINT": endpoint, "LANGSMITH_API_KEY": LANGSMITH_KEY,
             "LANGSMITH_PROJECT": "maravia-tests", **extra}
 
 
 def test_each_turn_is_one_trace_with_thread_metadata_and_nested_node_runs(
         start_app: Callable[..., RunningApp], openai_stub: OpenAIStub, recorder: LangSmithRecorder,
-        reserva) -> None:
-    app = start_app(agents={"reserva": reserva.url}, **traced_settings(openai_stub, recorder))
+        reserva, traced_endpoints: list[str]) -> None:
+    traced_endpoints.append(recorder.url)
+    app = start_app(agents={"reserva": reserva.url}, **traced_settings(openai_stub, recorder.url))
     openai_stub.enqueue(route_json("delegate", "reserva"),
                         route_json("respond", reply="¡Con gusto! ¿Algo más?", intent="other"))
     first = app.chat("Quiero reservar una mesa para 4", session_id="trace-1", token_whatsapp=CLIENT_SECRET)
@@ -95,8 +106,9 @@ def test_each_turn_is_one_trace_with_thread_metadata_and_nested_node_runs(
 
 def test_a_failed_turn_is_traced_with_its_error(
         start_app: Callable[..., RunningApp], openai_stub: OpenAIStub, recorder: LangSmithRecorder,
-        reserva) -> None:
-    app = start_app(agents={"reserva": reserva.url}, **traced_settings(openai_stub, recorder))
+        reserva, traced_endpoints: list[str]) -> None:
+    traced_endpoints.append(recorder.url)
+    app = start_app(agents={"reserva": reserva.url}, **traced_settings(openai_stub, recorder.url))
     reserva.control(fail_next=10)                                 # agent errors: fallback reply
     openai_stub.enqueue(route_json("delegate", "reserva"))
     body = app.chat("Quiero reservar", session_id="trace-err").json()
@@ -116,7 +128,7 @@ def test_tracing_off_sends_nothing_even_with_langsmith_env(
     monkeypatch.setenv("LANGSMITH_ENDPOINT", recorder.url)
     monkeypatch.setenv("LANGSMITH_API_KEY", LANGSMITH_KEY)
     app = start_app(agents={"reserva": reserva.url},
-                    **traced_settings(openai_stub, recorder, LANGSMITH_TRACING=False))
+                    **traced_settings(openai_stub, recorder.url, LANGSMITH_TRACING=False))
     openai_stub.enqueue(route_json("delegate", "reserva"))
     assert app.chat("Quiero reservar una mesa", session_id="quiet-1").json()["action"] == "delegate"
     time.sleep(1.5)                                                # the sender flushes within ms
@@ -140,3 +152,22 @@ def test_redactor_masks_secret_names_and_key_looking_values() -> None:
     assert out["config"] == {"api_token": "[REDACTED]", "max_tokens": 50, "nombre_bot": "Valeria",
                              "password": "[REDACTED]"}
     assert OPENAI_KEY not in json.dumps(out) and "mi clave es" in json.dumps(out)
+
+
+def test_a_hanging_langsmith_does_not_delay_or_fail_turns(
+        start_app: Callable[..., RunningApp], openai_stub: OpenAIStub, recorder: LangSmithRecorder,
+        reserva, traced_endpoints: list[str]) -> None:
+    """LangSmith accepting requests but not answering: turns stay fast; runs arrive later."""
+    traced_endpoints.append(recorder.url)
+    app = start_app(agents={"reserva": reserva.url}, **traced_settings(openai_stub, recorder.url))
+    recorder.stall = True
+    for turn in range(3):
+        openai_stub.enqueue(route_json("delegate", "reserva"))
+        started = time.perf_counter()
+        response = app.chat(f"Quiero reservar, mensaje {turn}", session_id="trace-slow")
+        assert response.status_code == 200 and response.json()["agent_used"] == "reserva"
+        assert time.perf_counter() - started < 2.0
+    assert recorder.runs() == {}                                  # nothing got through yet
+    recorder.stall = False
+    runs = recorder.wait_for(lambda rs: len([r for r in roots(rs) if r.get("end_time")]) == 3)
+    assert {metadata(r)["session_id"] for r in roots(runs)} == {"trace-slow"}
