@@ -15,7 +15,9 @@ _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "ta
 _PHONE = re.compile(r"(?<!\d)\+?\d[\d \-]{6,}\d(?!\d)")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _SECRET = re.compile(r"(?i)(bearer\s+|sk-|lsv2_|api[_-]?key[\"'=:\s]+)[\w\-.]{6,}")
-SENSITIVE_KEYS = {"message_text", "text", "config", "api_key", "authorization", "password"}
+# "reason" carries an agent's error text, which may echo the user's message (DEBUG only)
+SENSITIVE_KEYS = {"message_text", "text", "config", "api_key", "authorization", "password",
+                  "reason"}
 
 
 def session_ref(session_id: str) -> str:

@@ -142,3 +142,20 @@ def test_formatter_masks_configured_secrets_at_every_level() -> None:
         assert json.loads(line)["message"] == "key *** and ***"
         for secret in secrets[:1] + secrets[2:]:
             assert secret not in line, (level, secret)
+
+
+def test_agent_error_text_is_not_logged_at_info() -> None:
+    """An agent's error text may echo the user's message: only its type is logged at INFO+."""
+    import logging
+
+    from server.logging_config import OrchestratorJsonFormatter
+
+    formatter = OrchestratorJsonFormatter()
+    echo = "1 validation error: input_value='Quiero reservar a nombre de Ana Torres'"
+    for level, shown in ((logging.WARNING, False), (logging.DEBUG, True)):
+        record = logging.LogRecord("graph.agent_subgraph", level, __file__, 1, "agent call failed",
+                                   (), None)
+        record.agent, record.error, record.reason = "reserva", "AgentCallError", echo
+        line = json.loads(formatter.format(record))
+        assert line["extra_fields"]["error"] == "AgentCallError"
+        assert ("Ana Torres" in json.dumps(line)) is shown
