@@ -14,7 +14,7 @@ from server.tracing import client_for, langsmith_client, secret_redactor
 from tests.support.agents import AgentFactory
 from tests.support.openai_specs import route_json
 from tests.support.openai_stub import OpenAIStub
-from tests.support.orchestrator import RunningApp
+from tests.support.orchestrator import RunningApp, chat_body
 from tests.tracing.recorder import LangSmithRecorder
 
 LANGSMITH_KEY = "lsv2_pt_" + "0123456789abcdef" * 2 + "_1a2b3c4d5e"
@@ -171,3 +171,19 @@ def test_a_hanging_langsmith_does_not_delay_or_fail_turns(
     recorder.stall = False
     runs = recorder.wait_for(lambda rs: len([r for r in roots(rs) if r.get("end_time")]) == 3)
     assert {metadata(r)["session_id"] for r in roots(runs)} == {"trace-slow"}
+
+
+def test_a_streamed_turn_is_one_trace_too(
+        start_app: Callable[..., RunningApp], openai_stub: OpenAIStub, recorder: LangSmithRecorder,
+        reserva, traced_endpoints: list[str]) -> None:
+    traced_endpoints.append(recorder.url)
+    app = start_app(agents={"reserva": reserva.url}, **traced_settings(openai_stub, recorder.url))
+    openai_stub.enqueue(route_json("delegate", "reserva"))
+    stream = app.client.post("/api/agent/chat/stream",
+                             json=chat_body("Quiero reservar una mesa", session_id="trace-sse"))
+    assert stream.status_code == 200 and "event: done" in stream.text
+    langsmith_client(recorder.url, LANGSMITH_KEY).flush()
+    runs = recorder.wait_for(lambda rs: any(r.get("end_time") for r in roots(rs)))
+    (root,) = roots(runs)
+    assert metadata(root)["session_id"] == "trace-sse" and metadata(root)["action"] == "delegate"
+    assert "agent_reserva" in {run["name"] for run in descendants(runs, root)}
