@@ -4,23 +4,39 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from server.checkpointer import STORAGE_ERRORS
 from server.deps import ServicesDep
+from server.errors import ApiError
+from server.locks import SessionLockTimeout
+from server.schemas import ErrorResponse
+from server.turns import BUSY, STORAGE_DOWN
 
 router = APIRouter(tags=["admin"])
 
 
-@router.get("/memory/stats")
+STORAGE = {503: {"model": ErrorResponse}}
+
+
+@router.get("/memory/stats", responses=STORAGE)
 async def memory_stats(services: ServicesDep) -> dict[str, Any]:
     """Sessions with stored conversation and how many turns each holds."""
-    sessions = await services.sessions.turns_by_session()
+    try:
+        sessions = await services.sessions.turns_by_session()
+    except STORAGE_ERRORS:
+        raise ApiError(503, STORAGE_DOWN) from None
     return {"total_sessions": len(sessions), "sessions": sessions}
 
 
-@router.post("/memory/clear/{session_id}")
+@router.post("/memory/clear/{session_id}", responses={409: {"model": ErrorResponse}, **STORAGE})
 async def clear_memory(session_id: str, services: ServicesDep) -> dict[str, str]:
     """Delete one session's stored conversation; its next turn starts fresh."""
-    async with services.locks.hold(session_id, services.settings.SESSION_LOCK_TIMEOUT):
-        await services.sessions.clear(session_id)
+    try:
+        async with services.locks.hold(session_id, services.settings.SESSION_LOCK_TIMEOUT):
+            await services.sessions.clear(session_id)
+    except SessionLockTimeout:
+        raise ApiError(409, BUSY) from None
+    except STORAGE_ERRORS:
+        raise ApiError(503, STORAGE_DOWN) from None
     return {"message": f"Memoria limpiada para session_id: {session_id}"}
 
 

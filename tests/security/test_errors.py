@@ -124,3 +124,25 @@ async def test_config_endpoint_never_shows_secrets(tmp_path: Path, keys: Keys) -
             assert r.status_code == 200
             for secret in (SECRET, keys.chat, keys.admin, "hunter2pass"):
                 assert secret not in r.text, (path, secret)
+
+
+async def test_admin_memory_errors_are_409_and_503(tmp_path: Path, keys: Keys) -> None:
+    import sqlite3
+
+    settings = settings_for(tmp_path, **keys.env(), SESSION_LOCK_TIMEOUT=0.2)
+    admin = {"X-API-Key": keys.admin}
+    async with serve(settings) as (app, client):
+        services = app.state.services
+        async with services.locks.hold("busy-session", 5):
+            detail = assert_error(await client.post("/memory/clear/busy-session",
+                                                    headers=admin), 409)
+            assert "ocupada" in detail
+
+        async def down(*_: Any, **__: Any) -> Any:
+            raise sqlite3.OperationalError("database is locked at /secret/path.sqlite")
+
+        services.sessions.turns_by_session = down
+        services.sessions.clear = down
+        for r in (await client.get("/memory/stats", headers=admin),
+                  await client.post("/memory/clear/x", headers=admin)):
+            assert "no está disponible" in assert_error(r, 503) and "secret" not in r.text
