@@ -20,7 +20,7 @@ from server.security.policy import is_rate_limited
 
 log = logging.getLogger(__name__)
 
-Scope_ = Literal["client", "session"]
+LimitScope = Literal["client", "session"]
 KEY_PREFIX = "maravia:ratelimit"
 CLIENT_LIMITED = "Demasiadas solicitudes; inténtalo de nuevo en {seconds} segundos."
 SESSION_LIMITED = ("Demasiados mensajes en esta conversación; "
@@ -42,7 +42,7 @@ class RateLimiter:
         self._warned_at = -math.inf
         self.storage_errors = 0
 
-    async def hit(self, scope: Scope_, identity: str) -> int | None:
+    async def hit(self, scope: LimitScope, identity: str) -> int | None:
         """Count one request; None when allowed, else the seconds to wait (fails open on storage errors)."""
         item = self._items[scope]
         if item is None:
