@@ -228,6 +228,8 @@ class Figure:
         if self.value is None or (isinstance(self.value, float) and math.isnan(self.value)):
             return "n/a"
         v = self.value
+        if isinstance(v, int):
+            return f"{v} {self.unit}".strip()
         text = f"{v:.0f}" if abs(v) >= 100 else f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
         return f"{text} {self.unit}".strip()
 
@@ -260,13 +262,32 @@ def summary_line(name: str, figures: list[Figure]) -> str:
     return f"SUMMARY {name}: {met}/{len(targets)} targets met; {key}"
 
 
-def bench_main(name: str, run: Callable[[bool], list[Figure]],
+SCALES = ("quick", "default", "full")
+"""quick: about a minute in all; default: about five; full: the sizes the issue names."""
+
+
+def pick(scale: str, quick: Any, default: Any, full: Any) -> Any:
+    """The value for this scale."""
+    return {"quick": quick, "default": default, "full": full}[scale]
+
+
+def scale_args(parser: argparse.ArgumentParser) -> None:
+    """--quick / --full (default: the ~5-minute sizes)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--quick", action="store_const", dest="scale", const="quick",
+                       help="about a minute for all benchmarks (small samples)")
+    group.add_argument("--full", action="store_const", dest="scale", const="full",
+                       help="the issue's sizes (10,000 sessions, 3,000 turns; ~10 minutes)")
+    parser.set_defaults(scale="default")
+
+
+def bench_main(name: str, run: Callable[[str], list[Figure]],
                argv: list[str] | None = None) -> list[Figure]:
     """The command line of one benchmark script: run it, print its table and summary line."""
     parser = argparse.ArgumentParser(description=f"benchmark: {name}")
-    parser.add_argument("--quick", action="store_true", help="a shorter run (fewer turns)")
+    scale_args(parser)
     args = parser.parse_args(argv)
-    figures = run(args.quick)
+    figures = run(args.scale)
     print()
     print(markdown_table(figures))
     print(summary_line(name, figures))

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 
 from bench.common import (
-    Figure, Service, bench_main, check, cpu_seconds, orchestrator_env, orchestrator_process, say,
+    Figure, Service, bench_main, check, cpu_seconds, pick, orchestrator_env, orchestrator_process, say,
     scratch_dir, start_all, start_baseline, start_helpers, warm_chat,
 )
 from bench.load import DELEGATE_MESSAGE, LoadResult, run_load, run_paired
@@ -33,11 +33,12 @@ class Measured:
     cpu_ms_per_turn: dict[str, float]
 
 
-def sizes(quick: bool) -> dict[str, int]:
-    """Turns per phase (quick: about a minute in all)."""
-    if quick:
-        return {"warm": 50, "sequential": 100, "loaded": 500, "max_seconds": 40}
-    return {"warm": 100, "sequential": 300, "loaded": 2500, "max_seconds": 120}
+def sizes(scale: str) -> dict[str, int]:
+    """Turns per phase."""
+    return pick(scale,
+                {"warm": 50, "sequential": 100, "loaded": 400, "max_seconds": 40},
+                {"warm": 100, "sequential": 200, "loaded": 1500, "max_seconds": 120},
+                {"warm": 100, "sequential": 300, "loaded": 3000, "max_seconds": 240})
 
 
 def loaded_run(target: Service, helpers: dict[str, Service], label: str,
@@ -83,8 +84,8 @@ def measure(base: Service, orch: Service, helpers: dict[str, Service],
     return Measured(seq_base, load_base, cpu_base), Measured(seq_orch, load_orch, cpu_orch)
 
 
-def run(quick: bool = False) -> list[Figure]:
-    size = sizes(quick)
+def run(scale: str = "default") -> list[Figure]:
+    size = sizes(scale)
     say(f"{NAME}: starting stub, agent, orchestrator and baseline (load avg "
         f"{os.getloadavg()[0]:.1f})")
     stub, agent = start_helpers()
@@ -102,10 +103,10 @@ def run(quick: bool = False) -> list[Figure]:
     finally:
         for svc in reversed(services):
             svc.stop()
-    return figures(base, mine, quick)
+    return figures(base, mine)
 
 
-def figures(base: Measured, mine: Measured, quick: bool) -> list[Figure]:
+def figures(base: Measured, mine: Measured) -> list[Figure]:
     bs, ms = base.sequential.summary(), mine.sequential.summary()
     bl, ml = base.loaded.summary(), mine.loaded.summary()
     say("sequential  baseline " + fmt_summary(bs) + " | orchestrator " + fmt_summary(ms))
@@ -116,7 +117,6 @@ def figures(base: Measured, mine: Measured, quick: bool) -> list[Figure]:
     cpu_over = mine.cpu_ms_per_turn["server"] - base.cpu_ms_per_turn["server"]
     errors = base.loaded.errors + mine.loaded.errors + base.sequential.errors \
         + mine.sequential.errors
-    note = "quick" if quick else ""
     f = [
         Figure(NAME, f"orchestrator latency p50 at {CONCURRENCY} sessions", ml["p50"], "ms"),
         Figure(NAME, f"orchestrator latency p95 at {CONCURRENCY} sessions", ml["p95"], "ms"),
@@ -126,9 +126,9 @@ def figures(base: Measured, mine: Measured, quick: bool) -> list[Figure]:
         Figure(NAME, "orchestrator latency p50, one turn at a time", ms["p50"], "ms"),
         Figure(NAME, "baseline latency p50, one turn at a time", bs["p50"], "ms"),
         Figure(NAME, "overhead per turn p50 (orchestrator − baseline, one at a time)", over50,
-               "ms", "≤ 4 ms", check(over50, 4), note),
+               "ms", "≤ 4 ms", check(over50, 4)),
         Figure(NAME, "overhead per turn p99 (orchestrator − baseline, one at a time)", over99,
-               "ms", "≤ 15 ms", check(over99, 15), note),
+               "ms", "≤ 15 ms", check(over99, 15)),
         Figure(NAME, f"overhead p50 at {CONCURRENCY} sessions (queueing included)",
                ml["p50"] - bl["p50"], "ms"),
         Figure(NAME, "orchestrator CPU per turn", mine.cpu_ms_per_turn["server"], "ms"),
@@ -137,7 +137,7 @@ def figures(base: Measured, mine: Measured, quick: bool) -> list[Figure]:
         Figure("baseline", f"baseline throughput at {CONCURRENCY} sessions",
                base.loaded.throughput, "turns/s", note=f"{base.loaded.turns} turns"),
         Figure("baseline", "orchestrator throughput / baseline throughput", ratio, "",
-               "≥ 0.6", check(ratio, 0.6, at_most=False), note),
+               "≥ 0.6", check(ratio, 0.6, at_most=False)),
     ]
     if errors:
         f.append(Figure(NAME, "failed turns (should be 0)", errors, "", "0", errors == 0))
