@@ -7,6 +7,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -113,3 +114,12 @@ def test_langgraph_dev_runs_turns_on_a_thread(studio: httpx.Client, openai_stub_
     assert texts == ["Quiero reservar una mesa para 4", first["reply"], "gracias", second["reply"]]
     assert openai_stub_server.request_count == 2           # the router called the stub model
     assert [c["message"] for c in studio_agent.chat_calls()] == ["Quiero reservar una mesa para 4"]
+
+
+async def test_invalid_settings_are_an_error_not_an_exit(monkeypatch: pytest.MonkeyPatch,
+                                                         tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MCP_TIMEOUT", "-1")
+    with pytest.raises(ValueError, match="MCP_TIMEOUT"):
+        async with make_graph(SimpleNamespace(execution_runtime=None)):  # a schema read
+            pass
