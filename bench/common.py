@@ -20,8 +20,6 @@ import httpx
 from tests.support import REPO_ROOT
 from tests.support.procs import ServerProcess, child_env, free_port
 
-__all__ = ["REPO_ROOT", "RESULTS_DIR", "LOG_DIR", "Service", "Figure", "child_env", "free_port"]
-
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 LOG_DIR = RESULTS_DIR / "logs"
 _T0 = time.monotonic()
@@ -179,9 +177,10 @@ def rss_mb(pid: int) -> float:
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process (all its threads) has used."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, tid: int | None = None) -> float:
+    """User + system CPU seconds a process (all its threads), or one of its threads, has used."""
+    path = f"/proc/{pid}/task/{tid}/stat" if tid else f"/proc/{pid}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
