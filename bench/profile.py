@@ -2,6 +2,7 @@
 
     python -m bench.profile                  # orchestrator, then baseline, and the difference
     python -m bench.profile --only orchestrator --seconds 30 [--offline]
+    python -m bench.profile --history 200 --concurrency 2   # long conversations
     python -m bench.profile --report bench/results/profile-orchestrator.txt --cpu-ms 28
 
 py-spy samples the thread holding the GIL (`--gil`: Python work, no idle waits); on a loaded
@@ -159,9 +160,10 @@ def thread_cpu(pid: int) -> dict[int, float]:
 
 
 def record(kind: str, seconds: float, offline: bool, concurrency: int, rate: int,
-           raw: Path) -> float:
+           raw: Path, history: int = 0) -> float:
     """Run `kind` (orchestrator or baseline) under load while py-spy records it; its CPU ms per
-    turn during the recording."""
+    turn during the recording. With `history`, the sessions first reach that many turns
+    (MAX_HISTORY_TURNS=history keeps them there)."""
     spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if spy is None:
         raise SystemExit("py-spy is not installed: pip install py-spy (it is in the dev extras)")
@@ -171,15 +173,23 @@ def record(kind: str, seconds: float, offline: bool, concurrency: int, rate: int
         with scratch_dir("profile") as tmp:
             target: Service
             if kind == "orchestrator":
+                extra = {"MAX_HISTORY_TURNS": history} if history else {}
                 target = orchestrator_process(orchestrator_env(None if offline else stub, agent,
-                                                               tmp))
+                                                               tmp, **extra))
             else:
                 target = start_baseline(stub, agent, start=False)
             services.append(target)
             start_all(target)
             warm_chat(target.url, "warm-0", DELEGATE_MESSAGE)
-            run_load(target.url, label=f"{kind}-warm", concurrency=10, sessions=10, repeat=10,
-                     progress=0)
+            prefix = f"profile-{time.time_ns()}"
+            if history:
+                say(f"building {concurrency} sessions of {history} turns")
+                run_load(target.url, label=f"{kind}-build", concurrency=concurrency,
+                         sessions=concurrency, repeat=history, session_prefix=prefix,
+                         max_seconds=600, progress=10)
+            else:
+                run_load(target.url, label=f"{kind}-warm", concurrency=10, sessions=10,
+                         repeat=10, progress=0)
             raw.parent.mkdir(parents=True, exist_ok=True)
             say(f"profiling the {kind} (pid {target.pid}) for {seconds:.0f} s under "
                 f"{concurrency} sessions")
@@ -191,7 +201,9 @@ def record(kind: str, seconds: float, offline: bool, concurrency: int, rate: int
             time.sleep(0.3)
             cpu0, threads0 = cpu_seconds(target.pid), thread_cpu(target.pid)
             result = run_load(target.url, label=f"{kind}-load", concurrency=concurrency,
-                              sessions=100_000, repeat=10, max_seconds=seconds - 0.3)
+                              sessions=concurrency if history else 100_000,
+                              repeat=100_000 if history else 10, session_prefix=prefix,
+                              max_seconds=seconds - 0.3)
             _, err = recorder.communicate(timeout=60)
             if recorder.returncode != 0 or not raw.exists():
                 raise RuntimeError(f"py-spy failed: {err.decode(errors='replace')[-500:]}")
@@ -219,6 +231,9 @@ def main() -> None:
     parser.add_argument("--offline", action="store_true", help="orchestrator routes offline")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rate", type=int, default=200, help="samples per second")
+    parser.add_argument("--history", type=int, default=0,
+                        help="profile turns on sessions already holding this many turns "
+                             "(orchestrator only; use a small --concurrency)")
     parser.add_argument("--report", type=Path, help="analyse an existing collapsed-stack file")
     parser.add_argument("--cpu-ms", type=float, default=1.0,
                         help="the process's CPU ms per turn (with --report; else shares only)")
@@ -227,9 +242,13 @@ def main() -> None:
         print(report(analyse(args.report, args.cpu_ms)))
         return
     profiles: dict[str, Profile] = {}
-    for kind in [args.only] if args.only else ["orchestrator", "baseline"]:
-        raw = RESULTS_DIR / f"profile-{kind}.txt"
-        cpu_ms = record(kind, args.seconds, args.offline, args.concurrency, args.rate, raw)
+    kinds = [args.only] if args.only else ["orchestrator", "baseline"]
+    if args.history:
+        kinds = ["orchestrator"]
+    for kind in kinds:
+        raw = RESULTS_DIR / f"profile-{kind}{f'-h{args.history}' if args.history else ''}.txt"
+        cpu_ms = record(kind, args.seconds, args.offline, args.concurrency, args.rate, raw,
+                        args.history)
         profiles[kind] = analyse(raw, cpu_ms)
         print(f"\n== {kind} ({raw.relative_to(REPO_ROOT)})\n{report(profiles[kind])}\n",
               flush=True)
