@@ -36,7 +36,7 @@ class Measured:
 def sizes(scale: str) -> dict[str, int]:
     """Turns per phase."""
     return pick(scale,
-                {"warm": 30, "sequential": 60, "loaded": 300, "max_seconds": 40},
+                {"warm": 30, "sequential": 50, "loaded": 250, "max_seconds": 40},
                 {"warm": 100, "sequential": 200, "loaded": 1500, "max_seconds": 120},
                 {"warm": 100, "sequential": 300, "loaded": 3000, "max_seconds": 240})
 

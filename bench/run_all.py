@@ -12,12 +12,13 @@ import argparse
 import datetime as dt
 import importlib
 import os
+import shutil
 import sys
 import time
 import traceback
 
 from bench.common import (
-    RESULTS_DIR, Figure, machine_facts, markdown_table, say, scale_args, summary_line,
+    LOG_DIR, RESULTS_DIR, Figure, machine_facts, markdown_table, say, scale_args, summary_line,
 )
 
 # name → module; "baseline" (item 2) is measured in the same run as "overhead" (item 1).
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         if name not in names:
             names.append(name)
 
+    shutil.rmtree(LOG_DIR, ignore_errors=True)  # the servers' logs of the previous run
     facts = machine_facts()
     load_before = os.getloadavg()
     say(f"benchmarks {', '.join(names)} ({args.scale}); {facts['nproc']} CPUs "
