@@ -57,10 +57,12 @@ async def _route_with_model(state: State, deps: GraphDeps, enabled: list[str],
                             active: str | None) -> RouteDecision:
     assert deps.model is not None
     config = state.get("bot_config") or {}
+    messages = state.get("messages", [])
+    history, current = messages[:-1], messages[-1:]
     prompt: list[AnyMessage] = [
         SystemMessage(router_system(config, enabled, active)),
-        HumanMessage(context_block(state.get("business_context"))),
-        *state.get("messages", []),
+        HumanMessage(context_block(state.get("business_context"), history)),
+        *current,
     ]
     structured = deps.model.with_structured_output(RouteDecision)
     async with asyncio.timeout(deps.model_timeout):

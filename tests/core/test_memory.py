@@ -22,10 +22,10 @@ def test_second_turn_model_request_contains_the_first(start_app: StartApp, stora
                         route_json("respond", reply="Claro."))
     app.chat("Hola, me llamo Ana", session_id="m1")
     app.chat("¿recuerdas mi nombre?", session_id="m1")
-    texts = [m["content"] for m in openai_stub.messages(1)]
-    assert "Hola, me llamo Ana" in texts and "Hola Ana, ¿qué necesitas?" in texts
-    other = [m["content"] for m in openai_stub.messages(0)]
-    assert "¿recuerdas mi nombre?" not in other
+    second = openai_stub.messages_text(1)
+    assert "Cliente: Hola, me llamo Ana\nAsistente: Hola Ana, ¿qué necesitas?" in second
+    assert openai_stub.messages(1)[-1]["content"] == "¿recuerdas mi nombre?"
+    assert "¿recuerdas mi nombre?" not in openai_stub.messages_text(0)
 
 
 def test_new_app_on_the_same_store_continues(start_app: StartApp, storage: dict,
@@ -37,8 +37,8 @@ def test_new_app_on_the_same_store_continues(start_app: StartApp, storage: dict,
     second = start_app(**storage, **model_settings(openai_stub))
     openai_stub.enqueue(route_json("respond", reply="Sí."))
     second.chat("¿qué pedí?", session_id="p1")
-    texts = [m["content"] for m in openai_stub.last_request()["messages"]]
-    assert "soy Ana y quiero pollo" in texts and "Anotado, Ana." in texts
+    text = openai_stub.messages_text(-1)
+    assert "Cliente: soy Ana y quiero pollo\nAsistente: Anotado, Ana." in text
     assert second.client.get("/memory/stats").json()["sessions"] == {"p1": 2}
 
 
@@ -49,10 +49,12 @@ def test_history_is_bounded_in_the_stored_state(start_app: StartApp, openai_stub
     for i in range(9):
         assert app.chat(f"mensaje número {i}", session_id="b1").status_code == 200
     assert app.client.get("/memory/stats").json()["sessions"] == {"b1": 3}
-    users = [m["content"] for m in openai_stub.last_request()["messages"] if m["role"] == "user"
-             and "contexto_negocio" not in m["content"]]
+    messages = openai_stub.last_request()["messages"]
+    history = [line for line in messages[1]["content"].splitlines()
+               if line.startswith("Cliente:")]
     # the model sees the 3 stored turns plus the current message
-    assert users == [f"mensaje número {i}" for i in (5, 6, 7, 8)]
+    assert history == [f"Cliente: mensaje número {i}" for i in (5, 6, 7)]
+    assert messages[-1]["content"] == "mensaje número 8"
     size, rows = app.call(app.services.backend.ops.thread_bytes("b1"))
     assert rows == 1 and size > 0                                  # older checkpoints pruned
 

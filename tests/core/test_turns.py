@@ -65,10 +65,12 @@ def test_router_prompt_has_persona_agents_history_and_context(
     assert "- reserva:" in system and "- venta:" in system and "- cita:" not in system
     assert "La Huerta abre" not in system                           # context is not system text
     assert "hola, soy Ana" not in system                            # user text is not system text
-    texts = [m["content"] for m in openai_stub.messages(1)]
-    assert any("<contexto_negocio>" in t and "La Huerta abre" in t for t in texts)
-    assert "hola, soy Ana" in texts and "¡Hola!" in texts and "quiero una mesa" in texts
-    assert texts.index("hola, soy Ana") < texts.index("quiero una mesa")
+    messages = openai_stub.messages(1)
+    assert [m["role"] for m in messages] == ["system", "user", "user"]
+    context = messages[1]["content"]
+    assert "<contexto_negocio>" in context and "La Huerta abre" in context
+    assert "<historial>\nCliente: hola, soy Ana\nAsistente: ¡Hola!\n</historial>" in context
+    assert messages[2]["content"] == "quiero una mesa"               # the new message, last
     assert "ACTIVE AGENT: none" in system_text(openai_stub, 0)
 
 

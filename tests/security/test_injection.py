@@ -133,7 +133,8 @@ async def test_user_text_and_context_never_enter_the_system_prompt(
         assert any("<contexto_negocio>" in t and "INSTRUCCIÓN OCULTA" in t for t in user_side)
     last_user = [m["content"] for m in requests[-1]["messages"] if m["role"] == "user"]
     assert "quiero reservar una mesa para dos" in last_user
-    assert INJECTIONS[0] in last_user  # earlier turns are history, as user messages
+    # earlier turns are history inside the delimited user-side block, never system text
+    assert any(f"Cliente: {INJECTIONS[0]}" in t and "<historial>" in t for t in last_user)
 
 
 @pytest.mark.parametrize("agent", ["venta", "cita"])
