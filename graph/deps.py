@@ -1,12 +1,15 @@
 """What the graph's nodes are given: built once in the app's lifespan (or a test) and passed in."""
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from functools import cached_property
+from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import Runnable
 
 from graph.agents.registry import AgentRegistry
 from graph.business_context import BusinessContextClient
+from graph.decision import RouteDecision
 
 
 class GraphEvents(Protocol):
@@ -31,3 +34,10 @@ class GraphDeps:
     max_history_turns: int = 10
     agent_max_steps: int = 6
     events: GraphEvents = field(default_factory=_NoEvents)
+
+    @cached_property
+    def router_model(self) -> Runnable[Any, Any] | None:
+        """The model bound to the RouteDecision schema, built once (None when routing offline)."""
+        if self.model is None:
+            return None
+        return self.model.with_structured_output(RouteDecision)

@@ -55,7 +55,7 @@ async def route(state: State, *, deps: GraphDeps) -> dict[str, Any]:
 
 async def _route_with_model(state: State, deps: GraphDeps, enabled: list[str],
                             active: str | None) -> RouteDecision:
-    assert deps.model is not None
+    assert deps.router_model is not None
     config = state.get("bot_config") or {}
     messages = state.get("messages", [])
     history, current = messages[:-1], messages[-1:]
@@ -64,9 +64,8 @@ async def _route_with_model(state: State, deps: GraphDeps, enabled: list[str],
         HumanMessage(context_block(state.get("business_context"), history)),
         *current,
     ]
-    structured = deps.model.with_structured_output(RouteDecision)
     async with asyncio.timeout(deps.model_timeout):
-        result = await structured.ainvoke(prompt)
+        result = await deps.router_model.ainvoke(prompt)
     if not isinstance(result, RouteDecision):
         result = RouteDecision.model_validate(result)
     return result
