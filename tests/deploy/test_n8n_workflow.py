@@ -62,7 +62,7 @@ def test_the_body_it_builds_is_accepted_by_the_api(workflow: dict[str, Any], tmp
         value = incoming[match.group(3)]
         body[match.group(1)] = str(value) if match.group(2) else value
     (header,) = params["headerParameters"]["parameters"]
-    app = orchestrator.RunningApp(orchestrator.test_settings(
+    app = orchestrator.RunningApp(orchestrator.orchestrator_settings(
         tmp_path, LLM_MODE="offline", API_KEYS="n8n-test-key-0001")).start()
     try:
         assert app.client.post("/api/agent/chat", json=body).status_code == 401

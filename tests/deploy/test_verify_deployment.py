@@ -43,7 +43,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str) -> Iterator[
     """The real app with API keys, PostgreSQL behind a DATABASE_URL that carries a password."""
     scheme, rest = pg_dsn.split("://", 1)
     userinfo, host = rest.split("@", 1)
-    settings = orchestrator.test_settings(
+    settings = orchestrator.orchestrator_settings(
         tmp_path_factory.mktemp("verify"), LLM_MODE="offline", API_KEYS=CHAT_KEY,
         ADMIN_API_KEYS=ADMIN_KEY, DATABASE_URL=f"{scheme}://{userinfo}:{DB_PASSWORD}@{host}")
     app = orchestrator.RunningApp(settings).start()

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from server.main import create_app
 from server.settings import Settings
-from tests.support.orchestrator import chat_body
+from tests.support.orchestrator import chat_body, orchestrator_settings
 
 _LEAKS = ("Traceback", 'File "', ".py", "Exception", "fastapi", "starlette", "pydantic",
           "uvicorn", "httpx", "langgraph", "Field required", "Input should", "Not Found",
@@ -44,21 +44,10 @@ def keys() -> Keys:
 
 def settings_for(tmp_path: Path, agents: dict[str, str] | None = None,
                  **overrides: Any) -> Settings:
-    """Settings isolated from `.env`: offline router, only `agents` enabled, SQLite under tmp_path,
-    no rate limits unless a test sets them."""
-    agents = agents or {}
+    """The shared test settings (isolated from `.env`, no rate limits unless a test sets them),
+    with the offline router by default."""
     tmp_path.mkdir(parents=True, exist_ok=True)
-    values: dict[str, Any] = {
-        "CHECKPOINT_DB": str(tmp_path / "checkpoints.sqlite"), "LOG_LEVEL": "INFO",
-        "LLM_MODE": "offline", "MCP_TIMEOUT": 5, "MCP_RETRY_BACKOFF": 0.01,
-        "SESSION_TTL_SECONDS": 0, "RATE_LIMIT_PER_MINUTE": 0, "SESSION_RATE_LIMIT_PER_MINUTE": 0,
-    }
-    for name in ("reserva", "cita", "venta"):
-        values[f"MCP_{name.upper()}_ENABLED"] = name in agents
-        if name in agents:
-            values[f"MCP_{name.upper()}_URL"] = agents[name]
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return orchestrator_settings(tmp_path, agents, **{"LLM_MODE": "offline", **overrides})
 
 
 @asynccontextmanager

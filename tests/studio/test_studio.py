@@ -41,7 +41,7 @@ def test_langgraph_json_names_the_server_factory() -> None:
 
 
 async def test_studio_graph_is_the_server_graph_without_a_checkpointer(tmp_path: Path) -> None:
-    settings = orchestrator.test_settings(tmp_path, {"reserva": "http://127.0.0.1:9/mcp",
+    settings = orchestrator.orchestrator_settings(tmp_path, {"reserva": "http://127.0.0.1:9/mcp",
                                         "venta": "http://127.0.0.1:9/mcp"})
     async with open_studio_graph(settings, execute=False) as graph:
         assert graph.checkpointer is None                  # the API server brings its own

@@ -56,7 +56,6 @@ def orchestrator_settings(tmp_path: Path, agents: dict[str, str] | None = None,
 
 
 orchestrator_settings.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
-test_settings = orchestrator_settings  # older name, kept for callers
 
 
 def model_settings(stub: Any, **extra: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.orchestrator import RunningApp, test_settings
+from tests.support.orchestrator import RunningApp, orchestrator_settings
 from tests.tracing.recorder import LangSmithRecorder
 
 
@@ -31,7 +31,7 @@ def start_app(tmp_path: Path) -> Iterator[Callable[..., RunningApp]]:
     running: list[RunningApp] = []
 
     def start(agents: dict[str, str] | None = None, **overrides: Any) -> RunningApp:
-        app = RunningApp(test_settings(tmp_path, agents, **overrides)).start()
+        app = RunningApp(orchestrator_settings(tmp_path, agents, **overrides)).start()
         running.append(app)
         return app
 
