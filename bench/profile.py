@@ -46,7 +46,7 @@ SPOTS: dict[str, str] = {
     "LangGraph pregel loop and channels": "langgraph/pregel/",
     "checkpoint serializer": "langgraph/checkpoint/serde/",
     "aiosqlite / psycopg calls": "aiosqlite/",
-    "session prune (server/storage_ops.py)": "server/storage_ops.py",
+    "session storage queries (server/storage_ops.py)": "server/storage_ops.py",
     "MCP ClientSession.call_tool": "ClientSession.call_tool (",
     "MCP tool result validation (jsonschema)": "ClientSession._validate_tool_result (",
     "MCP streamable HTTP transport": "mcp/client/streamable_http.py",

@@ -18,7 +18,13 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from server.pg_lock import PgSessionLock
 from server.settings import Settings
-from server.storage_ops import PostgresOps, SqliteOps, StorageOps
+from server.storage_ops import (
+    PostgresOps,
+    SqliteOps,
+    StorageOps,
+    install_postgres_pruning,
+    install_sqlite_pruning,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +75,7 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[CheckpointBacke
         await conn.execute("PRAGMA busy_timeout=5000")
         saver = AsyncSqliteSaver(conn)
         await saver.setup()
+        await install_sqlite_pruning(conn)
         yield CheckpointBackend(kind="sqlite", saver=saver, ops=SqliteOps(conn, saver.lock),
                                 sqlite=conn)
 
@@ -92,6 +99,7 @@ async def _open_postgres(settings: Settings) -> AsyncIterator[CheckpointBackend]
     try:
         saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
         await saver.setup()
+        await install_postgres_pruning(pool)
         yield CheckpointBackend(kind="postgres", saver=saver, ops=PostgresOps(pool), pool=pool,
                                 shared_lock=PgSessionLock(lock_pool, wait))
     finally:

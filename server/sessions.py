@@ -1,4 +1,4 @@
-"""Stored conversations, read, expired, pruned and deleted through the checkpointer's own tables."""
+"""Stored conversations, read, expired and deleted through the checkpointer's own tables."""
 
 import asyncio
 import contextlib
@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class SessionStore:
-    """Lists, expires, prunes and deletes sessions (checkpoint threads)."""
+    """Lists, expires and deletes sessions (checkpoint threads); pruning is a database trigger."""
 
     def __init__(self, backend: CheckpointBackend, ttl_seconds: int) -> None:
         self._backend = backend
@@ -52,10 +52,6 @@ class SessionStore:
     async def clear(self, session_id: str) -> None:
         """Delete every checkpoint and write of a session."""
         await self._backend.saver.adelete_thread(session_id)
-
-    async def prune(self, session_id: str) -> None:
-        """Keep only the session's latest checkpoint (storage does not grow with turns)."""
-        await self._backend.ops.prune(session_id)
 
     async def sweep(self, locks: TurnLocks) -> int:
         """Delete every idle-expired session not in use right now; returns how many."""

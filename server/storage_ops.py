@@ -1,6 +1,5 @@
 """SQL the savers lack: latest checkpoint per session, pruning of older ones, bytes per session."""
 
-import json
 import uuid
 from collections.abc import Iterable
 from typing import Protocol
@@ -18,12 +17,55 @@ def checkpoint_time(checkpoint_id: str) -> float:
     return (stamp - _UUID_EPOCH) / 1e7
 
 
+# Pruning: a new checkpoint removes the session's older ones (and their writes; on PostgreSQL also
+# the blobs the new one does not reference) in the same transaction as its insert, so a session
+# keeps exactly its latest checkpoint, with no extra round trip per turn.
+SQLITE_PRUNE_TRIGGER = """
+CREATE TRIGGER IF NOT EXISTS orquestador_prune AFTER INSERT ON checkpoints
+BEGIN
+    DELETE FROM checkpoints WHERE thread_id = NEW.thread_id
+        AND checkpoint_ns = NEW.checkpoint_ns AND checkpoint_id < NEW.checkpoint_id;
+    DELETE FROM writes WHERE thread_id = NEW.thread_id
+        AND checkpoint_ns = NEW.checkpoint_ns AND checkpoint_id < NEW.checkpoint_id;
+END;
+"""
+POSTGRES_PRUNE_TRIGGER = (
+    """
+CREATE OR REPLACE FUNCTION orquestador_prune() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM checkpoints WHERE thread_id = NEW.thread_id
+        AND checkpoint_ns = NEW.checkpoint_ns AND checkpoint_id < NEW.checkpoint_id;
+    DELETE FROM checkpoint_writes WHERE thread_id = NEW.thread_id
+        AND checkpoint_ns = NEW.checkpoint_ns AND checkpoint_id < NEW.checkpoint_id;
+    DELETE FROM checkpoint_blobs b WHERE b.thread_id = NEW.thread_id
+        AND b.checkpoint_ns = NEW.checkpoint_ns
+        AND (NEW.checkpoint -> 'channel_versions' ->> b.channel) IS DISTINCT FROM b.version;
+    RETURN NULL;
+END $$""",
+    """CREATE OR REPLACE TRIGGER orquestador_prune AFTER INSERT ON checkpoints
+    FOR EACH ROW EXECUTE FUNCTION orquestador_prune()""",
+)
+
+
+async def install_sqlite_pruning(conn: aiosqlite.Connection) -> None:
+    """Create the pruning trigger (idempotent)."""
+    await conn.executescript(SQLITE_PRUNE_TRIGGER)
+    await conn.commit()
+
+
+async def install_postgres_pruning(pool: AsyncConnectionPool) -> None:
+    """Create the pruning function and trigger (idempotent; one instance at a time)."""
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('orquestador-ddl', 0))")
+        for statement in POSTGRES_PRUNE_TRIGGER:
+            await conn.execute(statement)
+
+
 class StorageOps(Protocol):
     """Backend-specific queries over the saver's own tables."""
 
     async def latest_ids(self) -> dict[str, str]: ...
     async def latest_id(self, thread_id: str) -> str | None: ...
-    async def prune(self, thread_id: str) -> None: ...
     async def thread_bytes(self, thread_id: str) -> tuple[int, int]: ...
 
 
@@ -46,18 +88,6 @@ class SqliteOps:
                 "WHERE thread_id = ? AND checkpoint_ns = ''", (thread_id,)) as cur:
             row = await cur.fetchone()
         return row[0] if row else None
-
-    async def prune(self, thread_id: str) -> None:
-        async with self._lock:  # type: ignore[attr-defined]
-            keep = "(SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ? " \
-                   "AND checkpoint_ns = '')"
-            await self._conn.execute(
-                f"DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_id < {keep}",
-                (thread_id, thread_id))
-            await self._conn.execute(
-                f"DELETE FROM writes WHERE thread_id = ? AND checkpoint_id < {keep}",
-                (thread_id, thread_id))
-            await self._conn.commit()
 
     async def thread_bytes(self, thread_id: str) -> tuple[int, int]:
         """(bytes, checkpoint rows) stored for one session."""
@@ -87,24 +117,6 @@ class PostgresOps:
         rows = await self._fetch("SELECT MAX(checkpoint_id) AS id FROM checkpoints "
                                  "WHERE thread_id = %s AND checkpoint_ns = ''", (thread_id,))
         return rows[0]["id"] if rows else None
-
-    async def prune(self, thread_id: str) -> None:
-        async with self._pool.connection() as conn, conn.transaction():
-            row = await (await conn.execute(
-                "SELECT checkpoint_id, checkpoint->'channel_versions' AS versions "
-                "FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = '' "
-                "ORDER BY checkpoint_id DESC LIMIT 1", (thread_id,))).fetchone()
-            if row is None:
-                return
-            keep = row["checkpoint_id"]
-            await conn.execute("DELETE FROM checkpoints WHERE thread_id = %s "
-                               "AND checkpoint_id < %s", (thread_id, keep))
-            await conn.execute("DELETE FROM checkpoint_writes WHERE thread_id = %s "
-                               "AND checkpoint_id < %s", (thread_id, keep))
-            await conn.execute(
-                "DELETE FROM checkpoint_blobs b WHERE b.thread_id = %s AND b.checkpoint_ns = '' "
-                "AND (%s::jsonb ->> b.channel) IS DISTINCT FROM b.version",
-                (thread_id, json.dumps(row["versions"] or {})))
 
     async def thread_bytes(self, thread_id: str) -> tuple[int, int]:
         rows = await self._fetch(

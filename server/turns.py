@@ -78,7 +78,6 @@ async def run_turn(request: ChatRequest, services: Services,
             with turn_trace(request, services.settings) as trace:
                 state = await _run_graph(request, services, events)
                 trace.finish(state)
-            await services.sessions.prune(request.session_id)
         response = ChatResponse(reply=state["reply"], session_id=request.session_id,
                                 agent_used=state.get("agent_used"), action=state["action"])
         status = 200
