@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import uvloop
+
 from bench.stats import summary
 
 CHAT_PATH = "/api/agent/chat"
@@ -249,12 +251,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    try:
-        import uvloop
-
-        result = uvloop.run(_generate(args))
-    except ImportError:
-        result = asyncio.run(_generate(args))
+    result = uvloop.run(_generate(args))  # uvloop ships with uvicorn[standard]
     Path(args.out).write_text(json.dumps(result))
 
 
