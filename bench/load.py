@@ -19,18 +19,10 @@ from urllib.parse import urlsplit
 import uvloop
 
 from bench.stats import summary
+from scripts.demo_config import DEMO_CONFIG
 
 CHAT_PATH = "/api/agent/chat"
-CONFIG: dict[str, Any] = {
-    "nombre_bot": "Valeria", "id_empresa": 12, "rol_bot": "asistente virtual",
-    "tipo_bot": "restaurante", "objetivo_principal": "atender consultas y reservas",
-    "frase_saludo": "¡Hola! Soy Valeria, ¿en qué te ayudo?",
-    "frase_des": "¡Gracias por escribirnos! Que tengas un buen día.",
-    "frase_no_sabe": "Déjame consultarlo con el equipo y te confirmo en breve.",
-    "temas_esc": "reclamos, devoluciones, facturación",
-    "frase_esc": "Te comunico con una persona de nuestro equipo.",
-    "fecha_iso": "2026-11-26", "agendar_usuario": "1", "agendar_sucursal": 0,
-}
+CONFIG: dict[str, Any] = dict(DEMO_CONFIG)
 DELEGATE_MESSAGE = "quiero reservar una mesa para dos personas"
 
 

@@ -9,18 +9,11 @@ from pathlib import Path
 
 import httpx
 
+from scripts.demo_config import DEMO_CONFIG
+
 BASE_URL = os.environ.get("BASE_URL", "http://localhost:8000")
 RESERVA_DB = Path(os.environ.get("RESERVA_DB", "data/reserva.sqlite"))
-CONFIG = {
-    "nombre_bot": "Valeria", "id_empresa": 1, "rol_bot": "asistente virtual",
-    "tipo_bot": "restaurante", "objetivo_principal": "atender consultas, reservas y ventas",
-    "frase_saludo": "¡Hola! Soy Valeria, ¿en qué te ayudo hoy?",
-    "frase_des": "¡Gracias por escribirnos! Que tengas un buen día.",
-    "frase_no_sabe": "Déjame consultarlo con el equipo y te confirmo en breve.",
-    "temas_esc": "reclamos, devoluciones, facturación",
-    "frase_esc": "Te comunico con una persona de nuestro equipo para ayudarte mejor.",
-    "fecha_iso": "2026-11-26", "fecha_formateada": "jueves 26 de noviembre de 2026",
-}
+CONFIG = dict(DEMO_CONFIG)
 SCRIPT = [
     "Hola, buenas tardes",
     "Quisiera reservar una mesa para 4 personas",

@@ -14,21 +14,13 @@ from typing import Any
 import httpx
 import uvicorn
 
+from scripts.demo_config import DEMO_CONFIG
 from server.main import create_app
 from tests.support.procs import ServerProcess, free_port
 from server.settings import Settings
 
-BASE_CONFIG: dict[str, Any] = {
-    "nombre_bot": "Valeria", "id_empresa": 12, "rol_bot": "asistente virtual",
-    "tipo_bot": "restaurante", "objetivo_principal": "atender consultas y reservas",
-    "frase_saludo": "¡Hola! Soy Valeria, ¿en qué te ayudo?",
-    "frase_des": "¡Gracias por escribirnos! Que tengas un buen día.",
-    "frase_no_sabe": "Déjame consultarlo con el equipo y te confirmo en breve.",
-    "temas_esc": "reclamos, devoluciones, facturación",
-    "frase_esc": "Te comunico con una persona de nuestro equipo.",
-    "fecha_iso": "2026-11-26", "agendar_usuario": "1", "agendar_sucursal": 0,
-    "canal": "whatsapp",
-}
+# the demo bot, as company 12 (no demo business context) and sent from WhatsApp
+BASE_CONFIG: dict[str, Any] = {**DEMO_CONFIG, "id_empresa": 12, "canal": "whatsapp"}
 
 
 def chat_body(message: str, session_id: Any = "s1", **config: Any) -> dict[str, Any]:
