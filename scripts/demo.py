@@ -51,16 +51,24 @@ def main() -> int:
     if not codes:
         print("No booking code in the replies.")
         return 1
+    code = codes[-1]
     if RESERVA_DB.exists():
         with sqlite3.connect(RESERVA_DB) as db:
-            row = db.execute("SELECT codigo, fecha, hora, nombre_cliente FROM reservas "
-                             "WHERE codigo = ?", (codes[-1],)).fetchone()
+            row = db.execute("SELECT codigo, fecha, hora, nombre_cliente, estado FROM reservas "
+                             "WHERE codigo = ?", (code,)).fetchone()
         print(f"Stored booking in {RESERVA_DB}: {row}" if row else
-              f"Booking {codes[-1]} not found in {RESERVA_DB}")
-        return 0 if row else 1
-    print(f"Booking code {codes[-1]} (agent database {RESERVA_DB} not on this machine)")
+              f"Booking {code} not found in {RESERVA_DB}")
+        if not row:
+            return 1
+    else:
+        print(f"Booking code {code} (agent database {RESERVA_DB} not on this machine)")
+    # free the slot again, so the demo can be played any number of times
+    with httpx.Client(base_url=BASE_URL, timeout=60, headers=headers) as client:
+        body = client.post("/api/agent/chat", json={"message": f"quiero cancelar mi reserva {code}",
+                                                    "session_id": session, "config": CONFIG}).json()
+    print(f"\n👤 quiero cancelar mi reserva {code}\n🤖 [{body.get('action')} → {body.get('agent_used')}] "
+          f"{body.get('reply', body.get('detail'))}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
