@@ -134,3 +134,15 @@ def test_integer_session_id_schema(start_app: StartApp, chat_agent: AgentFactory
         assert calls[-1]["session_id"] == sent and calls[-1]["session_id_type"] == "int"
     else:
         assert calls == [] and body["reply"] == FALLBACK
+
+
+@pytest.mark.parametrize("options", [{"stateless": True}, {"json_response": True},
+                                     {"stateless": True, "json_response": True}])
+def test_agents_of_every_streamable_http_flavour(start_app: StartApp, chat_agent: AgentFactory,
+                                                 options: dict) -> None:
+    agent = chat_agent("reserva", **options)
+    app = start_app(agents={"reserva": agent.url}, LLM_MODE="offline")
+    for turn in (1, 2):
+        body = app.chat(BOOK, session_id="flavour").json()
+        assert body["agent_used"] == "reserva" and body["reply"].endswith(f"(turno {turn})")
+    assert agent.rpc_count("tools/list") == 1
