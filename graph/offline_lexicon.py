@@ -63,9 +63,16 @@ PHRASES: tuple[tuple[str, int, str], ...] = (
                  r"|cobran|cobras|es|son|seria|serian|costaria|cobrarian)\b"),
     ("price", 3, r"\ba cuanto\b|\bcuanto (por|el|la|los|las|cada)\b(?! (tiempo|rato|demora))"),
     ("venta", 3, r"\b(al )?por (mayor|menor)\b|\bpara llevar\b"),
+    ("venta", 2, r"^(y |hola,? |buenas,? )?(tienen|tiene|tendran|venden|vende|manejan) "
+                 r"(el |la |los |las |un |una |algun |alguna )?\w+"),
     ("venta", 2, r"\b(lo|la|los|las) (quiero|compro|llevo|separo)\b"
                  r"|\b\d+ ?(kg|kilos?|gr|gramos|docenas?|cajas?|paquetes?|litros?|lt|ml|mts)\b"),
-    ("reserva", 3, r"\bcheck ?(in|out)\b"),
+    ("reserva", 3, r"\bcheck ?(in|out)\b"
+                   r"|\b(hay|habra|tienen|tendran|queda) (sitio|lugar|espacio|mesa)s?\b"),
+    ("esc", 1, r"\bme (cobraron|cobran|cobro) (dos veces|doble|de mas|demas)\b"
+               r"|\b(cobro|cargo) (doble|indebido|duplicado)\b"
+               r"|\b(mi|la|el) (plata|dinero) de vuelta\b"
+               r"|\bdevuelv\w* (mi|el|la) (plata|dinero|pago)\b"),
     ("cita", -1, r"\b(tengo|tenia|hacer|hacerles|hacerte|hacerle) (una|otra) consulta\b"
                  r"|\bconsulta( (rapida|sobre|acerca|breve|corta)\b|$)"),
 )

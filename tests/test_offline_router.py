@@ -254,3 +254,21 @@ def test_never_raises_on_odd_input() -> None:
     for message in ["", "   ", "?!", "🙂" * 500, "a" * 5000, "12:30", "\n\t"]:
         decision = route(message, active=None, config=None, context=None)
         assert decision.action == "respond" and decision.reply
+
+
+@pytest.mark.parametrize(("message", "agent"), [
+    ("hay sitio para 6 el viernes?", "reserva"),
+    ("tienen pollo a la brasa?", "venta"),
+    ("venden gift cards?", "venta"),
+])
+def test_availability_questions_reach_the_agent(message: str, agent: str) -> None:
+    decision = route_offline(message, active_agent=None, enabled_agents=AGENT_NAMES)
+    assert (decision.action, decision.agent) == ("delegate", agent)
+
+
+@pytest.mark.parametrize("message", ["me cobraron dos veces",
+                                     "el pedido llegó frío, quiero mi plata de vuelta"])
+def test_money_complaints_are_escalated(message: str) -> None:
+    decision = route_offline(message, active_agent="venta", enabled_agents=AGENT_NAMES,
+                             config={"frase_esc": "ESC"})
+    assert (decision.action, decision.reply, decision.intent) == ("respond", "ESC", "escalation")
