@@ -4,13 +4,13 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from starlette.datastructures import Headers
 from starlette.routing import get_route_path
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from server.security.asgi import STARTING, send_error, services_of
+from server.security.asgi import ServicesMiddleware, send_error
 from server.security.policy import access_for
 
 log = logging.getLogger(__name__)
@@ -103,20 +103,10 @@ def authorize(ring: KeyRing, access: str, headers: Headers,
     return Identity(best, bucket)
 
 
-class AuthMiddleware:
+class AuthMiddleware(ServicesMiddleware):
     """Refuses chat and admin requests without the right key before anything reads the body."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        services = services_of(scope)
-        if services is None:
-            await send_error(scope, receive, send, 503, STARTING)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send, services: Any) -> None:
         access = access_for(get_route_path(scope))
         client = (scope.get("client") or ("desconocido", 0))[0]
         outcome = authorize(services.security.keys, access, Headers(scope=scope), client)

@@ -1,28 +1,20 @@
 """413 for bodies over MAX_BODY_BYTES, by Content-Length or by counting chunked bytes, before parsing."""
 
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from typing import Any
 
-from server.security.asgi import STARTING, send_error, services_of
+from starlette.datastructures import Headers
+from starlette.types import Message, Receive, Scope, Send
+
+from server.security.asgi import ServicesMiddleware, send_error
 
 TOO_LARGE = "El cuerpo de la solicitud es demasiado grande (máximo {limit} bytes)"
 BAD_LENGTH = "La cabecera Content-Length no es válida"
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(ServicesMiddleware):
     """Reads (and replays) the body only up to the limit; anything larger never reaches the app."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        services = services_of(scope)
-        if services is None:
-            await send_error(scope, receive, send, 503, STARTING)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send, services: Any) -> None:
         limit: int = services.settings.MAX_BODY_BYTES
         headers = Headers(scope=scope)
         length = headers.get("content-length")
