@@ -35,12 +35,17 @@ class ChatIn(BaseModel):
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    model = ChatOpenAI(model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"),
-                       api_key=os.environ["OPENAI_API_KEY"],  # type: ignore[arg-type]
-                       base_url=os.environ["OPENAI_BASE_URL"], timeout=60, max_retries=1,
-                       temperature=0)
+    model = ChatOpenAI(
+        model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"),
+        api_key=os.environ["OPENAI_API_KEY"],  # type: ignore[arg-type]
+        base_url=os.environ["OPENAI_BASE_URL"],
+        timeout=60,
+        max_retries=1,
+        temperature=0,
+    )
     client = MultiServerMCPClient(
-        {AGENT: {"transport": "streamable_http", "url": os.environ["MCP_RESERVA_URL"]}})
+        {AGENT: {"transport": "streamable_http", "url": os.environ["MCP_RESERVA_URL"]}}
+    )
     async with AsyncExitStack() as stack:
         app.state.structured = model.with_structured_output(RouteDecision)
         app.state.session = await stack.enter_async_context(client.session(AGENT))
@@ -59,14 +64,26 @@ async def health() -> dict[str, str]:
 async def chat(body: ChatIn, request: Request) -> dict[str, Any]:
     state = request.app.state
     session_id = str(body.session_id)
-    prompt = [SystemMessage(router_system(body.config, [AGENT], None)),
-              HumanMessage(context_block(None)), HumanMessage(body.message)]
+    prompt = [
+        SystemMessage(router_system(body.config, [AGENT], None)),
+        HumanMessage(context_block(None)),
+        HumanMessage(body.message),
+    ]
     decision = await state.structured.ainvoke(prompt)
     if decision.action != "delegate":
-        return {"reply": decision.reply or "", "session_id": session_id, "agent_used": None,
-                "action": "respond"}
+        return {
+            "reply": decision.reply or "",
+            "session_id": session_id,
+            "agent_used": None,
+            "action": "respond",
+        }
     result = await state.session.call_tool(
-        "chat", {"message": body.message, "session_id": session_id,
-                 "context": {"session_id": session_id, "config": body.config}})
+        "chat",
+        {
+            "message": body.message,
+            "session_id": session_id,
+            "context": {"session_id": session_id, "config": body.config},
+        },
+    )
     reply = "\n".join(b.text for b in result.content if isinstance(b, TextContent))
     return {"reply": reply, "session_id": session_id, "agent_used": AGENT, "action": "delegate"}

@@ -23,8 +23,19 @@ from typing import Any, Protocol
 import httpx
 
 from bench.common import (
-    Figure, Service, bench_main, check, cpu_seconds, orchestrator_env, pick, orchestrator_process, say, scratch_dir,
-    start_all, start_helpers, warm_chat,
+    Figure,
+    Service,
+    bench_main,
+    check,
+    cpu_seconds,
+    orchestrator_env,
+    orchestrator_process,
+    pick,
+    say,
+    scratch_dir,
+    start_all,
+    start_helpers,
+    warm_chat,
 )
 from bench.load import CHAT_PATH, CONFIG, DELEGATE_MESSAGE, run_load
 from bench.stats import median, percentile
@@ -63,10 +74,13 @@ class SqliteStorage:
         db = self._db()
         rows, size = db.execute(
             "SELECT COUNT(*), COALESCE(SUM(LENGTH(checkpoint) + LENGTH(metadata)), 0) "
-            "FROM checkpoints WHERE thread_id = ?", (thread_id,)).fetchone()
+            "FROM checkpoints WHERE thread_id = ?",
+            (thread_id,),
+        ).fetchone()
         writes, wsize = db.execute(
             "SELECT COUNT(*), COALESCE(SUM(LENGTH(value)), 0) FROM writes WHERE thread_id = ?",
-            (thread_id,)).fetchone()
+            (thread_id,),
+        ).fetchone()
         return {"checkpoints": rows, "writes": writes, "blobs": 0, "bytes": size + wsize}
 
     def start_writes(self) -> None:
@@ -107,26 +121,39 @@ class PostgresStorage:
         return self._conn
 
     def session(self, thread_id: str) -> dict[str, int]:
-        row = self._db().execute(
-            "SELECT (SELECT COUNT(*) FROM checkpoints WHERE thread_id = %(t)s),"
-            " (SELECT COALESCE(SUM(pg_column_size(checkpoint) + pg_column_size(metadata)), 0)"
-            "  FROM checkpoints WHERE thread_id = %(t)s),"
-            " (SELECT COUNT(*) FROM checkpoint_blobs WHERE thread_id = %(t)s),"
-            " (SELECT COALESCE(SUM(LENGTH(blob)), 0) FROM checkpoint_blobs"
-            "  WHERE thread_id = %(t)s),"
-            " (SELECT COUNT(*) FROM checkpoint_writes WHERE thread_id = %(t)s),"
-            " (SELECT COALESCE(SUM(LENGTH(blob)), 0) FROM checkpoint_writes"
-            "  WHERE thread_id = %(t)s)", {"t": thread_id}).fetchone()
+        row = (
+            self._db()
+            .execute(
+                "SELECT (SELECT COUNT(*) FROM checkpoints WHERE thread_id = %(t)s),"
+                " (SELECT COALESCE(SUM(pg_column_size(checkpoint) + pg_column_size(metadata)), 0)"
+                "  FROM checkpoints WHERE thread_id = %(t)s),"
+                " (SELECT COUNT(*) FROM checkpoint_blobs WHERE thread_id = %(t)s),"
+                " (SELECT COALESCE(SUM(LENGTH(blob)), 0) FROM checkpoint_blobs"
+                "  WHERE thread_id = %(t)s),"
+                " (SELECT COUNT(*) FROM checkpoint_writes WHERE thread_id = %(t)s),"
+                " (SELECT COALESCE(SUM(LENGTH(blob)), 0) FROM checkpoint_writes"
+                "  WHERE thread_id = %(t)s)",
+                {"t": thread_id},
+            )
+            .fetchone()
+        )
         rows, csize, blobs, bsize, writes, wsize = (int(v) for v in row)
-        return {"checkpoints": rows, "writes": writes, "blobs": blobs,
-                "bytes": csize + bsize + wsize}
+        return {
+            "checkpoints": rows,
+            "writes": writes,
+            "blobs": blobs,
+            "bytes": csize + bsize + wsize,
+        }
 
     def _lsn_now(self) -> str:
         return self._admin.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0]
 
     def _diff(self, since: str) -> int:
-        return int(self._admin.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s)",
-                                       (since,)).fetchone()[0])
+        return int(
+            self._admin.execute(
+                "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s)", (since,)
+            ).fetchone()[0]
+        )
 
     def start_writes(self) -> None:
         self._lsn, self._t = self._lsn_now(), time.monotonic()
@@ -183,20 +210,31 @@ class CpuMeter:
         self.before = {name: cpu_seconds(pid) for name, pid in pids.items()}
 
     def per_turn(self, turns: int) -> dict[str, float]:
-        return {name: (cpu_seconds(pid) - self.before[name]) * 1000 / turns
-                for name, pid in self.pids.items()}
+        return {
+            name: (cpu_seconds(pid) - self.before[name]) * 1000 / turns
+            for name, pid in self.pids.items()
+        }
 
 
-def measure_mode(orch: Service, storage: Storage, mode: str, history: int, samples: int,
-                 stub: Service) -> ModeResult:
+def measure_mode(
+    orch: Service, storage: Storage, mode: str, history: int, samples: int, stub: Service
+) -> ModeResult:
     """Build a session of `history` turns, then time turns at history 1 and at `history`."""
     res = ModeResult(storage.kind, mode, history)
     tag = f"{mode}-{uuid.uuid4().hex[:6]}"
     long_sid = f"long-{tag}"
     warm_chat(orch.url, f"warm-{tag}", DELEGATE_MESSAGE)
     say(f"  {storage.kind}/{mode}: building a session of {history} turns")
-    built = run_load(orch.url, label=f"{storage.kind}-{mode}-build", concurrency=1, sessions=1,
-                     repeat=history, session_prefix=long_sid, max_seconds=180, progress=10)
+    built = run_load(
+        orch.url,
+        label=f"{storage.kind}-{mode}-build",
+        concurrency=1,
+        sessions=1,
+        repeat=history,
+        session_prefix=long_sid,
+        max_seconds=180,
+        progress=10,
+    )
     long_sid = f"{long_sid}-0"
     if built.turns != history:
         raise RuntimeError(f"built {built.turns}/{history} turns: {built.first_error}")
@@ -204,8 +242,10 @@ def measure_mode(orch: Service, storage: Storage, mode: str, history: int, sampl
         short = [f"short-{tag}-{i}" for i in range(samples)]
         for sid in short:  # history 1: each of these sessions holds one turn
             turn_ms(client, sid)
-        say(f"  {storage.kind}/{mode}: {samples} turns at history 1 and at history {history}, "
-            "alternating")
+        say(
+            f"  {storage.kind}/{mode}: {samples} turns at history 1 and at history {history}, "
+            "alternating"
+        )
         for sid in short:
             res.t_short.append(turn_ms(client, sid))
             res.t_long.append(turn_ms(client, long_sid))
@@ -228,11 +268,13 @@ def measure_mode(orch: Service, storage: Storage, mode: str, history: int, sampl
             turn_ms(client, long_sid)
         res.cpu_long = meter.per_turn(n_written)
         res.written_long = storage.written() / n_written
-    say(f"  {storage.kind}/{mode}: p50 {median(res.t_short):.1f} ms at history 1, "
+    say(
+        f"  {storage.kind}/{mode}: p50 {median(res.t_short):.1f} ms at history 1, "
         f"{median(res.t_long):.1f} ms at history {history}; session rows "
         f"{res.store_short} / {res.store_long}; written per turn "
         f"{res.written_short / 1024:.1f} KiB / {res.written_long / 1024:.1f} KiB; CPU ms per "
-        f"turn {fmt_cpu(res.cpu_short)} / {fmt_cpu(res.cpu_long)}")
+        f"turn {fmt_cpu(res.cpu_short)} / {fmt_cpu(res.cpu_long)}"
+    )
     return res
 
 
@@ -255,27 +297,31 @@ def backend(kind: str, tmp: Path) -> Iterator[tuple[dict[str, str], dict[str, st
     stores_pg = [PostgresStorage(), PostgresStorage()]
     say(f"  created throwaway databases {', '.join(s.name for s in stores_pg)}")
     try:
-        yield ({"DATABASE_URL": stores_pg[0].url}, {"DATABASE_URL": stores_pg[1].url},
-               *stores_pg)
+        yield ({"DATABASE_URL": stores_pg[0].url}, {"DATABASE_URL": stores_pg[1].url}, *stores_pg)
     finally:
         for s in stores_pg:
             s.close()
         say("  dropped the throwaway databases")
 
 
-def run_backend(kind: str, stub: Service, agent: Service, history: int,
-                samples: int) -> list[ModeResult]:
+def run_backend(
+    kind: str, stub: Service, agent: Service, history: int, samples: int
+) -> list[ModeResult]:
     with scratch_dir(f"ckpt-{kind}") as tmp, backend(kind, tmp) as (env_m, env_o, st_m, st_o):
         common = {"MAX_HISTORY_TURNS": MAX_HISTORY}
-        model = orchestrator_process(orchestrator_env(stub, agent, tmp, **common, **env_m),
-                                     name=f"orchestrator-{kind}-model")
+        model = orchestrator_process(
+            orchestrator_env(stub, agent, tmp, **common, **env_m), name=f"orchestrator-{kind}-model"
+        )
         offline = orchestrator_process(
             orchestrator_env(None, agent, tmp, **common, **env_o),
-            name=f"orchestrator-{kind}-offline")
+            name=f"orchestrator-{kind}-offline",
+        )
         start_all(model, offline)
         try:
-            return [measure_mode(model, st_m, "model", history, samples, stub),
-                    measure_mode(offline, st_o, "offline", history, samples, stub)]
+            return [
+                measure_mode(model, st_m, "model", history, samples, stub),
+                measure_mode(offline, st_o, "offline", history, samples, stub),
+            ]
         finally:
             model.stop()
             offline.stop()
@@ -284,8 +330,10 @@ def run_backend(kind: str, stub: Service, agent: Service, history: int,
 def run(scale: str = "default") -> list[Figure]:
     history = pick(scale, 30, MAX_HISTORY, MAX_HISTORY)
     samples = pick(scale, 6, 16, 30)
-    say(f"{NAME}: SQLite and PostgreSQL, history 1 against {history} "
-        f"(MAX_HISTORY_TURNS={MAX_HISTORY})")
+    say(
+        f"{NAME}: SQLite and PostgreSQL, history 1 against {history} "
+        f"(MAX_HISTORY_TURNS={MAX_HISTORY})"
+    )
     stub, agent = start_helpers()
     results: list[ModeResult] = []
     try:
@@ -307,38 +355,85 @@ def figures(results: list[ModeResult]) -> list[Figure]:
         ratio = median(r.t_long) / median(r.t_short)
         if r.mode == "model":
             out += [
-                Figure(NAME, f"{b}: checkpoint rows per session after 1 / {h} turns",
-                       r.store_long["checkpoints"], "", "1", r.store_long["checkpoints"] == 1
-                       and r.store_short["checkpoints"] == 1,
-                       f"{r.store_short['checkpoints']} / {r.store_long['checkpoints']}; "
-                       f"writes rows {r.store_short['writes']} / {r.store_long['writes']}"
-                       + (f"; blob rows {r.store_short['blobs']} / {r.store_long['blobs']}"
-                          if b == "postgres" else "")),
-                Figure(NAME, f"{b}: stored bytes of a session holding 1 turn",
-                       r.store_short["bytes"] / 1024, "KiB"),
-                Figure(NAME, f"{b}: stored bytes of a session holding {h} turns",
-                       r.store_long["bytes"] / 1024, "KiB"),
-                Figure(NAME, f"{b}: bytes written per turn (WAL), history 1",
-                       r.written_short / 1024, "KiB"),
-                Figure(NAME, f"{b}: bytes written per turn (WAL), history {h}",
-                       r.written_long / 1024, "KiB"),
-                Figure(NAME, f"{b}: turn time p50 at history 1 / {h} (model)",
-                       median(r.t_long), "ms", note=f"{median(r.t_short):.1f} / "
-                       f"{median(r.t_long):.1f} ms, p95 {percentile(r.t_long, 95):.1f}"),
-                Figure(NAME, f"{b}: turn time history {h} ÷ history 1 (model)", ratio, "×",
-                       "≤ 1.2", check(ratio, 1.2)),
-                Figure(NAME, f"{b}: orchestrator CPU per turn at history 1 / {h} (model)",
-                       r.cpu_long.get("orchestrator"), "ms",
-                       note=f"{r.cpu_short.get('orchestrator', 0):.1f} / "
-                       f"{r.cpu_long.get('orchestrator', 0):.1f} ms; stub "
-                       f"{r.cpu_short.get('stub', 0):.1f} / {r.cpu_long.get('stub', 0):.1f} ms"),
+                Figure(
+                    NAME,
+                    f"{b}: checkpoint rows per session after 1 / {h} turns",
+                    r.store_long["checkpoints"],
+                    "",
+                    "1",
+                    r.store_long["checkpoints"] == 1 and r.store_short["checkpoints"] == 1,
+                    f"{r.store_short['checkpoints']} / {r.store_long['checkpoints']}; "
+                    f"writes rows {r.store_short['writes']} / {r.store_long['writes']}"
+                    + (
+                        f"; blob rows {r.store_short['blobs']} / {r.store_long['blobs']}"
+                        if b == "postgres"
+                        else ""
+                    ),
+                ),
+                Figure(
+                    NAME,
+                    f"{b}: stored bytes of a session holding 1 turn",
+                    r.store_short["bytes"] / 1024,
+                    "KiB",
+                ),
+                Figure(
+                    NAME,
+                    f"{b}: stored bytes of a session holding {h} turns",
+                    r.store_long["bytes"] / 1024,
+                    "KiB",
+                ),
+                Figure(
+                    NAME,
+                    f"{b}: bytes written per turn (WAL), history 1",
+                    r.written_short / 1024,
+                    "KiB",
+                ),
+                Figure(
+                    NAME,
+                    f"{b}: bytes written per turn (WAL), history {h}",
+                    r.written_long / 1024,
+                    "KiB",
+                ),
+                Figure(
+                    NAME,
+                    f"{b}: turn time p50 at history 1 / {h} (model)",
+                    median(r.t_long),
+                    "ms",
+                    note=f"{median(r.t_short):.1f} / "
+                    f"{median(r.t_long):.1f} ms, p95 {percentile(r.t_long, 95):.1f}",
+                ),
+                Figure(
+                    NAME,
+                    f"{b}: turn time history {h} ÷ history 1 (model)",
+                    ratio,
+                    "×",
+                    "≤ 1.2",
+                    check(ratio, 1.2),
+                ),
+                Figure(
+                    NAME,
+                    f"{b}: orchestrator CPU per turn at history 1 / {h} (model)",
+                    r.cpu_long.get("orchestrator"),
+                    "ms",
+                    note=f"{r.cpu_short.get('orchestrator', 0):.1f} / "
+                    f"{r.cpu_long.get('orchestrator', 0):.1f} ms; stub "
+                    f"{r.cpu_short.get('stub', 0):.1f} / {r.cpu_long.get('stub', 0):.1f} ms",
+                ),
             ]
         else:
-            out.append(Figure(NAME, f"{b}: turn time history {h} ÷ history 1 (offline: no "
-                              "model request)", ratio, "×", "≤ 1.2", check(ratio, 1.2),
-                              f"{median(r.t_short):.1f} / {median(r.t_long):.1f} ms; CPU "
-                              f"{r.cpu_short.get('orchestrator', 0):.1f} / "
-                              f"{r.cpu_long.get('orchestrator', 0):.1f} ms"))
+            out.append(
+                Figure(
+                    NAME,
+                    f"{b}: turn time history {h} ÷ history 1 (offline: no model request)",
+                    ratio,
+                    "×",
+                    "≤ 1.2",
+                    check(ratio, 1.2),
+                    f"{median(r.t_short):.1f} / {median(r.t_long):.1f} ms; CPU "
+                    f"{r.cpu_short.get('orchestrator', 0):.1f} / "
+                    f"{r.cpu_long.get('orchestrator', 0):.1f} ms",
+                )
+            )
     return out
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from tests.support import REPO_ROOT
-from tests.support.procs import ServerProcess, child_env, free_port
+from tests.support.procs import ServerProcess, free_port
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 LOG_DIR = RESULTS_DIR / "logs"
@@ -51,11 +51,25 @@ class Service:
         self.process.stop()
 
 
-def _service(name: str, module: str, argv: list[object], *, port: int, ready_path: str,
-             env: dict[str, str] | None = None, start: bool = True) -> Service:
+def _service(
+    name: str,
+    module: str,
+    argv: list[object],
+    *,
+    port: int,
+    ready_path: str,
+    env: dict[str, str] | None = None,
+    start: bool = True,
+) -> Service:
     process = ServerProcess.python_module(
-        module, *argv, name=f"{name}-{port}", log_dir=LOG_DIR, env=env,
-        ready_url=f"http://127.0.0.1:{port}{ready_path}", ready_timeout=60)
+        module,
+        *argv,
+        name=f"{name}-{port}",
+        log_dir=LOG_DIR,
+        env=env,
+        ready_url=f"http://127.0.0.1:{port}{ready_path}",
+        ready_timeout=60,
+    )
     service = Service(name, port, process)
     if start:
         process.start()
@@ -78,17 +92,27 @@ def start_all(*services: Service) -> None:
 def start_stub(latency: float = 0.0, start: bool = True) -> Service:
     """The OpenAI-compatible stub (keyword router: 'reserv…' delegates to reserva)."""
     port = free_port()
-    return _service("openai-stub", "tests.support.openai_stub",
-                    ["--port", port, "--latency", latency], port=port, ready_path="/v1/models",
-                    start=start)
+    return _service(
+        "openai-stub",
+        "tests.support.openai_stub",
+        ["--port", port, "--latency", latency],
+        port=port,
+        ready_path="/v1/models",
+        start=start,
+    )
 
 
 def start_agent(name: str = "reserva", delay: float = 0.0, start: bool = True) -> Service:
     """The conversational test MCP agent (GET /stats counts HTTP requests and JSON-RPC methods)."""
     port = free_port()
-    return _service(f"agent-{name}", "tests.support.chat_agent",
-                    ["--port", port, "--name", name, "--delay", delay], port=port,
-                    ready_path="/health", start=start)
+    return _service(
+        f"agent-{name}",
+        "tests.support.chat_agent",
+        ["--port", port, "--name", name, "--delay", delay],
+        port=port,
+        ready_path="/health",
+        start=start,
+    )
 
 
 def start_helpers() -> tuple[Service, Service]:
@@ -98,32 +122,56 @@ def start_helpers() -> tuple[Service, Service]:
     return stub, agent
 
 
-def orchestrator_env(stub: Service | None, agent: Service | None, db_dir: Path,
-                     **overrides: object) -> dict[str, str]:
+def orchestrator_env(
+    stub: Service | None, agent: Service | None, db_dir: Path, **overrides: object
+) -> dict[str, str]:
     """The orchestrator's environment for a benchmark: one agent (reserva), no limits, SQLite."""
     env: dict[str, object] = {
-        "LLM_MODE": "openai" if stub else "offline", "OPENAI_API_KEY": "test",
+        "LLM_MODE": "openai" if stub else "offline",
+        "OPENAI_API_KEY": "test",
         "OPENAI_BASE_URL": f"{stub.url}/v1" if stub else "",
         "MCP_RESERVA_ENABLED": "true" if agent else "false",
         "MCP_RESERVA_URL": f"{agent.url}/mcp" if agent else "http://127.0.0.1:9/mcp",
-        "MCP_CITA_ENABLED": "false", "MCP_VENTA_ENABLED": "false",
-        "RATE_LIMIT_PER_MINUTE": "0", "SESSION_RATE_LIMIT_PER_MINUTE": "0",
-        "LOG_LEVEL": "INFO", "CHECKPOINT_DB": str(db_dir / "checkpoints.sqlite"),
-        "DATABASE_URL": "", "CONTEXTO_NEGOCIO_ENDPOINT": "", "API_KEYS": "", "ADMIN_API_KEYS": "",
-        "REDIS_URL": "", "LANGSMITH_TRACING": "false",
+        "MCP_CITA_ENABLED": "false",
+        "MCP_VENTA_ENABLED": "false",
+        "RATE_LIMIT_PER_MINUTE": "0",
+        "SESSION_RATE_LIMIT_PER_MINUTE": "0",
+        "LOG_LEVEL": "INFO",
+        "CHECKPOINT_DB": str(db_dir / "checkpoints.sqlite"),
+        "DATABASE_URL": "",
+        "CONTEXTO_NEGOCIO_ENDPOINT": "",
+        "API_KEYS": "",
+        "ADMIN_API_KEYS": "",
+        "REDIS_URL": "",
+        "LANGSMITH_TRACING": "false",
     }
     env.update(overrides)
     return {key: str(value) for key, value in env.items()}
 
 
-def orchestrator_process(env: dict[str, str], port: int | None = None,
-                         name: str = "orchestrator") -> Service:
+def orchestrator_process(
+    env: dict[str, str], port: int | None = None, name: str = "orchestrator"
+) -> Service:
     """The orchestrator as deployed (Dockerfile's uvicorn command), not started yet."""
     port = port or free_port()
-    return _service(name, "uvicorn",
-                    ["server.main:app", "--host", "127.0.0.1", "--port", port,
-                     "--no-server-header", "--timeout-graceful-shutdown", "10"],
-                    port=port, ready_path="/health", env=env, start=False)
+    return _service(
+        name,
+        "uvicorn",
+        [
+            "server.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--no-server-header",
+            "--timeout-graceful-shutdown",
+            "10",
+        ],
+        port=port,
+        ready_path="/health",
+        env=env,
+        start=False,
+    )
 
 
 def start_orchestrator(env: dict[str, str], name: str = "orchestrator") -> Service:
@@ -136,12 +184,30 @@ def start_orchestrator(env: dict[str, str], name: str = "orchestrator") -> Servi
 def start_baseline(stub: Service, agent: Service, start: bool = True) -> Service:
     """bench/baseline_app.py under uvicorn: the same two stub calls, no graph, no checkpointer."""
     port = free_port()
-    env = {"OPENAI_API_KEY": "test", "OPENAI_BASE_URL": f"{stub.url}/v1",
-           "MCP_RESERVA_URL": f"{agent.url}/mcp"}
-    return _service("baseline", "uvicorn",
-                    ["bench.baseline_app:app", "--host", "127.0.0.1", "--port", port,
-                     "--no-server-header", "--no-access-log", "--log-level", "warning"],
-                    port=port, ready_path="/health", env=env, start=start)
+    env = {
+        "OPENAI_API_KEY": "test",
+        "OPENAI_BASE_URL": f"{stub.url}/v1",
+        "MCP_RESERVA_URL": f"{agent.url}/mcp",
+    }
+    return _service(
+        "baseline",
+        "uvicorn",
+        [
+            "bench.baseline_app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--no-server-header",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        port=port,
+        ready_path="/health",
+        env=env,
+        start=start,
+    )
 
 
 def warm_chat(url: str, session_id: str, message: str, timeout: float = 30.0) -> dict[str, Any]:
@@ -153,9 +219,10 @@ def warm_chat(url: str, session_id: str, message: str, timeout: float = 30.0) ->
     with httpx.Client(base_url=url, timeout=30, trust_env=False) as client:
         while time.monotonic() < deadline:
             try:
-                r = client.post("/api/agent/chat", json={"message": message,
-                                                         "session_id": session_id,
-                                                         "config": CONFIG})
+                r = client.post(
+                    "/api/agent/chat",
+                    json={"message": message, "session_id": session_id, "config": CONFIG},
+                )
                 if r.status_code == 200:
                     return r.json()
                 last = f"HTTP {r.status_code}: {r.text[:200]}"
@@ -196,8 +263,12 @@ def machine_facts() -> dict[str, str]:
     with contextlib.suppress(OSError):
         kb = int(Path("/proc/meminfo").read_text().split()[1])
         mem = f"{kb / 1024 / 1024:.1f} GiB"
-    return {"nproc": str(os.cpu_count()), "cpu": model, "memory": mem,
-            "python": sys.version.split()[0]}
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": model,
+        "memory": mem,
+        "python": sys.version.split()[0],
+    }
 
 
 @contextlib.contextmanager
@@ -248,8 +319,9 @@ def markdown_table(figures: list[Figure]) -> str:
     rows = ["| benchmark | figure | value | target | met? |", "|---|---|---|---|---|"]
     for f in figures:
         label = f"{f.label} ({f.note})" if f.note else f.label
-        rows.append(f"| {f.bench} | {label} | {f.value_text()} | {f.target or '—'} "
-                    f"| {f.met_text()} |")
+        rows.append(
+            f"| {f.bench} | {label} | {f.value_text()} | {f.target or '—'} | {f.met_text()} |"
+        )
     return "\n".join(rows)
 
 
@@ -273,15 +345,26 @@ def pick(scale: str, quick: Any, default: Any, full: Any) -> Any:
 def scale_args(parser: argparse.ArgumentParser) -> None:
     """--quick / --full (default: the ~5-minute sizes)."""
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--quick", action="store_const", dest="scale", const="quick",
-                       help="about a minute for all benchmarks (small samples)")
-    group.add_argument("--full", action="store_const", dest="scale", const="full",
-                       help="the issue's sizes (10,000 sessions, 3,000 turns; ~10 minutes)")
+    group.add_argument(
+        "--quick",
+        action="store_const",
+        dest="scale",
+        const="quick",
+        help="about a minute for all benchmarks (small samples)",
+    )
+    group.add_argument(
+        "--full",
+        action="store_const",
+        dest="scale",
+        const="full",
+        help="the issue's sizes (10,000 sessions, 3,000 turns; ~10 minutes)",
+    )
     parser.set_defaults(scale="default")
 
 
-def bench_main(name: str, run: Callable[[str], list[Figure]],
-               argv: list[str] | None = None) -> list[Figure]:
+def bench_main(
+    name: str, run: Callable[[str], list[Figure]], argv: list[str] | None = None
+) -> list[Figure]:
     """The command line of one benchmark script: run it, print its table and summary line."""
     parser = argparse.ArgumentParser(description=f"benchmark: {name}")
     scale_args(parser)

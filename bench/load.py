@@ -28,8 +28,9 @@ DELEGATE_MESSAGE = "quiero reservar una mesa para dos personas"
 
 def chat_body(message: str, session_id: str) -> bytes:
     """The JSON body of one chat turn with the benchmark's bot config."""
-    return json.dumps({"message": message, "session_id": session_id, "config": CONFIG},
-                      ensure_ascii=False).encode()
+    return json.dumps(
+        {"message": message, "session_id": session_id, "config": CONFIG}, ensure_ascii=False
+    ).encode()
 
 
 class HttpConnection:
@@ -64,8 +65,10 @@ class HttpConnection:
 
     async def _exchange(self, path: str, body: bytes) -> tuple[int, bytes]:
         assert self._reader is not None and self._writer is not None
-        head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
         self._writer.write(head.encode() + body)
         status_line = await self._reader.readline()
         if not status_line:
@@ -131,16 +134,24 @@ class LoadResult:
 
     def describe(self) -> str:
         s = self.summary()
-        return (f"{self.label}: {self.turns} turns in {self.elapsed_s:.1f}s = "
-                f"{self.throughput:.0f} turns/s; latency p50 {s['p50']:.1f} p95 {s['p95']:.1f} "
-                f"p99 {s['p99']:.1f} max {s['max']:.1f} ms; errors {self.errors}; "
-                f"actions {self.actions}")
+        return (
+            f"{self.label}: {self.turns} turns in {self.elapsed_s:.1f}s = "
+            f"{self.throughput:.0f} turns/s; latency p50 {s['p50']:.1f} p95 {s['p95']:.1f} "
+            f"p99 {s['p99']:.1f} max {s['max']:.1f} ms; errors {self.errors}; "
+            f"actions {self.actions}"
+        )
 
 
 async def _generate(args: argparse.Namespace) -> dict[str, Any]:
     targets = [urlsplit(url) for url in args.url]
-    labels = args.label if len(args.label) == len(targets) else [
-        f"{args.label[0]}-{i}" if len(targets) > 1 else args.label[0] for i in range(len(targets))]
+    labels = (
+        args.label
+        if len(args.label) == len(targets)
+        else [
+            f"{args.label[0]}-{i}" if len(targets) > 1 else args.label[0]
+            for i in range(len(targets))
+        ]
+    )
     script = args.message * args.repeat
     sessions: asyncio.Queue[str] = asyncio.Queue()
     for i in range(args.sessions):
@@ -200,9 +211,12 @@ async def _generate(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(args.progress)
             now, n = time.perf_counter(), len(latencies[-1])
             rate = (n - last_n) / (now - last_t)
-            print(f"    [{labels[-1]}] {n}/{total} turns, {rate:.0f} turns/s, "
-                  f"errors {sum(errors)}, load avg {os.getloadavg()[0]:.1f}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"    [{labels[-1]}] {n}/{total} turns, {rate:.0f} turns/s, "
+                f"errors {sum(errors)}, load avg {os.getloadavg()[0]:.1f}",
+                file=sys.stderr,
+                flush=True,
+            )
             last_n, last_t = n, now
 
     reporter = asyncio.create_task(progress()) if args.progress > 0 else None
@@ -211,24 +225,41 @@ async def _generate(args: argparse.Namespace) -> dict[str, Any]:
     if reporter is not None:
         reporter.cancel()
     timed_out = time.monotonic() >= deadline
-    return {"results": [
-        {"label": labels[i], "latencies_ms": latencies[i], "elapsed_s": elapsed,
-         "errors": errors[i], "status": dict(status[i]), "actions": dict(actions[i]),
-         "first_error": first_error[i],
-         "extra": {"planned": total, "timed_out": timed_out, "load_avg": os.getloadavg()[0]}}
-        for i in range(len(targets))]}
+    return {
+        "results": [
+            {
+                "label": labels[i],
+                "latencies_ms": latencies[i],
+                "elapsed_s": elapsed,
+                "errors": errors[i],
+                "status": dict(status[i]),
+                "actions": dict(actions[i]),
+                "first_error": first_error[i],
+                "extra": {"planned": total, "timed_out": timed_out, "load_avg": os.getloadavg()[0]},
+            }
+            for i in range(len(targets))
+        ]
+    }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--url", action="append", required=True,
-                   help="server root, e.g. http://127.0.0.1:8000; repeat it to send every turn "
-                        "to each server in turn (paired measurement)")
+    p.add_argument(
+        "--url",
+        action="append",
+        required=True,
+        help="server root, e.g. http://127.0.0.1:8000; repeat it to send every turn "
+        "to each server in turn (paired measurement)",
+    )
     p.add_argument("--path", default=CHAT_PATH)
     p.add_argument("--concurrency", type=int, default=50, help="sessions in flight at once")
     p.add_argument("--sessions", type=int, default=50, help="distinct sessions in all")
-    p.add_argument("--message", action="append", default=None,
-                   help="one turn of each session's script (repeat the flag for several turns)")
+    p.add_argument(
+        "--message",
+        action="append",
+        default=None,
+        help="one turn of each session's script (repeat the flag for several turns)",
+    )
     p.add_argument("--repeat", type=int, default=1, help="times each session runs its script")
     p.add_argument("--session-prefix", default="bench")
     p.add_argument("--max-seconds", type=float, default=120.0, help="hard stop")
@@ -247,26 +278,66 @@ def main(argv: list[str] | None = None) -> None:
     Path(args.out).write_text(json.dumps(result))
 
 
-def run_load(url: str, *, label: str, concurrency: int, sessions: int, repeat: int = 1,
-             messages: list[str] | None = None, session_prefix: str | None = None,
-             max_seconds: float = 120.0, progress: float = 5.0) -> LoadResult:
+def run_load(
+    url: str,
+    *,
+    label: str,
+    concurrency: int,
+    sessions: int,
+    repeat: int = 1,
+    messages: list[str] | None = None,
+    session_prefix: str | None = None,
+    max_seconds: float = 120.0,
+    progress: float = 5.0,
+) -> LoadResult:
     """Run the load generator against one server in a child process (its own core time)."""
-    return run_paired([url], labels=[label], concurrency=concurrency, sessions=sessions,
-                      repeat=repeat, messages=messages, session_prefix=session_prefix,
-                      max_seconds=max_seconds, progress=progress)[0]
+    return run_paired(
+        [url],
+        labels=[label],
+        concurrency=concurrency,
+        sessions=sessions,
+        repeat=repeat,
+        messages=messages,
+        session_prefix=session_prefix,
+        max_seconds=max_seconds,
+        progress=progress,
+    )[0]
 
 
-def run_paired(urls: list[str], *, labels: list[str], concurrency: int, sessions: int,
-               repeat: int = 1, messages: list[str] | None = None,
-               session_prefix: str | None = None, max_seconds: float = 120.0,
-               progress: float = 5.0) -> list[LoadResult]:
+def run_paired(
+    urls: list[str],
+    *,
+    labels: list[str],
+    concurrency: int,
+    sessions: int,
+    repeat: int = 1,
+    messages: list[str] | None = None,
+    session_prefix: str | None = None,
+    max_seconds: float = 120.0,
+    progress: float = 5.0,
+) -> list[LoadResult]:
     """Like run_load; with several urls every turn goes to each in turn (same conditions)."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
         out = tmp.name
-    argv = [sys.executable, "-m", "bench.load", "--concurrency", str(concurrency),
-            "--sessions", str(sessions), "--repeat", str(repeat),
-            "--session-prefix", session_prefix or f"{labels[0]}-{time.time_ns()}",
-            "--max-seconds", str(max_seconds), "--progress", str(progress), "--out", out]
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.load",
+        "--concurrency",
+        str(concurrency),
+        "--sessions",
+        str(sessions),
+        "--repeat",
+        str(repeat),
+        "--session-prefix",
+        session_prefix or f"{labels[0]}-{time.time_ns()}",
+        "--max-seconds",
+        str(max_seconds),
+        "--progress",
+        str(progress),
+        "--out",
+        out,
+    ]
     for url, label in zip(urls, labels, strict=True):
         argv += ["--url", url, "--label", label]
     for message in messages or [DELEGATE_MESSAGE]:

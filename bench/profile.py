@@ -27,8 +27,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.common import (
-    REPO_ROOT, RESULTS_DIR, Service, cpu_seconds, orchestrator_env, orchestrator_process, say, scratch_dir,
-    start_all, start_baseline, start_helpers, warm_chat,
+    REPO_ROOT,
+    RESULTS_DIR,
+    Service,
+    cpu_seconds,
+    orchestrator_env,
+    orchestrator_process,
+    say,
+    scratch_dir,
+    start_all,
+    start_baseline,
+    start_helpers,
+    warm_chat,
 )
 from bench.load import DELEGATE_MESSAGE, run_load
 
@@ -46,7 +56,7 @@ SPOTS: dict[str, str] = {
     "LangGraph pregel loop and channels": "langgraph/pregel/",
     "checkpoint serializer": "langgraph/checkpoint/serde/",
     "aiosqlite / psycopg calls": "aiosqlite/",
-    "session storage queries (server/storage_ops.py)": "server/storage_ops.py",
+    "session storage queries (server/storage/ops.py)": "server/storage/ops.py",
     "MCP ClientSession.call_tool": "ClientSession.call_tool (",
     "MCP tool result validation (jsonschema)": "ClientSession._validate_tool_result (",
     "MCP streamable HTTP transport": "mcp/client/streamable_http.py",
@@ -63,7 +73,7 @@ def normalise(file: str) -> str:
         return file.split("site-packages/", 1)[1]
     root = f"{REPO_ROOT}/"
     if file.startswith(root):
-        return file[len(root):]
+        return file[len(root) :]
     match = re.search(r"/lib/python3\.\d+/(.*)$", file)
     if match or file.startswith("<") or "/" not in file:
         return f"{STDLIB}/{match.group(1) if match else file}"
@@ -96,13 +106,18 @@ def analyse(path: Path, cpu_ms_per_turn: float) -> Profile:
         frames = []
         for raw in stack.split(";"):
             match = FRAME.match(raw)
-            frames.append((match.group("func"), normalise(match.group("file")))
-                          if match else (raw, f"{STDLIB}/?"))
+            frames.append(
+                (match.group("func"), normalise(match.group("file")))
+                if match
+                else (raw, f"{STDLIB}/?")
+            )
         prof.total += n
         func, file = frames[-1]
         prof.leaves[f"{func} ({file})"] += n
-        owner = next((f.split("/", 1)[0] for _, f in reversed(frames)
-                      if not f.startswith(f"{STDLIB}/")), "stdlib/runtime")
+        owner = next(
+            (f.split("/", 1)[0] for _, f in reversed(frames) if not f.startswith(f"{STDLIB}/")),
+            "stdlib/runtime",
+        )
         prof.packages[owner.removesuffix(".py")] += n
         text = ";".join(f"{fn} ({f}" for fn, f in frames)
         for label, needle in SPOTS.items():
@@ -118,9 +133,11 @@ def report(prof: Profile, top: int = 15) -> str:
     def row(label: str, n: int) -> str:
         return f"  {n / max(1, prof.total) * 100:5.1f}%  {prof.ms(n):6.2f} ms/turn  {label}"
 
-    out = [f"{prof.total} samples; the process used {prof.cpu_ms_per_turn:.1f} ms of CPU per turn",
-           "",
-           "By package (innermost frame outside the standard library):"]
+    out = [
+        f"{prof.total} samples; the process used {prof.cpu_ms_per_turn:.1f} ms of CPU per turn",
+        "",
+        "By package (innermost frame outside the standard library):",
+    ]
     out += [row(name, n) for name, n in prof.packages.most_common(top)]
     out += ["", "Named spots (inclusive, they overlap; async tasks have their own stacks):"]
     out += [row(label, n) for label, n in prof.spots.most_common()]
@@ -133,18 +150,21 @@ def report(prof: Profile, top: int = 15) -> str:
 
 def compare(orch: Profile, base: Profile, top: int = 20) -> str:
     """Per package and per spot: orchestrator ms/turn, baseline ms/turn, difference."""
+
     def table(title: str, a: Counter[str], b: Counter[str]) -> list[str]:
-        keys = sorted(set(a) | set(b), key=lambda k: orch.ms(a[k]) - base.ms(b[k]),
-                      reverse=True)
+        keys = sorted(set(a) | set(b), key=lambda k: orch.ms(a[k]) - base.ms(b[k]), reverse=True)
         lines = [title, f"  {'orchestrator':>12} {'baseline':>9} {'extra':>7}  ms/turn"]
         for key in keys[:top]:
             oa, ba = orch.ms(a[key]), base.ms(b[key])
             lines.append(f"  {oa:12.2f} {ba:9.2f} {oa - ba:+7.2f}  {key}")
         return lines
 
-    out = [f"CPU per turn: orchestrator {orch.ms(orch.total):.1f} ms, baseline "
-           f"{base.ms(base.total):.1f} ms, extra {orch.ms(orch.total) - base.ms(base.total):.1f}"
-           " ms", ""]
+    out = [
+        f"CPU per turn: orchestrator {orch.ms(orch.total):.1f} ms, baseline "
+        f"{base.ms(base.total):.1f} ms, extra {orch.ms(orch.total) - base.ms(base.total):.1f}"
+        " ms",
+        "",
+    ]
     out += table("Extra time by package:", orch.packages, base.packages)
     out += [""] + table("Extra time by named spot:", orch.spots, base.spots)
     return "\n".join(out)
@@ -159,8 +179,15 @@ def thread_cpu(pid: int) -> dict[int, float]:
     return out
 
 
-def record(kind: str, seconds: float, offline: bool, concurrency: int, rate: int,
-           raw: Path, history: int = 0) -> float:
+def record(
+    kind: str,
+    seconds: float,
+    offline: bool,
+    concurrency: int,
+    rate: int,
+    raw: Path,
+    history: int = 0,
+) -> float:
     """Run `kind` (orchestrator or baseline) under load while py-spy records it; its CPU ms per
     turn during the recording. With `history`, the sessions first reach that many turns
     (MAX_HISTORY_TURNS=history keeps them there)."""
@@ -174,8 +201,9 @@ def record(kind: str, seconds: float, offline: bool, concurrency: int, rate: int
             target: Service
             if kind == "orchestrator":
                 extra = {"MAX_HISTORY_TURNS": history} if history else {}
-                target = orchestrator_process(orchestrator_env(None if offline else stub, agent,
-                                                               tmp, **extra))
+                target = orchestrator_process(
+                    orchestrator_env(None if offline else stub, agent, tmp, **extra)
+                )
             else:
                 target = start_baseline(stub, agent, start=False)
             services.append(target)
@@ -184,39 +212,79 @@ def record(kind: str, seconds: float, offline: bool, concurrency: int, rate: int
             prefix = f"profile-{time.time_ns()}"
             if history:
                 say(f"building {concurrency} sessions of {history} turns")
-                run_load(target.url, label=f"{kind}-build", concurrency=concurrency,
-                         sessions=concurrency, repeat=history, session_prefix=prefix,
-                         max_seconds=600, progress=10)
+                run_load(
+                    target.url,
+                    label=f"{kind}-build",
+                    concurrency=concurrency,
+                    sessions=concurrency,
+                    repeat=history,
+                    session_prefix=prefix,
+                    max_seconds=600,
+                    progress=10,
+                )
             else:
-                run_load(target.url, label=f"{kind}-warm", concurrency=10, sessions=10,
-                         repeat=10, progress=0)
+                run_load(
+                    target.url,
+                    label=f"{kind}-warm",
+                    concurrency=10,
+                    sessions=10,
+                    repeat=10,
+                    progress=0,
+                )
             raw.parent.mkdir(parents=True, exist_ok=True)
-            say(f"profiling the {kind} (pid {target.pid}) for {seconds:.0f} s under "
-                f"{concurrency} sessions")
+            say(
+                f"profiling the {kind} (pid {target.pid}) for {seconds:.0f} s under "
+                f"{concurrency} sessions"
+            )
             recorder = subprocess.Popen(
-                [spy, "record", "--pid", str(target.pid), "--gil", "--rate", str(rate),
-                 "--format", "raw", "--output", str(raw), "--duration", str(int(seconds)),
-                 "--nonblocking", "--full-filenames"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                [
+                    spy,
+                    "record",
+                    "--pid",
+                    str(target.pid),
+                    "--gil",
+                    "--rate",
+                    str(rate),
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(raw),
+                    "--duration",
+                    str(int(seconds)),
+                    "--nonblocking",
+                    "--full-filenames",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
             time.sleep(0.3)
             cpu0, threads0 = cpu_seconds(target.pid), thread_cpu(target.pid)
-            result = run_load(target.url, label=f"{kind}-load", concurrency=concurrency,
-                              sessions=concurrency if history else 100_000,
-                              repeat=100_000 if history else 10, session_prefix=prefix,
-                              max_seconds=seconds - 0.3)
+            result = run_load(
+                target.url,
+                label=f"{kind}-load",
+                concurrency=concurrency,
+                sessions=concurrency if history else 100_000,
+                repeat=100_000 if history else 10,
+                session_prefix=prefix,
+                max_seconds=seconds - 0.3,
+            )
             _, err = recorder.communicate(timeout=60)
             if recorder.returncode != 0 or not raw.exists():
                 raise RuntimeError(f"py-spy failed: {err.decode(errors='replace')[-500:]}")
             turns = max(1, result.turns)
             cpu_ms = (cpu_seconds(target.pid) - cpu0) * 1000 / turns
-            threads = {tid: (sec - threads0.get(tid, 0.0)) * 1000 / turns
-                       for tid, sec in thread_cpu(target.pid).items()}
+            threads = {
+                tid: (sec - threads0.get(tid, 0.0)) * 1000 / turns
+                for tid, sec in thread_cpu(target.pid).items()
+            }
             main_ms = threads.pop(target.pid, 0.0)
             say("  " + result.describe())
-            say(f"  CPU {cpu_ms:.1f} ms per turn: main thread {main_ms:.1f} ms, other threads "
+            say(
+                f"  CPU {cpu_ms:.1f} ms per turn: main thread {main_ms:.1f} ms, other threads "
                 f"{sum(threads.values()):.1f} ms (busiest "
                 + ", ".join(f"{ms:.1f}" for ms in sorted(threads.values(), reverse=True)[:3])
-                + ")")
+                + ")"
+            )
             return cpu_ms
     finally:
         for svc in reversed(services):
@@ -224,19 +292,28 @@ def record(kind: str, seconds: float, offline: bool, concurrency: int, rate: int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--only", choices=("orchestrator", "baseline"))
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--offline", action="store_true", help="orchestrator routes offline")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rate", type=int, default=200, help="samples per second")
-    parser.add_argument("--history", type=int, default=0,
-                        help="profile turns on sessions already holding this many turns "
-                             "(orchestrator only; use a small --concurrency)")
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="profile turns on sessions already holding this many turns "
+        "(orchestrator only; use a small --concurrency)",
+    )
     parser.add_argument("--report", type=Path, help="analyse an existing collapsed-stack file")
-    parser.add_argument("--cpu-ms", type=float, default=1.0,
-                        help="the process's CPU ms per turn (with --report; else shares only)")
+    parser.add_argument(
+        "--cpu-ms",
+        type=float,
+        default=1.0,
+        help="the process's CPU ms per turn (with --report; else shares only)",
+    )
     args = parser.parse_args()
     if args.report:
         print(report(analyse(args.report, args.cpu_ms)))
@@ -247,11 +324,11 @@ def main() -> None:
         kinds = ["orchestrator"]
     for kind in kinds:
         raw = RESULTS_DIR / f"profile-{kind}{f'-h{args.history}' if args.history else ''}.txt"
-        cpu_ms = record(kind, args.seconds, args.offline, args.concurrency, args.rate, raw,
-                        args.history)
+        cpu_ms = record(
+            kind, args.seconds, args.offline, args.concurrency, args.rate, raw, args.history
+        )
         profiles[kind] = analyse(raw, cpu_ms)
-        print(f"\n== {kind} ({raw.relative_to(REPO_ROOT)})\n{report(profiles[kind])}\n",
-              flush=True)
+        print(f"\n== {kind} ({raw.relative_to(REPO_ROOT)})\n{report(profiles[kind])}\n", flush=True)
     if len(profiles) == 2:
         print(compare(profiles["orchestrator"], profiles["baseline"]))
 

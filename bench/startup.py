@@ -14,9 +14,17 @@ from collections import Counter
 import httpx
 
 from bench.common import (
-    REPO_ROOT, Figure, bench_main, check, child_env, orchestrator_env, orchestrator_process, pick,
+    REPO_ROOT,
+    Figure,
+    bench_main,
+    check,
+    child_env,
+    orchestrator_env,
+    orchestrator_process,
+    pick,
     say,
-    scratch_dir, start_helpers,
+    scratch_dir,
+    start_helpers,
 )
 from bench.load import CHAT_PATH, CONFIG, DELEGATE_MESSAGE
 from bench.stats import median
@@ -27,8 +35,7 @@ POLL = 0.005
 
 def one_start(stub, agent, rep: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """(seconds to the first /health 200, seconds to the first answered chat turn)."""
-    with scratch_dir(f"startup-{rep}") as tmp, \
-            httpx.Client(timeout=30, trust_env=False) as client:
+    with scratch_dir(f"startup-{rep}") as tmp, httpx.Client(timeout=30, trust_env=False) as client:
         orch = orchestrator_process(orchestrator_env(stub, agent, tmp))
         t0 = time.perf_counter()
         orch.process.spawn()
@@ -65,14 +72,22 @@ def import_seconds(tries: int = 2) -> tuple[float, list[tuple[str, float]]]:
     """Wall time of `python -c 'import server.main'` less an empty interpreter's start (best of
     `tries` each), and the packages that take longest to import (self time summed per top-level
     package, from -X importtime)."""
+
     def timed(*argv: str) -> tuple[float, str]:
         t0 = time.perf_counter()
-        done = subprocess.run([sys.executable, *argv], cwd=REPO_ROOT, env=child_env(),
-                              check=True, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, *argv],
+            cwd=REPO_ROOT,
+            env=child_env(),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return time.perf_counter() - t0, done.stderr
 
-    wall = min(timed("-c", "import server.main")[0] for _ in range(tries)) \
-        - min(timed("-c", "pass")[0] for _ in range(tries))
+    wall = min(timed("-c", "import server.main")[0] for _ in range(tries)) - min(
+        timed("-c", "pass")[0] for _ in range(tries)
+    )
     per_package: Counter[str] = Counter()
     for line in timed("-X", "importtime", "-c", "import server.main")[1].splitlines():
         if line.startswith("import time:") and "self [us]" not in line:
@@ -88,14 +103,18 @@ def run(scale: str = "default") -> list[Figure]:
     healths, turns = [], []
     try:
         imp, heavy = import_seconds(1 if scale == "quick" else 2)
-        say(f"  import server.main: {imp:.2f} s; slowest packages (self time): "
-            + ", ".join(f"{name} {sec * 1000:.0f} ms" for name, sec in heavy))
+        say(
+            f"  import server.main: {imp:.2f} s; slowest packages (self time): "
+            + ", ".join(f"{name} {sec * 1000:.0f} ms" for name, sec in heavy)
+        )
         for rep in range(reps):
             health, turn = one_start(stub, agent, rep)
             healths.append(health)
             turns.append(turn)
-            say(f"  run {rep + 1}: /health 200 after {health:.2f} s, first turn answered after "
-                f"{turn:.2f} s")
+            say(
+                f"  run {rep + 1}: /health 200 after {health:.2f} s, first turn answered after "
+                f"{turn:.2f} s"
+            )
     finally:
         stub.stop()
         agent.stop()
@@ -103,8 +122,13 @@ def run(scale: str = "default") -> list[Figure]:
     note = f"median of {reps}, max {max(healths):.2f} s" if reps > 1 else ""
     return [
         Figure(NAME, "process start → first /health 200", h, "s", "≤ 2 s", check(h, 2.0), note),
-        Figure(NAME, "process start → first answered chat turn", t, "s",
-               note=f"median of {reps}, max {max(turns):.2f} s" if reps > 1 else ""),
+        Figure(
+            NAME,
+            "process start → first answered chat turn",
+            t,
+            "s",
+            note=f"median of {reps}, max {max(turns):.2f} s" if reps > 1 else "",
+        ),
         Figure(NAME, "of which `import server.main`", imp, "s"),
     ]
 

@@ -7,11 +7,11 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer
 
-from graph.agent_subgraph import build_agent_subgraph
 from graph.deps import GraphDeps
-from graph.load_context import load_context
-from graph.responder import respond
-from graph.router import route
+from graph.nodes.agent import build_agent_subgraph
+from graph.nodes.load_context import load_context
+from graph.nodes.responder import respond
+from graph.nodes.router import route
 from graph.state import InputState, State
 
 RESPONDER = "responder"
@@ -22,8 +22,9 @@ def agent_node(name: str) -> str:
     return f"agent_{name}"
 
 
-def build_graph(deps: GraphDeps, *, checkpointer: Checkpointer = None,
-                name: str = "orquestador") -> CompiledStateGraph:
+def build_graph(
+    deps: GraphDeps, *, checkpointer: Checkpointer = None, name: str = "orquestador"
+) -> CompiledStateGraph:
     """START → load_context → router → (responder | agent subgraph → responder) → END."""
     graph = StateGraph(State, input_schema=InputState)
     graph.add_node("load_context", partial(load_context, deps=deps))
@@ -36,8 +37,7 @@ def build_graph(deps: GraphDeps, *, checkpointer: Checkpointer = None,
     graph.add_node(RESPONDER, partial(respond, deps=deps))
     graph.add_edge(START, "load_context")
     graph.add_edge("load_context", "router")
-    graph.add_conditional_edges("router", partial(_next, agents=tuple(deps.agents.names)),
-                                targets)
+    graph.add_conditional_edges("router", partial(_next, agents=tuple(deps.agents.names)), targets)
     graph.add_edge(RESPONDER, END)
     return graph.compile(checkpointer=checkpointer, name=name)
 

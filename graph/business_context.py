@@ -12,13 +12,21 @@ log = logging.getLogger(__name__)
 class BusinessContextClient:
     """Fetches `OBTENER_CONTEXTO_NEGOCIO`; unset, slow or failing endpoints yield None (never raise)."""
 
-    def __init__(self, endpoint: str | None, *, http: httpx.AsyncClient, timeout: float,
-                 ttl: float, max_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        endpoint: str | None,
+        *,
+        http: httpx.AsyncClient,
+        timeout: float,
+        ttl: float,
+        max_entries: int = 10_000,
+    ) -> None:
         self._endpoint = endpoint
         self._http = http
         self._timeout = timeout
         self._cache: TTLCache[int, str | None] | None = (
-            TTLCache(maxsize=max_entries, ttl=ttl) if ttl > 0 else None)
+            TTLCache(maxsize=max_entries, ttl=ttl) if ttl > 0 else None
+        )
         self._inflight: dict[int, asyncio.Future[str | None]] = {}
 
     async def get(self, id_empresa: int) -> str | None:
@@ -47,13 +55,16 @@ class BusinessContextClient:
         body = {"codOpe": "OBTENER_CONTEXTO_NEGOCIO", "id_empresa": id_empresa}
         try:
             async with asyncio.timeout(self._timeout):  # a total bound, not per read
-                response = await self._http.post(self._endpoint or "", json=body,
-                                                 timeout=self._timeout)
+                response = await self._http.post(
+                    self._endpoint or "", json=body, timeout=self._timeout
+                )
             response.raise_for_status()
             data = response.json()
         except (httpx.HTTPError, ValueError, TimeoutError) as exc:
-            log.warning("business context unavailable",
-                        extra={"id_empresa": id_empresa, "error": type(exc).__name__})
+            log.warning(
+                "business context unavailable",
+                extra={"id_empresa": id_empresa, "error": type(exc).__name__},
+            )
             return None
         text = data.get("contexto_negocio") if isinstance(data, dict) else None
         if not (isinstance(data, dict) and data.get("success") and isinstance(text, str)):

@@ -7,10 +7,10 @@ DEFAULTS: dict[str, str] = {
     "frase_saludo": "¡Hola! Soy {nombre_bot}, ¿en qué te puedo ayudar hoy?",
     "frase_des": "¡Gracias por escribirnos! Que tengas un excelente día.",
     "frase_no_sabe": "Disculpa, no tengo esa información en este momento. "
-                     "¿Te puedo ayudar con algo más?",
+    "¿Te puedo ayudar con algo más?",
     "frase_esc": "Te comunico con una persona de nuestro equipo para ayudarte mejor.",
     "agent_down": "Disculpa, en este momento no puedo atender esa solicitud. "
-                  "Por favor, inténtalo de nuevo en unos minutos.",
+    "Por favor, inténtalo de nuevo en unos minutos.",
 }
 
 

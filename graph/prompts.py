@@ -9,14 +9,22 @@ from langchain_core.messages import BaseMessage
 
 AGENT_DESCRIPTIONS: dict[str, str] = {
     "reserva": "bookings of slots and resources: tables, courts, rooms, treatments; "
-               "checking, changing or cancelling a booking",
+    "checking, changing or cancelling a booking",
     "cita": "appointments and meetings with a professional: consultations, advisers, demos; "
-            "scheduling, rescheduling or cancelling them",
+    "scheduling, rescheduling or cancelling them",
     "venta": "sales: products, prices, quotes, stock, promotions, orders and their delivery",
 }
 
-PERSONA_KEYS = ("nombre_bot", "rol_bot", "tipo_bot", "objetivo_principal", "personalidad",
-                "tono_com", "modalidad", "fecha_formateada")
+PERSONA_KEYS = (
+    "nombre_bot",
+    "rol_bot",
+    "tipo_bot",
+    "objetivo_principal",
+    "personalidad",
+    "tono_com",
+    "modalidad",
+    "fecha_formateada",
+)
 PHRASE_KEYS = ("frase_saludo", "frase_des", "frase_no_sabe", "temas_esc", "frase_esc")
 
 ROUTER_SYSTEM = """You are the router of a customer-service chat for a business in Peru.
@@ -56,23 +64,34 @@ BOT CONFIGURATION:
 
 
 def _lines(config: Mapping[str, Any], keys: Sequence[str]) -> str:
-    return "\n".join(f"- {key}: {config[key]}" for key in keys
-                     if isinstance(config.get(key), (str, int)) and str(config[key]).strip())
+    return "\n".join(
+        f"- {key}: {config[key]}"
+        for key in keys
+        if isinstance(config.get(key), (str, int)) and str(config[key]).strip()
+    )
 
 
 @lru_cache(maxsize=1024)
-def _router_system_cached(persona: str, phrases: str, agents: tuple[str, ...],
-                          active: str | None) -> str:
+def _router_system_cached(
+    persona: str, phrases: str, agents: tuple[str, ...], active: str | None
+) -> str:
     agent_lines = "\n".join(f"- {name}: {AGENT_DESCRIPTIONS.get(name, name)}" for name in agents)
-    return ROUTER_SYSTEM.format(persona=persona or "-", phrases=phrases or "-",
-                                agents=agent_lines or "(none: always respond)",
-                                active=active or "none")
+    return ROUTER_SYSTEM.format(
+        persona=persona or "-",
+        phrases=phrases or "-",
+        agents=agent_lines or "(none: always respond)",
+        active=active or "none",
+    )
 
 
 def router_system(config: Mapping[str, Any], agents: Sequence[str], active: str | None) -> str:
     """The router's system prompt for this bot, enabled agents and active agent (cached)."""
-    return _router_system_cached(_lines(config, PERSONA_KEYS), _lines(config, PHRASE_KEYS),
-                                 tuple(agents), active if active in agents else None)
+    return _router_system_cached(
+        _lines(config, PERSONA_KEYS),
+        _lines(config, PHRASE_KEYS),
+        tuple(agents),
+        active if active in agents else None,
+    )
 
 
 def context_block(business_context: str | None, history: Sequence[BaseMessage] = ()) -> str:
@@ -83,21 +102,27 @@ def context_block(business_context: str | None, history: Sequence[BaseMessage] =
     """
     lines = [f"<contexto_negocio>\n{business_context or '(sin información)'}\n</contexto_negocio>"]
     if history:
-        turns = "\n".join(f"{'Cliente' if m.type == 'human' else 'Asistente'}: {m.text}"
-                          for m in history)
+        turns = "\n".join(
+            f"{'Cliente' if m.type == 'human' else 'Asistente'}: {m.text}" for m in history
+        )
         lines.append(f"<historial>\n{turns}\n</historial>")
     return "\n".join(lines)
 
 
 def agent_system(agent: str, config: Mapping[str, Any]) -> str:
     """The tool-calling agent's system prompt with the bot's configuration."""
-    shown = {key: value for key, value in config.items()
-             if isinstance(value, (str, int, float, bool)) and str(value).strip()}
+    shown = {
+        key: value
+        for key, value in config.items()
+        if isinstance(value, (str, int, float, bool)) and str(value).strip()
+    }
     return AGENT_SYSTEM.format(
         nombre_bot=config.get("nombre_bot", "el asistente"),
         rol_bot=config.get("rol_bot", "asistente virtual"),
-        tipo_bot=config.get("tipo_bot", "negocio"), agent=agent,
+        tipo_bot=config.get("tipo_bot", "negocio"),
+        agent=agent,
         description=AGENT_DESCRIPTIONS.get(agent, agent),
         tono=config.get("tono_com") or "amable",
         fecha=config.get("fecha_iso") or config.get("fecha_formateada") or "hoy",
-        config=json.dumps(shown, ensure_ascii=False, indent=0))
+        config=json.dumps(shown, ensure_ascii=False, indent=0),
+    )

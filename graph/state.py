@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Literal, TypedDict
 
-from langchain_core.messages import AnyMessage
+from langchain_core.messages import AnyMessage, HumanMessage
 from langgraph.graph.message import add_messages
 
 
@@ -45,3 +45,11 @@ class State(InputState, total=False):
     """Whether an agent produced the reply."""
     turns: int
     """How many turns this session has had in total."""
+
+
+def last_user_text(messages: list[AnyMessage]) -> str:
+    """The text of the latest user message."""
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            return message.text
+    return ""

@@ -35,8 +35,10 @@ def main() -> int:
     with httpx.Client(base_url=BASE_URL, timeout=60, headers=headers) as client:
         for message in SCRIPT:
             try:
-                r = client.post("/api/agent/chat", json={"message": message,
-                                                         "session_id": session, "config": CONFIG})
+                r = client.post(
+                    "/api/agent/chat",
+                    json={"message": message, "session_id": session, "config": CONFIG},
+                )
             except httpx.HTTPError as exc:
                 print(f"cannot reach {BASE_URL} ({exc}); start it first with `make run`")
                 return 1
@@ -54,21 +56,35 @@ def main() -> int:
     code = codes[-1]
     if RESERVA_DB.exists():
         with sqlite3.connect(RESERVA_DB) as db:
-            row = db.execute("SELECT codigo, fecha, hora, nombre_cliente, estado FROM reservas "
-                             "WHERE codigo = ?", (code,)).fetchone()
-        print(f"Stored booking in {RESERVA_DB}: {row}" if row else
-              f"Booking {code} not found in {RESERVA_DB}")
+            row = db.execute(
+                "SELECT codigo, fecha, hora, nombre_cliente, estado FROM reservas WHERE codigo = ?",
+                (code,),
+            ).fetchone()
+        print(
+            f"Stored booking in {RESERVA_DB}: {row}"
+            if row
+            else f"Booking {code} not found in {RESERVA_DB}"
+        )
         if not row:
             return 1
     else:
         print(f"Booking code {code} (agent database {RESERVA_DB} not on this machine)")
     # free the slot again, so the demo can be played any number of times
     with httpx.Client(base_url=BASE_URL, timeout=60, headers=headers) as client:
-        body = client.post("/api/agent/chat", json={"message": f"quiero cancelar mi reserva {code}",
-                                                    "session_id": session, "config": CONFIG}).json()
-    print(f"\n👤 quiero cancelar mi reserva {code}\n🤖 [{body.get('action')} → {body.get('agent_used')}] "
-          f"{body.get('reply', body.get('detail'))}")
+        body = client.post(
+            "/api/agent/chat",
+            json={
+                "message": f"quiero cancelar mi reserva {code}",
+                "session_id": session,
+                "config": CONFIG,
+            },
+        ).json()
+    print(
+        f"\n👤 quiero cancelar mi reserva {code}\n🤖 [{body.get('action')} → {body.get('agent_used')}] "
+        f"{body.get('reply', body.get('detail'))}"
+    )
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.decision import AGENT_NAMES
-from graph.offline_router import route_offline
+from graph.offline.router import route_offline
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FILE = (REPO_ROOT / ".." / "shared" / "data" / "routing_es.jsonl").resolve()
@@ -54,8 +54,11 @@ def _check_case(case: Any, where: str) -> dict[str, Any]:
         raise DataError(f"{where}: expected a JSON object")
     if not isinstance(case.get("message"), str):
         raise DataError(f"{where}: 'message' must be a string")
-    for key, allowed in (("active_agent", AGENT_NAMES), ("expect_agent", AGENT_NAMES),
-                         ("expect_action", ACTIONS)):
+    for key, allowed in (
+        ("active_agent", AGENT_NAMES),
+        ("expect_agent", AGENT_NAMES),
+        ("expect_action", ACTIONS),
+    ):
         value = case.get(key)
         if key not in case or (value is not None and value not in allowed):
             raise DataError(f"{where}: '{key}' must be null or one of {', '.join(allowed)}")
@@ -94,9 +97,13 @@ def evaluate(cases: Sequence[tuple[str, dict[str, Any]]]) -> tuple[int, list[str
     passed, failures, elapsed = 0, [], 0.0
     for label, case in cases:
         start = time.perf_counter()
-        decision = route_offline(case["message"], active_agent=case["active_agent"],
-                                 enabled_agents=AGENT_NAMES, config=DEMO_CONFIG,
-                                 business_context=DEMO_CONTEXT)
+        decision = route_offline(
+            case["message"],
+            active_agent=case["active_agent"],
+            enabled_agents=AGENT_NAMES,
+            config=DEMO_CONFIG,
+            business_context=DEMO_CONTEXT,
+        )
         elapsed += time.perf_counter() - start
         expected = (case["expect_action"], case["expect_agent"])
         if (decision.action, decision.agent) == expected:
@@ -113,10 +120,20 @@ def evaluate(cases: Sequence[tuple[str, dict[str, Any]]]) -> tuple[int, list[str
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the evaluation; 0 when done, 1 below --min-accuracy, 2 for unreadable data."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("file", nargs="?", type=Path, default=DEFAULT_FILE,
-                        help=f"labelled JSONL file (default: {DEFAULT_FILE})")
-    parser.add_argument("--min-accuracy", type=float, default=None, metavar="FRACTION",
-                        help="exit 1 when accuracy is below this fraction (e.g. 0.95)")
+    parser.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_FILE,
+        help=f"labelled JSONL file (default: {DEFAULT_FILE})",
+    )
+    parser.add_argument(
+        "--min-accuracy",
+        type=float,
+        default=None,
+        metavar="FRACTION",
+        help="exit 1 when accuracy is below this fraction (e.g. 0.95)",
+    )
     args = parser.parse_args(argv)
     try:
         cases = load_cases(args.file)
@@ -129,8 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"mean routing time: {mean_ms:.3f} ms")
     print(f"accuracy: {passed}/{len(cases)}")
     if args.min_accuracy is not None and passed / len(cases) < args.min_accuracy:
-        print(f"error: accuracy {passed / len(cases):.3f} is below {args.min_accuracy}",
-              file=sys.stderr)
+        print(
+            f"error: accuracy {passed / len(cases):.3f} is below {args.min_accuracy}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

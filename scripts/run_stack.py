@@ -53,17 +53,23 @@ def services() -> list[Service]:
     py = sys.executable
     host = os.environ.get("HOST", "0.0.0.0")
     port = os.environ.get("PORT", "8000")
-    agents = [Service(name, [py, "-m", f"mcp_agents.{name}"],
-                      f"http://127.0.0.1:{agent_port}/health")
-              for name, agent_port in (("venta", 8001), ("cita", 8002), ("reserva", 8003))]
-    contexto = Service("contexto", [py, "-m", "mcp_agents.contexto"],
-                       "http://127.0.0.1:8004/health")
+    agents = [
+        Service(name, [py, "-m", f"mcp_agents.{name}"], f"http://127.0.0.1:{agent_port}/health")
+        for name, agent_port in (("venta", 8001), ("cita", 8002), ("reserva", 8003))
+    ]
+    contexto = Service(
+        "contexto", [py, "-m", "mcp_agents.contexto"], "http://127.0.0.1:8004/health"
+    )
     orchestrator = Service(
         "orquestador",
         [py, "-m", "uvicorn", "server.main:app", "--host", host, "--port", port],
         f"http://127.0.0.1:{port}/health",
-        env={"CONTEXTO_NEGOCIO_ENDPOINT": os.environ.get("CONTEXTO_NEGOCIO_ENDPOINT",
-                                                         "http://127.0.0.1:8004/")})
+        env={
+            "CONTEXTO_NEGOCIO_ENDPOINT": os.environ.get(
+                "CONTEXTO_NEGOCIO_ENDPOINT", "http://127.0.0.1:8004/"
+            )
+        },
+    )
     return [*agents, contexto, orchestrator]
 
 
@@ -86,21 +92,32 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: (stop_all(), sys.exit(0)))
     try:
         for service in services():
-            print(f"{_prefix('make run')} starting {service.name}: {' '.join(service.argv[1:])}",
-                  flush=True)
+            print(
+                f"{_prefix('make run')} starting {service.name}: {' '.join(service.argv[1:])}",
+                flush=True,
+            )
             service.proc = subprocess.Popen(
-                service.argv, env={**os.environ, "PYTHONUNBUFFERED": "1", **service.env},
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                service.argv,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **service.env},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
             running.append(service)
             threading.Thread(target=_pump, args=(service,), daemon=True).start()
             if not _wait_healthy(service):
-                print(f"{_prefix('make run')} {service.name} did not become healthy "
-                      f"({service.health}); stopping", flush=True)
+                print(
+                    f"{_prefix('make run')} {service.name} did not become healthy "
+                    f"({service.health}); stopping",
+                    flush=True,
+                )
                 stop_all()
                 return 1
-        print(f"{_prefix('make run')} all up: orchestrator at "
-              f"http://localhost:{os.environ.get('PORT', '8000')} (Ctrl-C stops everything)",
-              flush=True)
+        print(
+            f"{_prefix('make run')} all up: orchestrator at "
+            f"http://localhost:{os.environ.get('PORT', '8000')} (Ctrl-C stops everything)",
+            flush=True,
+        )
         while all(s.proc and s.proc.poll() is None for s in running):
             time.sleep(0.5)
         dead = [s.name for s in running if s.proc and s.proc.poll() is not None]

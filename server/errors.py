@@ -14,6 +14,15 @@ from server.schemas import ID_EMPRESA, MSG_EMPTY, SESSION_EMPTY
 
 log = logging.getLogger(__name__)
 
+BUSY = (
+    "La conversación está ocupada procesando mensajes anteriores; "
+    "inténtalo de nuevo en unos segundos."
+)
+STORAGE_DOWN = (
+    "El servicio de memoria de conversaciones no está disponible; "
+    "inténtalo de nuevo en unos momentos."
+)
+
 _PRIORITY = ("message", "session_id", "config.id_empresa")
 _BY_TYPE = {
     "missing": "El campo '{field}' es obligatorio",
@@ -27,12 +36,18 @@ _BY_TYPE = {
 }
 _STATUS_TEXT = {
     400: "El cuerpo de la solicitud debe ser un JSON válido",
-    404: "Recurso no encontrado", 405: "Método no permitido",
+    404: "Recurso no encontrado",
+    405: "Método no permitido",
     413: "El cuerpo de la solicitud es demasiado grande",
 }
 # Details the framework itself writes in English; replaced by the Spanish text of their status.
-_FRAMEWORK_DETAILS = {"Not Found", "Method Not Allowed", "There was an error parsing the body",
-                      "Request Entity Too Large", "Bad Request"}
+_FRAMEWORK_DETAILS = {
+    "Not Found",
+    "Method Not Allowed",
+    "There was an error parsing the body",
+    "Request Entity Too Large",
+    "Bad Request",
+}
 
 
 def _field(loc: Sequence[Any]) -> str:
@@ -51,8 +66,9 @@ def validation_detail(errors: Sequence[dict[str, Any]]) -> str:
         return "El cuerpo de la solicitud debe ser un JSON válido"
     if field == "config.id_empresa":
         return ID_EMPRESA
-    if kind == "empty" or (field in ("message", "session_id") and err.get("input") is None
-                           and kind != "missing"):
+    if kind == "empty" or (
+        field in ("message", "session_id") and err.get("input") is None and kind != "missing"
+    ):
         return MSG_EMPTY if field == "message" else SESSION_EMPTY
     if kind in ("flag",):
         return f"El campo '{field}' {err.get('msg')}"
@@ -74,8 +90,9 @@ def error_id() -> str:
 class ApiError(Exception):
     """An error the service answers on purpose, with its status and Spanish detail."""
 
-    def __init__(self, status_code: int, detail: str,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status_code: int, detail: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.status_code = status_code
         self.detail = detail
@@ -87,8 +104,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
-                            headers=exc.headers)
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -99,12 +117,12 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) and exc.status_code < 500 else None
         if detail is None or detail in _FRAMEWORK_DETAILS:
             detail = _STATUS_TEXT.get(exc.status_code, "Error en la solicitud")
-        return JSONResponse({"detail": detail}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         ref = error_id()
         log.error("unexpected error", exc_info=exc, extra={"error_id": ref})
-        return JSONResponse({"detail": f"Error interno del servidor (id: {ref})"},
-                            status_code=500)
+        return JSONResponse({"detail": f"Error interno del servidor (id: {ref})"}, status_code=500)

@@ -1,6 +1,5 @@
 """JSON log lines (timestamp, level, logger, message, extra_fields) with privacy scrubbing."""
 
-import hashlib
 import json
 import logging
 import re
@@ -16,13 +15,15 @@ _PHONE = re.compile(r"(?<!\d)\+?\d[\d \-]{6,}\d(?!\d)")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _SECRET = re.compile(r"(?i)(bearer\s+|sk-|lsv2_|api[_-]?key[\"'=:\s]+)[\w\-.]{6,}")
 # "reason" carries an agent's error text, which may echo the user's message (DEBUG only)
-SENSITIVE_KEYS = {"message_text", "text", "config", "api_key", "authorization", "password",
-                  "reason"}
-
-
-def session_ref(session_id: str) -> str:
-    """A short stable hash of a session id (session ids are often phone numbers)."""
-    return hashlib.sha256(session_id.encode()).hexdigest()[:12]
+SENSITIVE_KEYS = {
+    "message_text",
+    "text",
+    "config",
+    "api_key",
+    "authorization",
+    "password",
+    "reason",
+}
 
 
 def scrub(text: str) -> str:
@@ -46,15 +47,22 @@ class OrchestratorJsonFormatter(JsonFormatter):
             line = line.replace(secret, "***").replace(json.dumps(secret)[1:-1], "***")
         return line
 
-    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord,
-                   message_dict: dict[str, Any]) -> None:
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
         debug = record.levelno < logging.INFO
-        extras = {key: value for key, value in record.__dict__.items()
-                  if key not in _STANDARD and not key.startswith("_")}
+        extras = {
+            key: value
+            for key, value in record.__dict__.items()
+            if key not in _STANDARD and not key.startswith("_")
+        }
         if not debug:
             extras = {key: value for key, value in extras.items() if key not in SENSITIVE_KEYS}
-        log_data["timestamp"] = datetime.fromtimestamp(record.created, timezone.utc).astimezone()\
+        log_data["timestamp"] = (
+            datetime.fromtimestamp(record.created, timezone.utc)
+            .astimezone()
             .isoformat(timespec="milliseconds")
+        )
         log_data["level"] = record.levelname
         log_data["logger"] = record.name
         log_data["message"] = scrub(record.getMessage())

@@ -32,8 +32,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.services = services
             yield
 
-    app = FastAPI(title="MaravIA Orquestador", version=info.VERSION, lifespan=lifespan,
-                  description="Routes customer chat turns to the orchestrator or to MCP agents.")
+    app = FastAPI(
+        title="MaravIA Orquestador",
+        version=info.VERSION,
+        lifespan=lifespan,
+        description="Routes customer chat turns to the orchestrator or to MCP agents.",
+    )
     install_error_handlers(app)
     install_security(app)
     app.include_router(chat.router)

@@ -25,26 +25,46 @@ class Metrics:
         self.breakers: Callable[[], dict[str, dict[str, object]]] = dict
         self.registry = CollectorRegistry()
         self._p_requests = PromCounter(
-            "orquestador_requests", "Chat turns by action, agent and HTTP status",
-            ["action", "agent", "status"], registry=self.registry)
+            "orquestador_requests",
+            "Chat turns by action, agent and HTTP status",
+            ["action", "agent", "status"],
+            registry=self.registry,
+        )
         self._p_latency = Histogram(
-            "orquestador_request_latency_seconds", "Chat turn latency", registry=self.registry,
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+            "orquestador_request_latency_seconds",
+            "Chat turn latency",
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+        )
         self._p_agent = Histogram(
-            "orquestador_agent_call_seconds", "Agent call latency by agent and outcome",
-            ["agent", "outcome"], registry=self.registry)
+            "orquestador_agent_call_seconds",
+            "Agent call latency by agent and outcome",
+            ["agent", "outcome"],
+            registry=self.registry,
+        )
         self._p_agent_fail = PromCounter(
-            "orquestador_agent_failures", "Failed agent calls by agent and reason",
-            ["agent", "reason"], registry=self.registry)
+            "orquestador_agent_failures",
+            "Failed agent calls by agent and reason",
+            ["agent", "reason"],
+            registry=self.registry,
+        )
         self._p_fallbacks = PromCounter(
-            "orquestador_llm_fallbacks", "Turns routed offline because the model failed",
-            registry=self.registry)
+            "orquestador_llm_fallbacks",
+            "Turns routed offline because the model failed",
+            registry=self.registry,
+        )
         self._p_rate = PromCounter(
-            "orquestador_rate_limited", "Requests refused by a rate limit", ["scope"],
-            registry=self.registry)
+            "orquestador_rate_limited",
+            "Requests refused by a rate limit",
+            ["scope"],
+            registry=self.registry,
+        )
         self._p_breaker = Gauge(
-            "orquestador_circuit_breaker_state", "Breaker state (0 closed, 1 half_open, 2 open)",
-            ["agent"], registry=self.registry)
+            "orquestador_circuit_breaker_state",
+            "Breaker state (0 closed, 1 half_open, 2 open)",
+            ["agent"],
+            registry=self.registry,
+        )
 
     def turn(self, *, action: str | None, agent: str | None, status: int, seconds: float) -> None:
         """Record one chat request."""

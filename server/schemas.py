@@ -64,7 +64,7 @@ class ChatConfig(BaseModel):
             return True
         if isinstance(value, (int, str)) and value in _FALSE:
             return False
-        raise PydanticCustomError("flag", "debe ser true/false, 1/0, \"1\"/\"0\" o vacío")
+        raise PydanticCustomError("flag", 'debe ser true/false, 1/0, "1"/"0" o vacío')
 
 
 class ChatRequest(BaseModel):

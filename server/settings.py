@@ -80,8 +80,9 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("LLM_MODE", "MCP_RESERVA_MODE", "MCP_CITA_MODE", "MCP_VENTA_MODE",
-                     mode="before")
+    @field_validator(
+        "LLM_MODE", "MCP_RESERVA_MODE", "MCP_CITA_MODE", "MCP_VENTA_MODE", mode="before"
+    )
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
@@ -103,8 +104,14 @@ class Settings(BaseSettings):
                 raise ValueError("must be a postgresql:// URL")
         return value
 
-    @field_validator("CONTEXTO_NEGOCIO_ENDPOINT", "OPENAI_BASE_URL", "REDIS_URL", "OPENAI_API_KEY",
-                     "LANGSMITH_API_KEY", mode="before")
+    @field_validator(
+        "CONTEXTO_NEGOCIO_ENDPOINT",
+        "OPENAI_BASE_URL",
+        "REDIS_URL",
+        "OPENAI_API_KEY",
+        "LANGSMITH_API_KEY",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -120,13 +127,19 @@ class Settings(BaseSettings):
 
     def agent_urls(self) -> dict[str, str]:
         """Agent name → MCP URL, for every agent (enabled or not)."""
-        return {"reserva": self.MCP_RESERVA_URL, "cita": self.MCP_CITA_URL,
-                "venta": self.MCP_VENTA_URL}
+        return {
+            "reserva": self.MCP_RESERVA_URL,
+            "cita": self.MCP_CITA_URL,
+            "venta": self.MCP_VENTA_URL,
+        }
 
     def enabled_agents(self) -> list[str]:
         """Names of the agents that may be routed to."""
-        flags = {"reserva": self.MCP_RESERVA_ENABLED, "cita": self.MCP_CITA_ENABLED,
-                 "venta": self.MCP_VENTA_ENABLED}
+        flags = {
+            "reserva": self.MCP_RESERVA_ENABLED,
+            "cita": self.MCP_CITA_ENABLED,
+            "venta": self.MCP_VENTA_ENABLED,
+        }
         return [name for name, on in flags.items() if on]
 
     def agent_mode(self, name: str) -> AgentMode:
@@ -148,8 +161,14 @@ class Settings(BaseSettings):
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-_SECRET_FIELDS = {"OPENAI_API_KEY", "DATABASE_URL", "API_KEYS", "ADMIN_API_KEYS", "REDIS_URL",
-                  "LANGSMITH_API_KEY"}
+_SECRET_FIELDS = {
+    "OPENAI_API_KEY",
+    "DATABASE_URL",
+    "API_KEYS",
+    "ADMIN_API_KEYS",
+    "REDIS_URL",
+    "LANGSMITH_API_KEY",
+}
 
 
 class SettingsError(SystemExit):

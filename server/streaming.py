@@ -24,7 +24,8 @@ async def stream_turn(request: ChatRequest, services: Services) -> AsyncIterator
     queue: asyncio.Queue[Any] = asyncio.Queue()
     yield _event("routing", {"session_id": request.session_id})
     task = asyncio.create_task(
-        run_turn(request, services, events=lambda name, data: queue.put_nowait((name, data))))
+        run_turn(request, services, events=lambda name, data: queue.put_nowait((name, data)))
+    )
     services.inflight.add(task)  # kept alive until the turn is stored and its lock released
     task.add_done_callback(services.inflight.discard)
     task.add_done_callback(lambda _: queue.put_nowait(_END))

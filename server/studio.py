@@ -20,7 +20,9 @@ CONNECT_WAIT = 5.0
 
 
 @asynccontextmanager
-async def open_studio_graph(settings: Settings, *, execute: bool) -> AsyncIterator[CompiledStateGraph]:
+async def open_studio_graph(
+    settings: Settings, *, execute: bool
+) -> AsyncIterator[CompiledStateGraph]:
     """The graph exactly as the server builds it, but without a checkpointer (the API server
     brings its own). Agent connections are opened only when the graph will `execute`, and are
     closed on exit."""
@@ -31,12 +33,20 @@ async def open_studio_graph(settings: Settings, *, execute: bool) -> AsyncIterat
     http = await asyncio.to_thread(httpx.AsyncClient)
     try:
         contexts = BusinessContextClient(
-            settings.CONTEXTO_NEGOCIO_ENDPOINT, http=http,
-            timeout=settings.CONTEXTO_NEGOCIO_TIMEOUT, ttl=settings.CONTEXTO_NEGOCIO_CACHE_TTL)
-        deps = GraphDeps(agents=agents, contexts=contexts, model=model,
-                         model_timeout=settings.OPENAI_TIMEOUT,
-                         max_history_turns=settings.MAX_HISTORY_TURNS,
-                         agent_max_steps=settings.AGENT_MAX_STEPS, events=metrics)
+            settings.CONTEXTO_NEGOCIO_ENDPOINT,
+            http=http,
+            timeout=settings.CONTEXTO_NEGOCIO_TIMEOUT,
+            ttl=settings.CONTEXTO_NEGOCIO_CACHE_TTL,
+        )
+        deps = GraphDeps(
+            agents=agents,
+            contexts=contexts,
+            model=model,
+            model_timeout=settings.OPENAI_TIMEOUT,
+            max_history_turns=settings.MAX_HISTORY_TURNS,
+            agent_max_steps=settings.AGENT_MAX_STEPS,
+            events=metrics,
+        )
         if execute:
             await agents.start()
             await agents.wait_connected(min(settings.MCP_TIMEOUT, CONNECT_WAIT))

@@ -22,7 +22,8 @@ SERVICE = "orquestador"
 REDACTED = "[REDACTED]"
 _SECRET_NAME = re.compile(  # a whole name part: `token_whatsapp` yes, `max_tokens` no
     r"(?i)(?:^|[_\-. ])(?:api[_\-]?key|apikey|token|secret|password|passwd|authorization|"
-    r"credentials?|private[_\-]?key)(?:$|[_\-. ])")
+    r"credentials?|private[_\-]?key)(?:$|[_\-. ])"
+)
 
 
 def secret_redactor() -> Callable[[Any], Any]:
@@ -31,9 +32,12 @@ def secret_redactor() -> Callable[[Any], Any]:
 
     def by_name(data: Any) -> Any:
         if isinstance(data, Mapping):
-            return {key: REDACTED if isinstance(key, str) and _SECRET_NAME.search(key)
-                    and value not in (None, "") else by_name(value)
-                    for key, value in data.items()}
+            return {
+                key: REDACTED
+                if isinstance(key, str) and _SECRET_NAME.search(key) and value not in (None, "")
+                else by_name(value)
+                for key, value in data.items()
+            }
         if isinstance(data, list):
             return [by_name(item) for item in data]
         return data
@@ -44,8 +48,12 @@ def secret_redactor() -> Callable[[Any], Any]:
 @lru_cache(maxsize=4)
 def langsmith_client(endpoint: str, api_key: str | None) -> Client:
     """The client (and its background sender) shared by every turn traced to one endpoint/key."""
-    return Client(api_url=endpoint, api_key=api_key, anonymizer=secret_redactor(),
-                  omit_traced_runtime_info=True)
+    return Client(
+        api_url=endpoint,
+        api_key=api_key,
+        anonymizer=secret_redactor(),
+        omit_traced_runtime_info=True,
+    )
 
 
 def client_for(settings: Settings) -> Client | None:
@@ -56,8 +64,9 @@ def client_for(settings: Settings) -> Client | None:
     try:
         return langsmith_client(settings.LANGSMITH_ENDPOINT.rstrip("/"), key or None)
     except (LangSmithError, ValueError) as exc:
-        log.warning("LangSmith tracing disabled: client not built", extra={
-            "error": type(exc).__name__})
+        log.warning(
+            "LangSmith tracing disabled: client not built", extra={"error": type(exc).__name__}
+        )
         return None
 
 
@@ -79,15 +88,20 @@ class TurnTrace:
         agent, action = outcome.get("agent_used"), outcome.get("action")
         self._run.metadata.update({"agent_used": agent, "action": action})
         self._run.tags.extend([f"action:{action}", f"agent:{agent or 'none'}"])
-        self._run.end(outputs={"reply": outcome.get("reply"), "agent_used": agent,
-                               "action": action})
+        self._run.end(
+            outputs={"reply": outcome.get("reply"), "agent_used": agent, "action": action}
+        )
 
 
 def turn_metadata(request: ChatRequest) -> dict[str, Any]:
     """What groups and filters the turn in LangSmith (threads by `session_id`); no message text."""
-    return {"session_id": request.session_id, "thread_id": request.session_id,
-            "id_empresa": request.config.id_empresa, "nombre_bot": request.config.nombre_bot,
-            "service": SERVICE}
+    return {
+        "session_id": request.session_id,
+        "thread_id": request.session_id,
+        "id_empresa": request.config.id_empresa,
+        "nombre_bot": request.config.nombre_bot,
+        "service": SERVICE,
+    }
 
 
 @contextmanager
@@ -101,7 +115,13 @@ def turn_trace(request: ChatRequest, settings: Settings) -> Iterator[TurnTrace]:
     project = settings.LANGSMITH_PROJECT
     tags = [SERVICE, f"empresa:{request.config.id_empresa}"]
     with tracing_context(enabled=True, client=client, project_name=project):
-        with trace(ROOT_RUN, "chain", client=client, project_name=project,
-                   inputs={"message": request.message, "session_id": request.session_id},
-                   metadata=turn_metadata(request), tags=tags) as run:
+        with trace(
+            ROOT_RUN,
+            "chain",
+            client=client,
+            project_name=project,
+            inputs={"message": request.message, "session_id": request.session_id},
+            metadata=turn_metadata(request),
+            tags=tags,
+        ) as run:
             yield TurnTrace(run)

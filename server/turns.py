@@ -7,34 +7,36 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage
 
-from server.checkpointer import STORAGE_ERRORS
-from server.errors import ApiError, error_id
-from server.locks import SessionLockTimeout
-from server.logging_config import session_ref
+from server.errors import BUSY, STORAGE_DOWN, ApiError, error_id
 from server.schemas import ChatRequest, ChatResponse
 from server.services import Services
+from server.session_ids import session_ref
+from server.storage.backend import STORAGE_ERRORS
+from server.storage.locks import SessionLockTimeout
 from server.tracing import turn_trace
 
 log = logging.getLogger(__name__)
 
-BUSY = ("La conversación está ocupada procesando mensajes anteriores; "
-        "inténtalo de nuevo en unos segundos.")
-STORAGE_DOWN = ("El servicio de memoria de conversaciones no está disponible; "
-                "inténtalo de nuevo en unos momentos.")
 NO_KEY = "OPENAI_API_KEY no configurada"
 
 
 def turn_input(request: ChatRequest) -> dict[str, Any]:
     """The graph input for one turn: the user's message, the session and the client's config."""
     config = request.config.model_dump(mode="json", exclude_unset=True)
-    return {"messages": [HumanMessage(request.message)], "session_id": request.session_id,
-            "bot_config": config}
+    return {
+        "messages": [HumanMessage(request.message)],
+        "session_id": request.session_id,
+        "bot_config": config,
+    }
 
 
 def run_config(session_id: str, services: Services) -> dict[str, Any]:
     """The LangGraph run config of a turn (thread = session; trace metadata)."""
-    return {"configurable": {"thread_id": session_id},
-            "metadata": {"thread_id": session_id}, "run_name": "chat_turn"}
+    return {
+        "configurable": {"thread_id": session_id},
+        "metadata": {"thread_id": session_id},
+        "run_name": "chat_turn",
+    }
 
 
 def check_model_configured(services: Services) -> None:
@@ -48,15 +50,17 @@ TurnEvents = Callable[[str, dict[str, Any]], None]
 """Receives progress events of a turn: ("delegating", {"agent": name})."""
 
 
-async def _run_graph(request: ChatRequest, services: Services,
-                     events: TurnEvents | None) -> dict[str, Any]:
+async def _run_graph(
+    request: ChatRequest, services: Services, events: TurnEvents | None
+) -> dict[str, Any]:
     """Invoke the graph for one turn (one checkpoint at exit), reporting progress to `events`."""
     graph_input, config = turn_input(request), run_config(request.session_id, services)
     if events is None:
         return await services.graph.ainvoke(graph_input, config, durability="exit")
     state: dict[str, Any] = {}
     async for mode, chunk in services.graph.astream(
-            graph_input, config, stream_mode=["updates", "values"], durability="exit"):
+        graph_input, config, stream_mode=["updates", "values"], durability="exit"
+    ):
         if mode == "values":
             state = chunk
             continue
@@ -66,8 +70,9 @@ async def _run_graph(request: ChatRequest, services: Services,
     return state
 
 
-async def run_turn(request: ChatRequest, services: Services,
-                   events: TurnEvents | None = None) -> ChatResponse:
+async def run_turn(
+    request: ChatRequest, services: Services, events: TurnEvents | None = None
+) -> ChatResponse:
     """Run one turn and record it in the metrics; errors become ApiError with Spanish details."""
     started = time.perf_counter()
     status, response = 500, None
@@ -78,8 +83,12 @@ async def run_turn(request: ChatRequest, services: Services,
             with turn_trace(request, services.settings) as trace:
                 state = await _run_graph(request, services, events)
                 trace.finish(state)
-        response = ChatResponse(reply=state["reply"], session_id=request.session_id,
-                                agent_used=state.get("agent_used"), action=state["action"])
+        response = ChatResponse(
+            reply=state["reply"],
+            session_id=request.session_id,
+            agent_used=state.get("agent_used"),
+            action=state["action"],
+        )
         status = 200
         return response
     except SessionLockTimeout:
@@ -94,16 +103,28 @@ async def run_turn(request: ChatRequest, services: Services,
         raise
     except Exception as exc:
         ref = error_id()
-        log.error("turn failed", exc_info=exc,
-                  extra={"session": session_ref(request.session_id), "error_id": ref})
+        log.error(
+            "turn failed",
+            exc_info=exc,
+            extra={"session": session_ref(request.session_id), "error_id": ref},
+        )
         raise ApiError(500, f"Error interno del servidor (id: {ref})") from None
     finally:
         elapsed = time.perf_counter() - started
-        services.metrics.turn(action=response.action if response else None,
-                              agent=response.agent_used if response else None,
-                              status=status, seconds=elapsed)
-        log.info("turn", extra={"session": session_ref(request.session_id), "status": status,
-                                "action": response.action if response else None,
-                                "agent_used": response.agent_used if response else None,
-                                "id_empresa": request.config.id_empresa,
-                                "latency_ms": round(elapsed * 1000, 1)})
+        services.metrics.turn(
+            action=response.action if response else None,
+            agent=response.agent_used if response else None,
+            status=status,
+            seconds=elapsed,
+        )
+        log.info(
+            "turn",
+            extra={
+                "session": session_ref(request.session_id),
+                "status": status,
+                "action": response.action if response else None,
+                "agent_used": response.agent_used if response else None,
+                "id_empresa": request.config.id_empresa,
+                "latency_ms": round(elapsed * 1000, 1),
+            },
+        )

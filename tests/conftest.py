@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,11 +19,19 @@ from tests.support.openai_stub import OpenAIStub  # noqa: E402
 from tests.support.orchestrator import RunningApp, StartApp, orchestrator_settings  # noqa: E402
 from tests.support.procs import LOOPBACK_NO_PROXY  # noqa: E402
 from tests.support.services import (  # noqa: E402
-    ServiceUnavailable, claimed_redis_db, temporary_database,
+    ServiceUnavailable,
+    claimed_redis_db,
+    temporary_database,
 )
 
-SECRET_VARS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_ORGANIZATION",
-               "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY")
+SECRET_VARS = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_ORGANIZATION",
+    "LANGSMITH_API_KEY",
+    "LANGCHAIN_API_KEY",
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -136,8 +144,9 @@ def start_app(tmp_path: Path) -> Iterator[StartApp]:
     """start_app(agents={"reserva": url}, **SETTINGS) -> a running orchestrator (stopped after)."""
     running: list[RunningApp] = []
 
-    def start(agents: dict[str, str] | None = None, wait_agents: float = 10.0,
-              **overrides: Any) -> RunningApp:
+    def start(
+        agents: dict[str, str] | None = None, wait_agents: float = 10.0, **overrides: Any
+    ) -> RunningApp:
         app = RunningApp(orchestrator_settings(tmp_path, agents, **overrides)).start(wait_agents)
         running.append(app)
         return app

@@ -14,8 +14,14 @@ HELDOUT_FILE = REPO_ROOT / "tests" / "data" / "routing_heldout_es.jsonl"
 
 
 def run_eval(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scripts.eval_routing", *args], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "scripts.eval_routing", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def accuracy(result: subprocess.CompletedProcess[str]) -> float:
@@ -44,19 +50,39 @@ def test_heldout_set_is_well_formed_and_varied() -> None:
     cases = [json.loads(line) for line in HELDOUT_FILE.read_text(encoding="utf-8").splitlines()]
     assert len(cases) >= 60
     labels = {(c["expect_action"], c["expect_agent"]) for c in cases}
-    assert labels == {("respond", None), ("delegate", "reserva"), ("delegate", "cita"),
-                      ("delegate", "venta")}
+    assert labels == {
+        ("respond", None),
+        ("delegate", "reserva"),
+        ("delegate", "cita"),
+        ("delegate", "venta"),
+    }
     assert any(c["active_agent"] for c in cases) and any(not c["active_agent"] for c in cases)
 
 
 def test_failures_are_listed_and_min_accuracy_fails(tmp_path: Path) -> None:
     data = tmp_path / "cases.jsonl"
     data.write_text(
-        json.dumps({"id": "ok1", "message": "Hola", "active_agent": None,
-                    "expect_action": "respond", "expect_agent": None}) + "\n\n"
-        + json.dumps({"message": "quiero reservar una mesa", "active_agent": None,
-                      "expect_action": "delegate", "expect_agent": "venta"}) + "\n",
-        encoding="utf-8")
+        json.dumps(
+            {
+                "id": "ok1",
+                "message": "Hola",
+                "active_agent": None,
+                "expect_action": "respond",
+                "expect_agent": None,
+            }
+        )
+        + "\n\n"
+        + json.dumps(
+            {
+                "message": "quiero reservar una mesa",
+                "active_agent": None,
+                "expect_action": "delegate",
+                "expect_agent": "venta",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     result = run_eval(str(data))
     assert result.returncode == 0
     assert "line 3" in result.stdout and "quiero reservar una mesa" in result.stdout
@@ -66,17 +92,32 @@ def test_failures_are_listed_and_min_accuracy_fails(tmp_path: Path) -> None:
     assert run_eval(str(data), "--min-accuracy", "0.5").returncode == 0
 
 
-@pytest.mark.parametrize(("content", "line", "hint"), [
-    ('{"message": "hola", "active_agent": null, "expect_action": "respond", '
-     '"expect_agent": null}\n{"message": "hola", oops}\n', 2, "invalid JSON"),
-    ('{"message": "hola", "active_agent": null, "expect_action": "respond"}\n', 1,
-     "expect_agent"),
-    ('{"message": "hola", "active_agent": "hotel", "expect_action": "respond", '
-     '"expect_agent": null}\n', 1, "active_agent"),
-    ('[1, 2]\n', 1, "JSON object"),
-])
-def test_malformed_line_exits_2_naming_the_line(tmp_path: Path, content: str, line: int,
-                                                hint: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "line", "hint"),
+    [
+        (
+            '{"message": "hola", "active_agent": null, "expect_action": "respond", '
+            '"expect_agent": null}\n{"message": "hola", oops}\n',
+            2,
+            "invalid JSON",
+        ),
+        (
+            '{"message": "hola", "active_agent": null, "expect_action": "respond"}\n',
+            1,
+            "expect_agent",
+        ),
+        (
+            '{"message": "hola", "active_agent": "hotel", "expect_action": "respond", '
+            '"expect_agent": null}\n',
+            1,
+            "active_agent",
+        ),
+        ("[1, 2]\n", 1, "JSON object"),
+    ],
+)
+def test_malformed_line_exits_2_naming_the_line(
+    tmp_path: Path, content: str, line: int, hint: str
+) -> None:
     data = tmp_path / "bad.jsonl"
     data.write_text(content, encoding="utf-8")
     result = run_eval(str(data))

@@ -32,8 +32,9 @@ class AgentUnavailableError(RuntimeError):
 class AgentConnection:
     """Holds one MCP session to one agent server; callers borrow it, the owner task reopens it."""
 
-    def __init__(self, name: str, url: str, *, connect_timeout: float,
-                 max_reconnect_delay: float = 15.0) -> None:
+    def __init__(
+        self, name: str, url: str, *, connect_timeout: float, max_reconnect_delay: float = 15.0
+    ) -> None:
         self.name = name
         self.url = url
         self._client = MultiServerMCPClient(
@@ -78,8 +79,9 @@ class AgentConnection:
                 async with self._client.session(self.name) as session:
                     listed = await asyncio.wait_for(session.list_tools(), self._connect_timeout)
                     await self._publish(session, {tool.name: tool for tool in listed.tools})
-                    log.info("agent connected", extra={"agent": self.name,
-                                                       "tools": sorted(self._tools)})
+                    log.info(
+                        "agent connected", extra={"agent": self.name, "tools": sorted(self._tools)}
+                    )
                     delay = 0.5
                     await self._broken.wait()
                     log.warning("agent session broken; reopening", extra={"agent": self.name})
@@ -88,9 +90,10 @@ class AgentConnection:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure to connect is retried below
                 self.last_error = describe(exc)
-                log.warning("agent unreachable; retrying in background",
-                            extra={"agent": self.name, "error": self.last_error,
-                                   "retry_in_s": delay})
+                log.warning(
+                    "agent unreachable; retrying in background",
+                    extra={"agent": self.name, "error": self.last_error, "retry_in_s": delay},
+                )
             await self._publish(None, {}, attempt_done=True)
             self._broken.clear()
             try:
@@ -100,8 +103,9 @@ class AgentConnection:
             self._kick.clear()
             delay = min(delay * 2, self._max_delay)
 
-    async def _publish(self, session: ClientSession | None, tools: dict[str, Tool], *,
-                       attempt_done: bool = False) -> None:
+    async def _publish(
+        self, session: ClientSession | None, tools: dict[str, Tool], *, attempt_done: bool = False
+    ) -> None:
         async with self._changed:
             self._session = session
             if session is not None:
@@ -121,8 +125,10 @@ class AgentConnection:
             try:
                 await asyncio.wait_for(
                     self._changed.wait_for(
-                        lambda: self._session is not None or self._attempts > start),
-                    timeout)
+                        lambda: self._session is not None or self._attempts > start
+                    ),
+                    timeout,
+                )
             except TimeoutError:
                 pass
         if self._session is None:

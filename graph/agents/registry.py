@@ -61,8 +61,12 @@ class ResiliencePolicy:
 class AgentRegistry:
     """Owns the agents' connections (started in the app's lifespan) and makes resilient calls."""
 
-    def __init__(self, specs: list[AgentSpec], policy: ResiliencePolicy,
-                 observer: AgentObserver | None = None) -> None:
+    def __init__(
+        self,
+        specs: list[AgentSpec],
+        policy: ResiliencePolicy,
+        observer: AgentObserver | None = None,
+    ) -> None:
         self._specs = {spec.name: spec for spec in specs}
         self._policy = policy
         self._observer = observer
@@ -126,8 +130,9 @@ class AgentRegistry:
         tools = self._connections[name].tools
         return "tools" if tools and CHAT_TOOL not in tools else "chat"
 
-    async def call(self, name: str, tool: str, args: dict[str, Any], *,
-                   error_is_failure: bool) -> CallToolResult:
+    async def call(
+        self, name: str, tool: str, args: dict[str, Any], *, error_is_failure: bool
+    ) -> CallToolResult:
         """Call one tool with breaker, per-attempt timeout and retries with exponential backoff."""
         conn = self._connections[name]
 
@@ -139,8 +144,9 @@ class AgentRegistry:
 
         return await self._guarded(name, attempt)
 
-    async def chat(self, name: str, message: str, session_id: str,
-                   config: Mapping[str, Any]) -> str:
+    async def chat(
+        self, name: str, message: str, session_id: str, config: Mapping[str, Any]
+    ) -> str:
         """The conversational path: one `chat` call, its text blocks joined into one string."""
         conn = self._connections[name]
         context = {"session_id": session_id, "config": dict(config)}
@@ -160,8 +166,9 @@ class AgentRegistry:
 
         return _join_text(await self._guarded(name, attempt))
 
-    async def _guarded(self, name: str,
-                       attempt: Callable[[], Awaitable[CallToolResult]]) -> CallToolResult:
+    async def _guarded(
+        self, name: str, attempt: Callable[[], Awaitable[CallToolResult]]
+    ) -> CallToolResult:
         """Run `attempt` behind the agent's breaker, with timeout-bounded retries."""
         breaker = self._breakers[name]
         started = time.perf_counter()
@@ -203,9 +210,15 @@ class AgentRegistry:
             return []
         interceptor = _ResilientInterceptor(self, name)
         tools = [
-            convert_mcp_tool_to_langchain_tool(session, tool, tool_interceptors=[interceptor],
-                                               server_name=name, handle_tool_errors=True)
-            for tool in conn.tools.values() if tool.name != CHAT_TOOL
+            convert_mcp_tool_to_langchain_tool(
+                session,
+                tool,
+                tool_interceptors=[interceptor],
+                server_name=name,
+                handle_tool_errors=True,
+            )
+            for tool in conn.tools.values()
+            if tool.name != CHAT_TOOL
         ]
         self._lc_tools[name] = (conn.generation, tools)
         return tools
@@ -222,17 +235,24 @@ class _ResilientInterceptor:
         self._registry = registry
         self._name = name
 
-    async def __call__(self, request: MCPToolCallRequest,
-                       handler: Callable[[MCPToolCallRequest], Awaitable[Any]]) -> CallToolResult:
+    async def __call__(
+        self, request: MCPToolCallRequest, handler: Callable[[MCPToolCallRequest], Awaitable[Any]]
+    ) -> CallToolResult:
         try:
-            return await self._registry.call(self._name, request.name, request.args,
-                                             error_is_failure=False)
+            return await self._registry.call(
+                self._name, request.name, request.args, error_is_failure=False
+            )
         except (CircuitOpenError, Exception) as exc:  # the model sees a plain error result
-            log.warning("agent tool call failed", extra={"agent": self._name,
-                                                         "tool": request.name,
-                                                         "error": type(exc).__name__})
-            return CallToolResult(isError=True, content=[TextContent(
-                type="text", text="El servicio no está disponible en este momento.")])
+            log.warning(
+                "agent tool call failed",
+                extra={"agent": self._name, "tool": request.name, "error": type(exc).__name__},
+            )
+            return CallToolResult(
+                isError=True,
+                content=[
+                    TextContent(type="text", text="El servicio no está disponible en este momento.")
+                ],
+            )
 
 
 def _join_text(result: CallToolResult) -> str:
@@ -241,5 +261,12 @@ def _join_text(result: CallToolResult) -> str:
     return "\n".join(part.strip() for part in parts if part.strip())
 
 
-__all__ = ["AgentCallError", "AgentObserver", "AgentRegistry", "AgentSpec", "ResiliencePolicy",
-           "SessionIdTypeError", "CircuitOpenError"]
+__all__ = [
+    "AgentCallError",
+    "AgentObserver",
+    "AgentRegistry",
+    "AgentSpec",
+    "ResiliencePolicy",
+    "SessionIdTypeError",
+    "CircuitOpenError",
+]

@@ -17,7 +17,8 @@ def coerce_session_id(session_id: str, input_schema: dict[str, Any] | None) -> s
         if text.isascii() and text.isdigit():
             return int(text)
         raise SessionIdTypeError(
-            f"agent declares session_id as {'/'.join(sorted(declared))}; id is not all digits")
+            f"agent declares session_id as {'/'.join(sorted(declared))}; id is not all digits"
+        )
     return session_id
 
 

@@ -9,8 +9,15 @@ from pydantic import Field
 from mcp_agents.common.booking import BookingKind
 from mcp_agents.common.booking_chat import BookingWords
 from mcp_agents.common.booking_models import Comprobante
-from mcp_agents.common.booking_server import (BookingAgent, Fecha, Hora, Nombre, Servicio,
-                                              Telefono, build_booking_server)
+from mcp_agents.common.booking_server import (
+    BookingAgent,
+    Fecha,
+    Hora,
+    Nombre,
+    Servicio,
+    Telefono,
+    build_booking_server,
+)
 from mcp_agents.common.dates import lima_now
 from mcp_agents.common.server import AgentServer, in_thread
 
@@ -22,18 +29,23 @@ AGENT = BookingAgent(
     words=BookingWords(noun="cita", verb="agendar", asks_people=False, can_reschedule=True),
     seeds=SERVICES,
     instructions="Agente de citas con profesionales: consulta dental, nutrición, asesoría contable "
-                 "y demo del sistema. Fechas AAAA-MM-DD y horas HH:MM (hora de Lima).",
+    "y demo del sistema. Fechas AAAA-MM-DD y horas HH:MM (hora de Lima).",
 )
 Codigo = Annotated[str, Field(description="Código de la cita, p. ej. CKM482")]
 
 
-def build_server(db_path: str, *, host: str = "127.0.0.1", allow_any_host: bool = False) -> AgentServer:
+def build_server(
+    db_path: str, *, host: str = "127.0.0.1", allow_any_host: bool = False
+) -> AgentServer:
     """The cita server over the SQLite file `db_path` (created and seeded if needed)."""
     server, book = build_booking_server(AGENT, db_path, host=host, allow_any_host=allow_any_host)
 
     @server.tool()
     async def agendar_cita(
-        servicio: Servicio, fecha: Fecha, hora: Hora, nombre_cliente: Nombre,
+        servicio: Servicio,
+        fecha: Fecha,
+        hora: Hora,
+        nombre_cliente: Nombre,
         telefono: Telefono = "",
         profesional: Annotated[str, Field(description="Profesional preferido, opcional")] = "",
     ) -> Comprobante:
@@ -42,8 +54,9 @@ def build_server(db_path: str, *, host: str = "127.0.0.1", allow_any_host: bool 
         La hora debe ser un inicio de turno libre (ver consultar_disponibilidad). Sin profesional
         se asigna el primero libre a esa hora.
         """
-        return await in_thread(book.create, servicio, fecha, hora, nombre_cliente, telefono, 1,
-                               lima_now(), profesional)
+        return await in_thread(
+            book.create, servicio, fecha, hora, nombre_cliente, telefono, 1, lima_now(), profesional
+        )
 
     @server.tool()
     async def cancelar_cita(codigo: Codigo) -> Comprobante:

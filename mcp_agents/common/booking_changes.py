@@ -20,11 +20,19 @@ def cancel(book: BookingBook, noun: str, state: dict[str, Any], code: str) -> st
         done = book.cancel(code)
     except ToolError as exc:
         return f"{exc} Revisa el código e inténtalo de nuevo."
-    return f"Listo, cancelé tu {noun} {done.codigo} ({done.servicio}, {done.dia} a las {done.hora})."
+    return (
+        f"Listo, cancelé tu {noun} {done.codigo} ({done.servicio}, {done.dia} a las {done.hora})."
+    )
 
 
-def reschedule(book: BookingBook, noun: str, state: dict[str, Any], message: str,
-               code: str | None, now: datetime) -> str:
+def reschedule(
+    book: BookingBook,
+    noun: str,
+    state: dict[str, Any],
+    message: str,
+    code: str | None,
+    now: datetime,
+) -> str:
     """Collect a new date and time for a booking over several turns, then move it."""
     code = code or state.get("ultimo_codigo")
     if wants_reset(normalize(message)):
@@ -45,8 +53,10 @@ def reschedule(book: BookingBook, noun: str, state: dict[str, Any], message: str
     if guess := parse_time(message):
         plan["hora"] = [guess.hour, guess.minute, guess.ambiguous]
     if not plan.get("fecha"):
-        return (f"Tu {noun} {current.codigo} es el {current.dia} a las {current.hora}. "
-                f"¿Para qué día quieres moverla?")
+        return (
+            f"Tu {noun} {current.codigo} es el {current.dia} a las {current.hora}. "
+            f"¿Para qué día quieres moverla?"
+        )
     if not plan.get("hora"):
         return f"¿A qué hora del {format_date(date.fromisoformat(plan['fecha']))}?"
     error = ""
@@ -57,7 +67,9 @@ def reschedule(book: BookingBook, noun: str, state: dict[str, Any], message: str
             error = error or str(exc)
             continue
         state.update(reprogramar=None, plan={}, ultimo_codigo=done.codigo)
-        return (f"Listo, reprogramé tu {noun} {done.codigo}: {done.servicio} el {done.dia} "
-                f"a las {done.hora} con {done.atendido_por}.")
+        return (
+            f"Listo, reprogramé tu {noun} {done.codigo}: {done.servicio} el {done.dia} "
+            f"a las {done.hora} con {done.atendido_por}."
+        )
     state["plan"] = {}
     return f"{error} ¿Qué otra fecha y hora te acomoda?"

@@ -57,8 +57,15 @@ def seed_services(tx: sqlite3.Connection, seeds: Iterable[ServiceSeed]) -> None:
         tx.execute(
             "INSERT INTO servicios (id, nombre, descripcion, duracion_min, capacidad,"
             " precio_centimos, palabras_clave) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (s.id, s.nombre, s.descripcion, s.duracion_min, s.capacidad, s.precio_centimos,
-             " ".join(s.palabras_clave)),
+            (
+                s.id,
+                s.nombre,
+                s.descripcion,
+                s.duracion_min,
+                s.capacidad,
+                s.precio_centimos,
+                " ".join(s.palabras_clave),
+            ),
         )
         for weekday, opens, closes in s.hours:
             tx.execute("INSERT INTO horarios VALUES (?, ?, ?, ?)", (s.id, weekday, opens, closes))
@@ -75,20 +82,32 @@ def load_services(conn: sqlite3.Connection) -> list[Service]:
     services = []
     for row in conn.execute("SELECT * FROM servicios ORDER BY rowid"):
         windows = [
-            Window(h["dia_semana"], time.fromisoformat(h["apertura"]), time.fromisoformat(h["cierre"]))
+            Window(
+                h["dia_semana"], time.fromisoformat(h["apertura"]), time.fromisoformat(h["cierre"])
+            )
             for h in conn.execute("SELECT * FROM horarios WHERE servicio_id = ?", (row["id"],))
         ]
         recursos = [
             (r["id"], r["nombre"])
             for r in conn.execute(
                 "SELECT r.id, r.nombre FROM recursos r JOIN servicio_recursos sr"
-                " ON sr.recurso_id = r.id WHERE sr.servicio_id = ? ORDER BY r.id", (row["id"],)
+                " ON sr.recurso_id = r.id WHERE sr.servicio_id = ? ORDER BY r.id",
+                (row["id"],),
             )
         ]
-        services.append(Service(
-            row["id"], row["nombre"], row["descripcion"], row["duracion_min"], row["capacidad"],
-            row["precio_centimos"], tuple(row["palabras_clave"].split()), windows, recursos,
-        ))
+        services.append(
+            Service(
+                row["id"],
+                row["nombre"],
+                row["descripcion"],
+                row["duracion_min"],
+                row["capacidad"],
+                row["precio_centimos"],
+                tuple(row["palabras_clave"].split()),
+                windows,
+                recursos,
+            )
+        )
     return services
 
 

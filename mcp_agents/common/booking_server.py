@@ -12,10 +12,12 @@ from .booking_chat import BookingChat, BookingWords
 from .booking_models import Catalogo, Disponibilidad, ServiceSeed
 from .dates import lima_now
 from .server import AgentServer, build_agent_server, in_thread
-from .sessions import SessionStore
+from .sessions import DialogueMemory
 
 Fecha = Annotated[str, Field(description="Fecha en formato AAAA-MM-DD, p. ej. 2026-11-28")]
-Hora = Annotated[str, Field(description="Hora de inicio HH:MM de 24 horas (hora de Lima), p. ej. 10:30")]
+Hora = Annotated[
+    str, Field(description="Hora de inicio HH:MM de 24 horas (hora de Lima), p. ej. 10:30")
+]
 Servicio = Annotated[str, Field(description="Nombre o id del servicio (ver listar_servicios)")]
 Nombre = Annotated[str, Field(description="Nombre del cliente")]
 Telefono = Annotated[str, Field(description="Celular de contacto, opcional (p. ej. 987654321)")]
@@ -32,15 +34,18 @@ class BookingAgent:
     instructions: str
 
 
-def build_booking_server(agent: BookingAgent, db_path: str, *, host: str,
-                         allow_any_host: bool) -> tuple[AgentServer, BookingBook]:
+def build_booking_server(
+    agent: BookingAgent, db_path: str, *, host: str, allow_any_host: bool
+) -> tuple[AgentServer, BookingBook]:
     """A server with listar_servicios, consultar_disponibilidad and chat over `db_path`."""
     book = BookingBook(db_path, agent.kind)
     book.init(agent.seeds)
-    store = SessionStore(db_path)
+    store = DialogueMemory(db_path)
     store.init()
     dialogue = BookingChat(book, store, agent.words)
-    server = build_agent_server(agent.name, agent.instructions, host=host, allow_any_host=allow_any_host)
+    server = build_agent_server(
+        agent.name, agent.instructions, host=host, allow_any_host=allow_any_host
+    )
 
     @server.tool()
     async def listar_servicios() -> Catalogo:

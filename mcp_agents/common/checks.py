@@ -19,5 +19,7 @@ def clean_phone(raw: str) -> str:
     """An optional phone number made of digits, spaces, +, - or parentheses."""
     phone = (raw or "").strip()
     if phone and not re.fullmatch(r"\+?[\d\s()-]{6,20}", phone):
-        raise ToolError(f"El teléfono '{raw}' no es válido. Escribe solo números, por ejemplo 987654321.")
+        raise ToolError(
+            f"El teléfono '{raw}' no es válido. Escribe solo números, por ejemplo 987654321."
+        )
     return phone

@@ -11,12 +11,26 @@ from .text import NUMBER_WORDS, normalize
 
 LIMA = timezone(timedelta(hours=-5), "America/Lima")
 WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
-MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-          "septiembre", "octubre", "noviembre", "diciembre")
+MONTHS = (
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+)
 _WEEKDAYS_NORM = tuple(normalize(w) for w in WEEKDAYS)
 _HOUR_WORDS = "|".join(w for w in NUMBER_WORDS if NUMBER_WORDS[w] <= 12)
 _MORNING = r"(?:de|en|por) la manana"
-_PERIOD = re.compile(r"(?:de|en|por) la (manana|tarde|noche)|(?<![a-z])(am|pm|a\.\s?m\.?|p\.\s?m\.?)(?![a-z])")
+_PERIOD = re.compile(
+    r"(?:de|en|por) la (manana|tarde|noche)|(?<![a-z])(am|pm|a\.\s?m\.?|p\.\s?m\.?)(?![a-z])"
+)
 
 
 def lima_now() -> datetime:

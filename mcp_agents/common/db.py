@@ -48,8 +48,9 @@ def reading(path: str) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def init_db(path: str, schema: str, seed: Callable[[sqlite3.Connection], None],
-            seeded_table: str) -> None:
+def init_db(
+    path: str, schema: str, seed: Callable[[sqlite3.Connection], None], seeded_table: str
+) -> None:
     """Create the file and schema (WAL mode) and seed it when `seeded_table` is empty."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = connect(path)
@@ -72,7 +73,10 @@ def new_code(conn: sqlite3.Connection, table: str, prefix: str) -> str:
     """An unused code in `table.codigo`: prefix, two letters, three digits (e.g. RKM482)."""
     letters = "".join(c for c in string.ascii_uppercase if c not in "IO")
     while True:
-        code = (prefix + "".join(secrets.choice(letters) for _ in range(2))
-                + "".join(secrets.choice(string.digits) for _ in range(3)))
+        code = (
+            prefix
+            + "".join(secrets.choice(letters) for _ in range(2))
+            + "".join(secrets.choice(string.digits) for _ in range(3))
+        )
         if not conn.execute(f"SELECT 1 FROM {table} WHERE codigo = ?", (code,)).fetchone():
             return code

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .sessions import SessionStore
+from .sessions import DialogueMemory
 from .text import NUMBER_PATTERN, normalize, to_int, tokens
 
 log = logging.getLogger("mcp_agents.chat")
@@ -24,8 +24,9 @@ _NAME_LEAD = re.compile(
     r"\b(?:me llamo|mi nombre es|a nombre de|soy)\s+([^\W\d_][^\W\d_' .-]*(?:\s+[^\W\d_][^\W\d_'.-]*){0,3})",
     re.IGNORECASE,
 )
-_NAME_STOP = re.compile(r"\s+(?:y|mi|con|para|telefono|teléfono|celular|cel|numero|número|el|la)\b.*$",
-                        re.IGNORECASE)
+_NAME_STOP = re.compile(
+    r"\s+(?:y|mi|con|para|telefono|teléfono|celular|cel|numero|número|el|la)\b.*$", re.IGNORECASE
+)
 
 
 def has_any(norm: str, *stems: str) -> bool:
@@ -36,9 +37,11 @@ def has_any(norm: str, *stems: str) -> bool:
 def parse_people(text: str) -> int | None:
     """'para 4', 'somos cuatro', '6 personas' -> number of people."""
     t = normalize(text)
-    for pattern in (rf"\b({NUMBER_PATTERN})\s+(?:personas?|comensales|adultos|pax)\b",
-                    rf"\bsomos\s+({NUMBER_PATTERN})\b",
-                    rf"\bpara\s+({NUMBER_PATTERN})\b(?!\s*(?:de la|[:/.-]\d|am\b|pm\b|h\b|horas?\b))"):
+    for pattern in (
+        rf"\b({NUMBER_PATTERN})\s+(?:personas?|comensales|adultos|pax)\b",
+        rf"\bsomos\s+({NUMBER_PATTERN})\b",
+        rf"\bpara\s+({NUMBER_PATTERN})\b(?!\s*(?:de la|[:/.-]\d|am\b|pm\b|h\b|horas?\b))",
+    ):
         if m := re.search(pattern, t):
             return to_int(m[1])
     return None
@@ -92,16 +95,27 @@ def is_thanks(text: str) -> bool:
 
 
 def wants_reset(norm: str) -> bool:
-    return bool(re.search(r"\b(olvidalo|dejalo|ya no quiero|empezar de nuevo|empecemos de nuevo)\b", norm))
+    return bool(
+        re.search(r"\b(olvidalo|dejalo|ya no quiero|empezar de nuevo|empecemos de nuevo)\b", norm)
+    )
 
 
 def bot_name(context: dict[str, Any] | None) -> str:
     config = (context or {}).get("config") or {}
-    return str(config.get("nombre_bot") or "tu asistente") if isinstance(config, dict) else "tu asistente"
+    return (
+        str(config.get("nombre_bot") or "tu asistente")
+        if isinstance(config, dict)
+        else "tu asistente"
+    )
 
 
-def run_turn(store: SessionStore, session_id: str, message: str,
-             step: Callable[[dict[str, Any], str], str], fallback: str) -> str:
+def run_dialogue(
+    store: DialogueMemory,
+    session_id: str,
+    message: str,
+    step: Callable[[dict[str, Any], str], str],
+    fallback: str,
+) -> str:
     """Load the session, run one dialogue step, save; never raises for user text."""
     session_id = str(session_id).strip() or "anonimo"
     if not (message or "").strip():

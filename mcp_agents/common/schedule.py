@@ -36,16 +36,25 @@ def slot_starts(windows: Iterable[Window], weekday: int, length_min: int) -> lis
 
 def describe_hours(windows: Sequence[Window]) -> str:
     """'martes a domingo 12:00-23:00; lunes 09:00-13:00 y 15:00-19:00' (closed days left out)."""
-    per_day = [join_es([f"{w.opens:%H:%M}-{w.closes:%H:%M}" for w in sorted(
-        (w for w in windows if w.weekday == day), key=lambda w: w.opens)]) for day in range(7)]
+    per_day = [
+        join_es(
+            [
+                f"{w.opens:%H:%M}-{w.closes:%H:%M}"
+                for w in sorted((w for w in windows if w.weekday == day), key=lambda w: w.opens)
+            ]
+        )
+        for day in range(7)
+    ]
     groups: list[tuple[int, int, str]] = []
     for day, spans in enumerate(per_day):
         if spans and groups and groups[-1][1] == day - 1 and groups[-1][2] == spans:
             groups[-1] = (groups[-1][0], day, spans)
         elif spans:
             groups.append((day, day, spans))
-    parts = [f"{WEEKDAYS[a]}{'' if a == b else (' y ' if b == a + 1 else ' a ') + WEEKDAYS[b]} {spans}"
-             for a, b, spans in groups]
+    parts = [
+        f"{WEEKDAYS[a]}{'' if a == b else (' y ' if b == a + 1 else ' a ') + WEEKDAYS[b]} {spans}"
+        for a, b, spans in groups
+    ]
     return "; ".join(parts) if parts else "sin horario de atención"
 
 
@@ -84,8 +93,9 @@ def require_open_day(name: str, windows: Sequence[Window], day: date) -> None:
         )
 
 
-def require_slot_start(name: str, windows: Sequence[Window], length_min: int,
-                       day: date, at: time, now: datetime) -> None:
+def require_slot_start(
+    name: str, windows: Sequence[Window], length_min: int, day: date, at: time, now: datetime
+) -> None:
     """A Spanish ToolError when `at` is not a slot start of that day, or is already past."""
     starts = slot_starts(windows, day.weekday(), length_min)
     if at not in starts:
@@ -95,11 +105,15 @@ def require_slot_start(name: str, windows: Sequence[Window], length_min: int,
             f"Los turnos son de {length_min} minutos y empiezan a las {shown}."
         )
     if datetime.combine(day, at) <= now:
-        raise ToolError(f"Las {at:%H:%M} del {format_date(day)} ya pasaron. Elige una hora posterior.")
+        raise ToolError(
+            f"Las {at:%H:%M} del {format_date(day)} ya pasaron. Elige una hora posterior."
+        )
 
 
 def nearest(hours: Sequence[str], at: time, limit: int = 8) -> list[str]:
     """Up to `limit` HH:MM hours closest to `at`, in chronological order."""
+
     def distance(hhmm: str) -> int:
         return abs(int(hhmm[:2]) * 60 + int(hhmm[3:]) - (at.hour * 60 + at.minute))
+
     return sorted(sorted(hours, key=distance)[:limit])

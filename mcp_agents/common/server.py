@@ -21,23 +21,25 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 T = TypeVar("T")
 log = logging.getLogger("mcp_agents")
 
-_ERRORS_ES: Mapping[str, str] = MappingProxyType({
-    "missing": "es obligatorio",
-    "int_parsing": "debe ser un número entero",
-    "int_type": "debe ser un número entero",
-    "int_from_float": "debe ser un número entero",
-    "string_type": "debe ser texto",
-    "list_type": "debe ser una lista",
-    "dict_type": "debe ser un objeto",
-    "model_type": "debe ser un objeto",
-    "model_attributes_type": "debe ser un objeto",
-    "bool_type": "debe ser verdadero o falso",
-    "bool_parsing": "debe ser verdadero o falso",
-    "greater_than": "debe ser mayor que {gt}",
-    "greater_than_equal": "debe ser mayor o igual que {ge}",
-    "less_than_equal": "debe ser menor o igual que {le}",
-    "too_short": "no puede estar vacío",
-})
+_ERRORS_ES: Mapping[str, str] = MappingProxyType(
+    {
+        "missing": "es obligatorio",
+        "int_parsing": "debe ser un número entero",
+        "int_type": "debe ser un número entero",
+        "int_from_float": "debe ser un número entero",
+        "string_type": "debe ser texto",
+        "list_type": "debe ser una lista",
+        "dict_type": "debe ser un objeto",
+        "model_type": "debe ser un objeto",
+        "model_attributes_type": "debe ser un objeto",
+        "bool_type": "debe ser verdadero o falso",
+        "bool_parsing": "debe ser verdadero o falso",
+        "greater_than": "debe ser mayor que {gt}",
+        "greater_than_equal": "debe ser mayor o igual que {ge}",
+        "less_than_equal": "debe ser menor o igual que {le}",
+        "too_short": "no puede estar vacío",
+    }
+)
 
 
 def spanish_validation_error(exc: ValidationError) -> str:
@@ -57,7 +59,9 @@ def spanish_validation_error(exc: ValidationError) -> str:
 class AgentServer(FastMCP):
     """FastMCP whose tool errors reach the client as plain Spanish text (isError=True)."""
 
-    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Sequence[ContentBlock] | dict[str, Any]:
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any]
+    ) -> Sequence[ContentBlock] | dict[str, Any]:
         try:
             return await super().call_tool(name, arguments)
         except ToolError as exc:
@@ -69,7 +73,9 @@ class AgentServer(FastMCP):
             if cause is None:
                 raise ToolError(f"La herramienta '{name}' no existe.") from None
             log.error("tool %s failed: %r", name, cause, exc_info=cause)
-            raise ToolError(f"Ocurrió un error interno al ejecutar '{name}'. Inténtalo de nuevo.") from None
+            raise ToolError(
+                f"Ocurrió un error interno al ejecutar '{name}'. Inténtalo de nuevo."
+            ) from None
 
 
 def transport_security(host: str, allow_any_host: bool) -> TransportSecuritySettings:
@@ -83,11 +89,14 @@ def transport_security(host: str, allow_any_host: bool) -> TransportSecuritySett
     )
 
 
-def build_agent_server(agent: str, instructions: str, *, host: str = "127.0.0.1",
-                       allow_any_host: bool = False) -> AgentServer:
+def build_agent_server(
+    agent: str, instructions: str, *, host: str = "127.0.0.1", allow_any_host: bool = False
+) -> AgentServer:
     """An agent server at /mcp with a GET /health route."""
     server = AgentServer(
-        name=agent, instructions=instructions, host=host,
+        name=agent,
+        instructions=instructions,
+        host=host,
         transport_security=transport_security(host, allow_any_host),
     )
 

@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS chat_sesiones (
 """
 
 
-class SessionStore:
+class DialogueMemory:
     """Loads and saves one JSON state object per chat session."""
 
     def __init__(self, db_path: str) -> None:

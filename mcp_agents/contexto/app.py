@@ -48,8 +48,10 @@ async def health(_: Request) -> JSONResponse:
 
 def build_app() -> Starlette:
     """A fresh app (no shared state)."""
-    return Starlette(routes=[
-        Route("/", contexto, methods=["POST"]),
-        Route("/contexto", contexto, methods=["POST"]),
-        Route("/health", health, methods=["GET"]),
-    ])
+    return Starlette(
+        routes=[
+            Route("/", contexto, methods=["POST"]),
+            Route("/contexto", contexto, methods=["POST"]),
+            Route("/health", health, methods=["GET"]),
+        ]
+    )

@@ -7,22 +7,36 @@ from typing import Any
 
 from mcp.server.fastmcp.exceptions import ToolError
 
-from mcp_agents.common.dialogue import (bot_name, has_any, is_greeting_only, is_thanks, parse_name,
-                                        parse_phone, run_turn, wants_reset)
-from mcp_agents.common.sessions import SessionStore
+from mcp_agents.common.dialogue import (
+    bot_name,
+    has_any,
+    is_greeting_only,
+    is_thanks,
+    parse_name,
+    parse_phone,
+    run_dialogue,
+    wants_reset,
+)
+from mcp_agents.common.sessions import DialogueMemory
 from mcp_agents.common.text import NUMBER_PATTERN, Option, best_matches, join_es, normalize, to_int
 
 from .models import Cotizacion, ItemPedido
 from .store import DELIVERY_CENTIMOS, Shop
 
-ORDER = re.compile(r"\b(quiero|quisiera|dame|deme|denme|me das?|agreg\w*|anad\w*|ponme|pon|pedir|"
-                   r"comprar|compro|llevo|mandame|necesito|suma\w*|tambien|por favor)\b")
+ORDER = re.compile(
+    r"\b(quiero|quisiera|dame|deme|denme|me das?|agreg\w*|anad\w*|ponme|pon|pedir|"
+    r"comprar|compro|llevo|mandame|necesito|suma\w*|tambien|por favor)\b"
+)
 SPLIT = re.compile(r"[,;+]|\by\b|\bmas\b|\be\b|\bademas\b")
-ADDRESS = re.compile(r"(?:direcci[oó]n(?:\s+es)?|env[ií]a(?:lo|melo)?\s+a|delivery\s+a|"
-                     r"ll[eé]va(?:lo|melo)?\s+a|entr[eé]ga(?:lo|melo)?\s+en)\s*:?\s*(.{4,200})$",
-                     re.IGNORECASE)
-HELP = ("Puedo darte precios y tomar tu pedido. Por ejemplo: «¿cuánto cuesta el capuccino?» o "
-        "«quiero 2 empanadas de pollo».")
+ADDRESS = re.compile(
+    r"(?:direcci[oó]n(?:\s+es)?|env[ií]a(?:lo|melo)?\s+a|delivery\s+a|"
+    r"ll[eé]va(?:lo|melo)?\s+a|entr[eé]ga(?:lo|melo)?\s+en)\s*:?\s*(.{4,200})$",
+    re.IGNORECASE,
+)
+HELP = (
+    "Puedo darte precios y tomar tu pedido. Por ejemplo: «¿cuánto cuesta el capuccino?» o "
+    "«quiero 2 empanadas de pollo»."
+)
 
 
 def parse_items(text: str, options: list[Option]) -> list[tuple[int, list[Option]]]:
@@ -38,19 +52,27 @@ def parse_items(text: str, options: list[Option]) -> list[tuple[int, list[Option
 
 
 def cart_text(quote: Cotizacion) -> str:
-    lines = [f"- {i.cantidad} × {i.producto} ({i.precio_unitario} c/u): {i.subtotal}" for i in quote.items]
+    lines = [
+        f"- {i.cantidad} × {i.producto} ({i.precio_unitario} c/u): {i.subtotal}"
+        for i in quote.items
+    ]
     return "\n".join(lines) + f"\nTotal: {quote.total}"
 
 
 class SalesChat:
     """Answers prices, keeps a cart per session and turns it into an order."""
 
-    def __init__(self, shop: Shop, store: SessionStore) -> None:
+    def __init__(self, shop: Shop, store: DialogueMemory) -> None:
         self.shop, self.store = shop, store
 
     def reply(self, message: str, session_id: str, context: dict[str, Any] | None) -> str:
-        return run_turn(self.store, session_id, message,
-                        lambda state, msg: self._step(state, msg, context), HELP)
+        return run_dialogue(
+            self.store,
+            session_id,
+            message,
+            lambda state, msg: self._step(state, msg, context),
+            HELP,
+        )
 
     def _catalog(self) -> str:
         return "\n".join(f"- {p.nombre}: {p.precio}" for p in self.shop.products())
@@ -70,7 +92,9 @@ class SalesChat:
             return "¡Con gusto! Aquí estoy si necesitas algo más."
         options = self.shop.options()
         pending = state.get("pendiente")
-        if pending and (picked := best_matches(message, [o for o in options if o.key in pending["opciones"]])):
+        if pending and (
+            picked := best_matches(message, [o for o in options if o.key in pending["opciones"]])
+        ):
             if len(picked) == 1:
                 state["pendiente"] = None
                 return self._add(state, [(pending["cantidad"], picked)], None)
@@ -85,7 +109,9 @@ class SalesChat:
                 return f"¿De qué producto quieres saber el precio? Tenemos:\n{self._catalog()}"
             prices = {p.sku: p for p in self.shop.products()}
             named = [prices[o.key] for _, found in items for o in found]
-            return "\n".join(f"{p.nombre} cuesta {p.precio}." for p in named) + " ¿Te separo alguno?"
+            return (
+                "\n".join(f"{p.nombre} cuesta {p.precio}." for p in named) + " ¿Te separo alguno?"
+            )
         if items:
             return self._add(state, items, name)
         if has_any(norm, "catalogo", "carta", "menu", "que tienen", "que venden", "producto"):
@@ -94,15 +120,20 @@ class SalesChat:
             return self._order(state, name)
         if cart:
             state["esperando"] = "nombre"
-            return ("Tu pedido va así:\n" + cart_text(self.shop.quote(self._items(cart)))
-                    + "\n¿A nombre de quién lo registro?")
+            return (
+                "Tu pedido va así:\n"
+                + cart_text(self.shop.quote(self._items(cart)))
+                + "\n¿A nombre de quién lo registro?"
+            )
         return HELP
 
     @staticmethod
     def _items(cart: list[dict[str, Any]]) -> list[ItemPedido]:
         return [ItemPedido(producto=i["producto"], cantidad=i["cantidad"]) for i in cart]
 
-    def _add(self, state: dict[str, Any], items: list[tuple[int, list[Option]]], name: str | None) -> str:
+    def _add(
+        self, state: dict[str, Any], items: list[tuple[int, list[Option]]], name: str | None
+    ) -> str:
         cart = [dict(i) for i in state["carrito"]]
         for qty, found in items:
             if qty < 1:
@@ -122,17 +153,28 @@ class SalesChat:
         state.update(carrito=cart, esperando="nombre")
         if name:
             return self._order(state, name)
-        delivery = "" if state.get("direccion") else " Si quieres delivery, indícame también tu dirección."
+        delivery = (
+            "" if state.get("direccion") else " Si quieres delivery, indícame también tu dirección."
+        )
         return f"Tu pedido:\n{cart_text(quote)}\n¿A nombre de quién lo registro?{delivery}"
 
     def _order(self, state: dict[str, Any], name: str) -> str:
         try:
-            order = self.shop.create_order(self._items(state["carrito"]), name,
-                                           state.get("telefono", ""), state.get("direccion", ""))
+            order = self.shop.create_order(
+                self._items(state["carrito"]),
+                name,
+                state.get("telefono", ""),
+                state.get("direccion", ""),
+            )
         except ToolError as exc:
             return f"{exc} ¿Quieres cambiar algo del pedido?"
         state.update(carrito=[], esperando=None, pendiente=None, ultimo_codigo=order.codigo)
-        where = (f"delivery a {order.direccion} (incluye {order.delivery})" if order.direccion
-                 else "para recoger en tienda")
-        return (f"¡Gracias, {order.nombre_cliente}! Registré tu pedido {order.codigo} por {order.total}, "
-                f"{where}.")
+        where = (
+            f"delivery a {order.direccion} (incluye {order.delivery})"
+            if order.direccion
+            else "para recoger en tienda"
+        )
+        return (
+            f"¡Gracias, {order.nombre_cliente}! Registré tu pedido {order.codigo} por {order.total}, "
+            f"{where}."
+        )

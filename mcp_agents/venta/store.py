@@ -35,15 +35,30 @@ CREATE TABLE IF NOT EXISTS pedido_items (pedido_id INTEGER NOT NULL REFERENCES p
 
 def _seed(tx: sqlite3.Connection) -> None:
     for p in PRODUCTS:
-        tx.execute("INSERT INTO productos VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   (p.sku, p.nombre, p.descripcion, p.categoria, p.precio_centimos, p.stock,
-                    " ".join(p.palabras_clave)))
+        tx.execute(
+            "INSERT INTO productos VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                p.sku,
+                p.nombre,
+                p.descripcion,
+                p.categoria,
+                p.precio_centimos,
+                p.stock,
+                " ".join(p.palabras_clave),
+            ),
+        )
 
 
 def _info(row: sqlite3.Row) -> ProductoInfo:
-    return ProductoInfo(sku=row["sku"], nombre=row["nombre"], descripcion=row["descripcion"],
-                        categoria=row["categoria"], precio=money(row["precio_centimos"]),
-                        precio_soles=row["precio_centimos"] / 100, stock=row["stock"])
+    return ProductoInfo(
+        sku=row["sku"],
+        nombre=row["nombre"],
+        descripcion=row["descripcion"],
+        categoria=row["categoria"],
+        precio=money(row["precio_centimos"]),
+        precio_soles=row["precio_centimos"] / 100,
+        stock=row["stock"],
+    )
 
 
 class Shop:
@@ -64,32 +79,45 @@ class Shop:
     def options(self) -> list[Option]:
         """Products as matchable options (SKU, name, keywords)."""
         with reading(self.db_path) as conn:
-            return [Option(r["sku"], r["nombre"], tuple(r["palabras_clave"].split()))
-                    for r in conn.execute("SELECT * FROM productos ORDER BY rowid")]
+            return [
+                Option(r["sku"], r["nombre"], tuple(r["palabras_clave"].split()))
+                for r in conn.execute("SELECT * FROM productos ORDER BY rowid")
+            ]
 
     def search(self, texto: str) -> Busqueda:
         everything = {p.sku: p for p in self.products()}
         if not (texto or "").strip():
             return Busqueda(productos=list(everything.values()), mensaje="Catálogo completo.")
         found = [everything[o.key] for o in ranked_matches(texto, self.options())]
-        msg = (f"{len(found)} producto(s) para '{texto}'." if found else
-               f"No encontramos productos para '{texto}'. Categorías: "
-               f"{join_es(sorted({p.categoria for p in everything.values()}))}.")
+        msg = (
+            f"{len(found)} producto(s) para '{texto}'."
+            if found
+            else f"No encontramos productos para '{texto}'. Categorías: "
+            f"{join_es(sorted({p.categoria for p in everything.values()}))}."
+        )
         return Busqueda(productos=found, mensaje=msg)
 
     def resolve(self, producto: str) -> str:
         """The SKU named by `producto`, else a Spanish ToolError (unknown or ambiguous)."""
         found = best_matches(producto or "", self.options())
         if not found:
-            raise ToolError(f"No encontramos el producto '{producto}'. Usa buscar_productos para ver el catálogo.")
+            raise ToolError(
+                f"No encontramos el producto '{producto}'. Usa buscar_productos para ver el catálogo."
+            )
         if len(found) > 1:
-            raise ToolError(f"'{producto}' puede ser {join_es([o.name for o in found], 'o')}. Indica cuál.")
+            raise ToolError(
+                f"'{producto}' puede ser {join_es([o.name for o in found], 'o')}. Indica cuál."
+            )
         return found[0].key
 
-    def _lines(self, conn: sqlite3.Connection, items: Sequence[ItemPedido]) -> list[tuple[sqlite3.Row, int]]:
+    def _lines(
+        self, conn: sqlite3.Connection, items: Sequence[ItemPedido]
+    ) -> list[tuple[sqlite3.Row, int]]:
         """(product row, quantity) per distinct product, after every check."""
         if not items:
-            raise ToolError("El pedido no tiene productos. Indica al menos un producto y su cantidad.")
+            raise ToolError(
+                "El pedido no tiene productos. Indica al menos un producto y su cantidad."
+            )
         if len(items) > MAX_ITEMS:
             raise ToolError(f"Un pedido admite hasta {MAX_ITEMS} productos distintos.")
         wanted: dict[str, int] = {}
@@ -102,27 +130,44 @@ class Shop:
         for sku, qty in wanted.items():
             row = conn.execute("SELECT * FROM productos WHERE sku = ?", (sku,)).fetchone()
             if qty > row["stock"]:
-                raise ToolError(f"Solo tenemos {row['stock']} unidades de {row['nombre']}; pediste {qty}.")
+                raise ToolError(
+                    f"Solo tenemos {row['stock']} unidades de {row['nombre']}; pediste {qty}."
+                )
             lines.append((row, qty))
         return lines
 
     @staticmethod
     def _shown(lines: list[tuple[sqlite3.Row, int]]) -> tuple[list[LineaCotizacion], int]:
-        shown = [LineaCotizacion(sku=row["sku"], producto=row["nombre"], cantidad=qty,
-                                 precio_unitario=money(row["precio_centimos"]),
-                                 subtotal=money(row["precio_centimos"] * qty),
-                                 subtotal_soles=row["precio_centimos"] * qty / 100)
-                 for row, qty in lines]
+        shown = [
+            LineaCotizacion(
+                sku=row["sku"],
+                producto=row["nombre"],
+                cantidad=qty,
+                precio_unitario=money(row["precio_centimos"]),
+                subtotal=money(row["precio_centimos"] * qty),
+                subtotal_soles=row["precio_centimos"] * qty / 100,
+            )
+            for row, qty in lines
+        ]
         return shown, sum(row["precio_centimos"] * qty for row, qty in lines)
 
     def quote(self, items: Sequence[ItemPedido]) -> Cotizacion:
         with reading(self.db_path) as conn:
             lines, total = self._shown(self._lines(conn, items))
-        return Cotizacion(items=lines, total=money(total), total_soles=total / 100,
-                          mensaje=f"Total {money(total)} (delivery S/ {DELIVERY_CENTIMOS / 100:.2f} aparte).")
+        return Cotizacion(
+            items=lines,
+            total=money(total),
+            total_soles=total / 100,
+            mensaje=f"Total {money(total)} (delivery S/ {DELIVERY_CENTIMOS / 100:.2f} aparte).",
+        )
 
-    def create_order(self, items: Sequence[ItemPedido], nombre_cliente: str, telefono: str = "",
-                     direccion: str = "") -> Pedido:
+    def create_order(
+        self,
+        items: Sequence[ItemPedido],
+        nombre_cliente: str,
+        telefono: str = "",
+        direccion: str = "",
+    ) -> Pedido:
         nombre, phone = clean_name(nombre_cliente), clean_phone(telefono)
         address = " ".join((direccion or "").split())[:200]
         with transaction(self.db_path) as tx:
@@ -133,15 +178,43 @@ class Shop:
             cur = tx.execute(
                 "INSERT INTO pedidos (codigo, nombre_cliente, telefono, direccion, subtotal_centimos,"
                 " delivery_centimos, total_centimos, creado_en) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (code, nombre, phone, address, subtotal, delivery, subtotal + delivery, timestamp()))
+                (
+                    code,
+                    nombre,
+                    phone,
+                    address,
+                    subtotal,
+                    delivery,
+                    subtotal + delivery,
+                    timestamp(),
+                ),
+            )
             for row, qty in rows:
-                tx.execute("INSERT INTO pedido_items VALUES (?, ?, ?, ?, ?)",
-                           (cur.lastrowid, row["sku"], qty, row["precio_centimos"],
-                            row["precio_centimos"] * qty))
-                tx.execute("UPDATE productos SET stock = stock - ? WHERE sku = ?", (qty, row["sku"]))
+                tx.execute(
+                    "INSERT INTO pedido_items VALUES (?, ?, ?, ?, ?)",
+                    (
+                        cur.lastrowid,
+                        row["sku"],
+                        qty,
+                        row["precio_centimos"],
+                        row["precio_centimos"] * qty,
+                    ),
+                )
+                tx.execute(
+                    "UPDATE productos SET stock = stock - ? WHERE sku = ?", (qty, row["sku"])
+                )
         entrega = "delivery" if address else "recojo en tienda"
-        return Pedido(codigo=code, estado="registrado", nombre_cliente=nombre, telefono=phone,
-                      direccion=address, entrega=entrega, items=lines, subtotal=money(subtotal),
-                      delivery=money(delivery), total=money(subtotal + delivery),
-                      total_soles=(subtotal + delivery) / 100,
-                      mensaje=f"Pedido {code} registrado por {money(subtotal + delivery)} ({entrega}).")
+        return Pedido(
+            codigo=code,
+            estado="registrado",
+            nombre_cliente=nombre,
+            telefono=phone,
+            direccion=address,
+            entrega=entrega,
+            items=lines,
+            subtotal=money(subtotal),
+            delivery=money(delivery),
+            total=money(subtotal + delivery),
+            total_soles=(subtotal + delivery) / 100,
+            mensaje=f"Pedido {code} registrado por {money(subtotal + delivery)} ({entrega}).",
+        )

@@ -4,12 +4,11 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from server.checkpointer import STORAGE_ERRORS
-from server.deps import ServicesDep
-from server.errors import ApiError
-from server.locks import SessionLockTimeout
+from server.errors import BUSY, STORAGE_DOWN, ApiError
+from server.routes.dependencies import ServicesDep
 from server.schemas import ErrorResponse
-from server.turns import BUSY, STORAGE_DOWN
+from server.storage.backend import STORAGE_ERRORS
+from server.storage.locks import SessionLockTimeout
 
 router = APIRouter(tags=["admin"])
 
@@ -45,14 +44,21 @@ async def config(services: ServicesDep) -> dict[str, Any]:
     """The non-secret configuration in force."""
     s = services.settings
     return {
-        "mcp_reserva_url": s.MCP_RESERVA_URL, "mcp_cita_url": s.MCP_CITA_URL,
-        "mcp_venta_url": s.MCP_VENTA_URL, "mcp_reserva_enabled": s.MCP_RESERVA_ENABLED,
-        "mcp_cita_enabled": s.MCP_CITA_ENABLED, "mcp_venta_enabled": s.MCP_VENTA_ENABLED,
-        "agent_modes": {name: services.agents.resolved_mode(name) for name in services.agents.names},
-        "openai_model": s.OPENAI_MODEL, "openai_base_url": s.OPENAI_BASE_URL,
+        "mcp_reserva_url": s.MCP_RESERVA_URL,
+        "mcp_cita_url": s.MCP_CITA_URL,
+        "mcp_venta_url": s.MCP_VENTA_URL,
+        "mcp_reserva_enabled": s.MCP_RESERVA_ENABLED,
+        "mcp_cita_enabled": s.MCP_CITA_ENABLED,
+        "mcp_venta_enabled": s.MCP_VENTA_ENABLED,
+        "agent_modes": {
+            name: services.agents.resolved_mode(name) for name in services.agents.names
+        },
+        "openai_model": s.OPENAI_MODEL,
+        "openai_base_url": s.OPENAI_BASE_URL,
         "openai_api_key_configured": s.OPENAI_API_KEY is not None,
         "llm_mode": "openai" if s.llm_enabled else "offline",
-        "mcp_timeout": s.MCP_TIMEOUT, "mcp_max_retries": s.MCP_MAX_RETRIES,
+        "mcp_timeout": s.MCP_TIMEOUT,
+        "mcp_max_retries": s.MCP_MAX_RETRIES,
         "mcp_circuit_breaker_failure_threshold": s.MCP_CIRCUIT_BREAKER_FAILURE_THRESHOLD,
         "mcp_circuit_breaker_reset_timeout": s.MCP_CIRCUIT_BREAKER_RESET_TIMEOUT,
         "contexto_negocio_endpoint": s.CONTEXTO_NEGOCIO_ENDPOINT,

@@ -3,18 +3,30 @@
 from fastapi import APIRouter
 from sse_starlette.sse import EventSourceResponse
 
-from server.deps import ServicesDep
+from server.routes.dependencies import ServicesDep
 from server.schemas import ChatRequest, ChatResponse, ErrorResponse
 from server.streaming import stream_turn
 from server.turns import check_model_configured, run_turn
 
 router = APIRouter(prefix="/api/agent", tags=["chat"])
 
-ERRORS = {400: {"model": ErrorResponse}, 409: {"model": ErrorResponse},
-          500: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
-SSE_EVENT = {"type": "object", "description": "One Server-Sent Event", "required": ["data"],
-             "properties": {"event": {"type": "string"}, "data": {"type": "string"},
-                            "id": {"type": "string"}, "retry": {"type": "integer"}}}
+ERRORS = {
+    400: {"model": ErrorResponse},
+    409: {"model": ErrorResponse},
+    500: {"model": ErrorResponse},
+    503: {"model": ErrorResponse},
+}
+SSE_EVENT = {
+    "type": "object",
+    "description": "One Server-Sent Event",
+    "required": ["data"],
+    "properties": {
+        "event": {"type": "string"},
+        "data": {"type": "string"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer"},
+    },
+}
 
 
 @router.post("/chat", response_model=ChatResponse, responses=ERRORS)
@@ -24,9 +36,16 @@ async def chat(body: ChatRequest, services: ServicesDep) -> ChatResponse:
     return await run_turn(body, services)
 
 
-@router.post("/chat/stream", responses={**ERRORS, 200: {
-    "description": "Server-Sent Events: routing, delegating, token…, then done (or error)",
-    "content": {"text/event-stream": {"schema": SSE_EVENT}}}})
+@router.post(
+    "/chat/stream",
+    responses={
+        **ERRORS,
+        200: {
+            "description": "Server-Sent Events: routing, delegating, token…, then done (or error)",
+            "content": {"text/event-stream": {"schema": SSE_EVENT}},
+        },
+    },
+)
 async def chat_stream(body: ChatRequest, services: ServicesDep) -> EventSourceResponse:
     """The same turn as /chat, streamed: progress events, the reply in tokens, then `done`."""
     await services.security.admit_turn(body)

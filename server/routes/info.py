@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from server.deps import ServicesDep
+from server.routes.dependencies import ServicesDep
 from server.schemas import ErrorResponse
 
 router = APIRouter(tags=["service"])
@@ -17,15 +17,30 @@ VERSION = "0.3.0"
 async def root() -> dict[str, Any]:
     """Service name, version and the main endpoints."""
     return {
-        "service": "MaravIA Orquestador", "version": VERSION, "status": "running",
-        "features": ["langgraph-router", "mcp-agents", "checkpointed-sessions",
-                     "circuit-breaker", "offline-router", "business-context-cache"],
-        "endpoints": {"chat": "/api/agent/chat", "config": "/config", "health": "/health",
-                      "metrics": "/metrics", "memory_stats": "/memory/stats",
-                      "clear_memory": "/memory/clear/{session_id}", "docs": "/docs",
-                      "redoc": "/redoc", "ready": "/ready"},
+        "service": "MaravIA Orquestador",
+        "version": VERSION,
+        "status": "running",
+        "features": [
+            "langgraph-router",
+            "mcp-agents",
+            "checkpointed-sessions",
+            "circuit-breaker",
+            "offline-router",
+            "business-context-cache",
+        ],
+        "endpoints": {
+            "chat": "/api/agent/chat",
+            "config": "/config",
+            "health": "/health",
+            "metrics": "/metrics",
+            "memory_stats": "/memory/stats",
+            "clear_memory": "/memory/clear/{session_id}",
+            "docs": "/docs",
+            "redoc": "/redoc",
+            "ready": "/ready",
+        },
         "info": "Orquestador de conversaciones: responde o delega en agentes MCP "
-                "(reserva, cita, venta).",
+        "(reserva, cita, venta).",
     }
 
 
@@ -40,8 +55,9 @@ async def ready(services: ServicesDep) -> JSONResponse:
     """Readiness: 200 only when the checkpointer answers."""
     if await services.backend.ping():
         return JSONResponse({"status": "ready", "checkpointer": services.backend.kind})
-    return JSONResponse({"detail": "El almacenamiento de conversaciones no responde"},
-                        status_code=503)
+    return JSONResponse(
+        {"detail": "El almacenamiento de conversaciones no responde"}, status_code=503
+    )
 
 
 @router.get("/metrics")

@@ -14,11 +14,18 @@ def services_of(scope: Scope) -> Any | None:
     return getattr(getattr(app, "state", None), "services", None)
 
 
-async def send_error(scope: Scope, receive: Receive, send: Send, status: int, detail: str,
-                     headers: dict[str, str] | None = None) -> None:
+async def send_error(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> None:
     """Answer this request with the API's error body."""
     await JSONResponse({"detail": detail}, status_code=status, headers=headers)(
-        scope, receive, send)
+        scope, receive, send
+    )
 
 
 class ServicesMiddleware:

@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 Role = Literal["chat", "admin"]
 IDENTITY_SCOPE_KEY = "maravia.identity"
 
-MISSING = ("Falta la clave de API: envíala en la cabecera X-API-Key "
-           "o como Authorization: Bearer <clave>")
+MISSING = (
+    "Falta la clave de API: envíala en la cabecera X-API-Key o como Authorization: Bearer <clave>"
+)
 INVALID = "La clave de API no es válida"
 FORBIDDEN = "Esta clave de API no tiene permiso para acceder a este recurso de administración"
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -81,8 +82,9 @@ def presented_keys(headers: Headers) -> list[str]:
     return keys
 
 
-def authorize(ring: KeyRing, access: str, headers: Headers,
-              client: str) -> tuple[int, str] | Identity:
+def authorize(
+    ring: KeyRing, access: str, headers: Headers, client: str
+) -> tuple[int, str] | Identity:
     """The caller's Identity, or the (status, Spanish detail) refusing it."""
     keys = presented_keys(headers)
     best: Role | None = None
@@ -91,8 +93,11 @@ def authorize(ring: KeyRing, access: str, headers: Headers,
         role = ring.role_of(key)
         if role is not None and best != "admin":
             best, bucket = role, f"key:{fingerprint(key)}"
-    if access == "open" or (access == "chat" and ring.chat_open) or (
-            access == "admin" and ring.admin_open):
+    if (
+        access == "open"
+        or (access == "chat" and ring.chat_open)
+        or (access == "admin" and ring.admin_open)
+    ):
         return Identity(best, bucket if not ring.chat_open else f"ip:{client}")
     if not keys:
         return 401, MISSING
@@ -113,8 +118,9 @@ class AuthMiddleware(ServicesMiddleware):
         if isinstance(outcome, tuple):
             status, detail = outcome
             log.debug("request refused by auth", extra={"status": status, "access": access})
-            await send_error(scope, receive, send, status, detail,
-                             CHALLENGE if status == 401 else None)
+            await send_error(
+                scope, receive, send, status, detail, CHALLENGE if status == 401 else None
+            )
             return
         scope[IDENTITY_SCOPE_KEY] = outcome
         await self.app(scope, receive, send)

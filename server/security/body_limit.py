@@ -46,8 +46,9 @@ class BodyLimitMiddleware(ServicesMiddleware):
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    await send_error(scope, receive, send, 413, TOO_LARGE.format(limit=limit),
-                     {"Connection": "close"})
+    await send_error(
+        scope, receive, send, 413, TOO_LARGE.format(limit=limit), {"Connection": "close"}
+    )
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

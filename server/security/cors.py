@@ -19,8 +19,11 @@ class SpanishCORSMiddleware(CORSMiddleware):
         response = super().preflight_response(request_headers)
         if response.status_code != 400:
             return response
-        headers = {k: v for k, v in response.headers.items()
-                   if k.lower() not in ("content-length", "content-type")}
+        headers = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() not in ("content-length", "content-type")
+        }
         return JSONResponse({"detail": REFUSED}, status_code=400, headers=headers)
 
 
@@ -29,9 +32,14 @@ def build_cors(app: ASGIApp, origins: list[str]) -> ASGIApp:
     if not origins:
         return app
     return SpanishCORSMiddleware(
-        app, allow_origins=["*"] if "*" in origins else origins, allow_methods=ALLOWED_METHODS,
-        allow_headers=ALLOWED_HEADERS, allow_credentials=False, expose_headers=["Retry-After"],
-        max_age=600)
+        app,
+        allow_origins=["*"] if "*" in origins else origins,
+        allow_methods=ALLOWED_METHODS,
+        allow_headers=ALLOWED_HEADERS,
+        allow_credentials=False,
+        expose_headers=["Retry-After"],
+        max_age=600,
+    )
 
 
 class CORSGate:

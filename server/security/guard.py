@@ -6,13 +6,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from server.errors import ApiError
-from server.logging_config import session_ref
 from server.metrics import Metrics
 from server.schemas import ChatRequest
 from server.security.auth import KeyRing
 from server.security.input_limits import check_chat_input
-from server.security.ratelimit import (SESSION_LIMITED, RateLimiter, limited_headers,
-                                       open_rate_limiter)
+from server.security.ratelimit import (
+    SESSION_LIMITED,
+    RateLimiter,
+    limited_headers,
+    open_rate_limiter,
+)
+from server.session_ids import session_ref
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,23 +41,35 @@ class SecurityGuard:
 @asynccontextmanager
 async def open_guard(settings: Settings, metrics: Metrics) -> AsyncIterator[SecurityGuard]:
     """Build the guard (Redis-backed limits when REDIS_URL is set) and warn about open access."""
-    keys = KeyRing([key.get_secret_value() for key in settings.API_KEYS],
-                   [key.get_secret_value() for key in settings.ADMIN_API_KEYS])
+    keys = KeyRing(
+        [key.get_secret_value() for key in settings.API_KEYS],
+        [key.get_secret_value() for key in settings.ADMIN_API_KEYS],
+    )
     if keys.chat_open:
         log.warning("API_KEYS is not set: the chat API is open to anyone (local development only)")
     if keys.admin_open:
-        log.warning("API_KEYS and ADMIN_API_KEYS are not set: /memory, /config and /metrics "
-                    "are open (local development only)")
+        log.warning(
+            "API_KEYS and ADMIN_API_KEYS are not set: /memory, /config and /metrics "
+            "are open (local development only)"
+        )
     if "*" in settings.CORS_ORIGINS:
         log.warning("CORS_ORIGINS contains '*': any web origin may call the API (no credentials)")
     redis_url = settings.REDIS_URL.get_secret_value() if settings.REDIS_URL else None
-    async with open_rate_limiter(redis_url, per_client=settings.RATE_LIMIT_PER_MINUTE,
-                                 per_session=settings.SESSION_RATE_LIMIT_PER_MINUTE,
-                                 on_limited=metrics.limited) as limiter:
-        log.info("security configured", extra={
-            "api_keys": len(settings.API_KEYS), "admin_api_keys": len(settings.ADMIN_API_KEYS),
-            "cors_origins": len(settings.CORS_ORIGINS),
-            "rate_limit_per_minute": settings.RATE_LIMIT_PER_MINUTE,
-            "session_rate_limit_per_minute": settings.SESSION_RATE_LIMIT_PER_MINUTE,
-            "rate_limit_storage": "redis" if redis_url else "memory"})
+    async with open_rate_limiter(
+        redis_url,
+        per_client=settings.RATE_LIMIT_PER_MINUTE,
+        per_session=settings.SESSION_RATE_LIMIT_PER_MINUTE,
+        on_limited=metrics.limited,
+    ) as limiter:
+        log.info(
+            "security configured",
+            extra={
+                "api_keys": len(settings.API_KEYS),
+                "admin_api_keys": len(settings.ADMIN_API_KEYS),
+                "cors_origins": len(settings.CORS_ORIGINS),
+                "rate_limit_per_minute": settings.RATE_LIMIT_PER_MINUTE,
+                "session_rate_limit_per_minute": settings.SESSION_RATE_LIMIT_PER_MINUTE,
+                "rate_limit_storage": "redis" if redis_url else "memory",
+            },
+        )
         yield SecurityGuard(settings=settings, keys=keys, limiter=limiter)

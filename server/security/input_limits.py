@@ -17,9 +17,11 @@ _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
 MESSAGE_TOO_LONG = "El campo 'message' supera el máximo de {limit} caracteres"
 SESSION_TOO_LONG = f"El campo 'session_id' supera el máximo de {MAX_SESSION_ID_CHARS} caracteres"
 BAD_TEXT = "El campo '{field}' contiene caracteres no válidos"
-CONFIG_TOO_BIG = (f"El campo 'config' es demasiado grande o está demasiado anidado (máximo "
-                  f"{MAX_CONFIG_DEPTH} niveles, {MAX_CONFIG_ITEMS} elementos y "
-                  f"{MAX_CONFIG_STRING_CHARS} caracteres por texto)")
+CONFIG_TOO_BIG = (
+    f"El campo 'config' es demasiado grande o está demasiado anidado (máximo "
+    f"{MAX_CONFIG_DEPTH} niveles, {MAX_CONFIG_ITEMS} elementos y "
+    f"{MAX_CONFIG_STRING_CHARS} caracteres por texto)"
+)
 BAD_NUMBER = "El campo '{field}' contiene un número fuera de rango"
 
 

@@ -11,9 +11,12 @@ SCHEMES = {
     "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
     "BearerAuth": {"type": "http", "scheme": "bearer"},
 }
-_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+_ERROR = {
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+}
 _DESCRIPTIONS = {
-    400: "Solicitud no válida", 401: "Falta la clave de API o no es válida",
+    400: "Solicitud no válida",
+    401: "Falta la clave de API o no es válida",
     403: "La clave no tiene permiso de administración",
     413: "El cuerpo de la solicitud es demasiado grande",
     429: "Límite de solicitudes superado (ver Retry-After)",
@@ -24,8 +27,12 @@ _DESCRIPTIONS = {
 def _error(status: int) -> dict[str, Any]:
     response: dict[str, Any] = {"description": _DESCRIPTIONS[status], **_ERROR}
     if status == 429:
-        response["headers"] = {"Retry-After": {
-            "description": "Segundos que hay que esperar", "schema": {"type": "integer"}}}
+        response["headers"] = {
+            "Retry-After": {
+                "description": "Segundos que hay que esperar",
+                "schema": {"type": "integer"},
+            }
+        }
     return response
 
 
@@ -33,7 +40,8 @@ def decorate(schema: dict[str, Any], *, chat_open: bool, admin_open: bool) -> No
     """Mark protected operations and declare the answers the security layer can give."""
     components = schema.setdefault("components", {})
     components.setdefault("schemas", {}).setdefault(
-        "ErrorResponse", ErrorResponse.model_json_schema())
+        "ErrorResponse", ErrorResponse.model_json_schema()
+    )
     if not (chat_open and admin_open):
         components["securitySchemes"] = dict(SCHEMES)
     for name in ("HTTPValidationError", "ValidationError"):
@@ -66,8 +74,11 @@ def document_security(app: FastAPI) -> None:
         schema = base()
         services = getattr(app.state, "services", None)
         keys = services.security.keys if services is not None else None
-        decorate(schema, chat_open=keys is not None and keys.chat_open,
-                 admin_open=keys is not None and keys.admin_open)
+        decorate(
+            schema,
+            chat_open=keys is not None and keys.chat_open,
+            admin_open=keys is not None and keys.admin_open,
+        )
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

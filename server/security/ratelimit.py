@@ -23,16 +23,23 @@ log = logging.getLogger(__name__)
 LimitScope = Literal["client", "session"]
 KEY_PREFIX = "maravia:ratelimit"
 CLIENT_LIMITED = "Demasiadas solicitudes; inténtalo de nuevo en {seconds} segundos."
-SESSION_LIMITED = ("Demasiados mensajes en esta conversación; "
-                   "inténtalo de nuevo en {seconds} segundos.")
+SESSION_LIMITED = (
+    "Demasiados mensajes en esta conversación; inténtalo de nuevo en {seconds} segundos."
+)
 _WARN_EVERY = 60.0
 
 
 class RateLimiter:
     """Moving one-minute windows per client and per session over a memory or Redis storage."""
 
-    def __init__(self, storage: Storage, *, per_client: int, per_session: int,
-                 on_limited: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        per_client: int,
+        per_session: int,
+        on_limited: Callable[[str], None],
+    ) -> None:
         self._strategy = MovingWindowRateLimiter(storage)
         self._items: dict[str, RateLimitItem | None] = {
             "client": RateLimitItemPerMinute(per_client) if per_client > 0 else None,
@@ -62,29 +69,40 @@ class RateLimiter:
         now = time.monotonic()
         if now - self._warned_at >= _WARN_EVERY:
             self._warned_at = now
-            log.warning("rate-limit storage unavailable; requests are not being limited",
-                        extra={"error": type(getattr(exc, "storage_error", exc)).__name__})
+            log.warning(
+                "rate-limit storage unavailable; requests are not being limited",
+                extra={"error": type(getattr(exc, "storage_error", exc)).__name__},
+            )
 
 
 @asynccontextmanager
-async def open_rate_limiter(redis_url: str | None, *, per_client: int, per_session: int,
-                            on_limited: Callable[[str], None]) -> AsyncIterator[RateLimiter]:
+async def open_rate_limiter(
+    redis_url: str | None, *, per_client: int, per_session: int, on_limited: Callable[[str], None]
+) -> AsyncIterator[RateLimiter]:
     """A limiter over Redis (shared by every instance) when `redis_url` is set, else in memory."""
     if redis_url is None:
-        yield RateLimiter(MemoryStorage(), per_client=per_client, per_session=per_session,
-                          on_limited=on_limited)
+        yield RateLimiter(
+            MemoryStorage(), per_client=per_client, per_session=per_session, on_limited=on_limited
+        )
         return
     import redis.asyncio as aioredis
 
-    pool = aioredis.ConnectionPool.from_url(redis_url, socket_timeout=2.0,
-                                            socket_connect_timeout=2.0)
+    pool = aioredis.ConnectionPool.from_url(
+        redis_url, socket_timeout=2.0, socket_connect_timeout=2.0
+    )
     try:
-        storage = RedisStorage(f"async+{redis_url}", implementation="redispy", key_prefix=KEY_PREFIX,
-                               wrap_exceptions=True, connection_pool=pool)
+        storage = RedisStorage(
+            f"async+{redis_url}",
+            implementation="redispy",
+            key_prefix=KEY_PREFIX,
+            wrap_exceptions=True,
+            connection_pool=pool,
+        )
         if not await storage.check():
             log.warning("rate-limit Redis not reachable at start-up; limits fail open until it is")
-        yield RateLimiter(storage, per_client=per_client, per_session=per_session,
-                          on_limited=on_limited)
+        yield RateLimiter(
+            storage, per_client=per_client, per_session=per_session, on_limited=on_limited
+        )
     finally:
         await pool.aclose()
 
@@ -101,8 +119,11 @@ class ClientRateLimitMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] == "OPTIONS" or not is_rate_limited(
-                get_route_path(scope)):
+        if (
+            scope["type"] != "http"
+            or scope["method"] == "OPTIONS"
+            or not is_rate_limited(get_route_path(scope))
+        ):
             await self.app(scope, receive, send)
             return
         services = services_of(scope)
@@ -112,7 +133,13 @@ class ClientRateLimitMiddleware:
             return
         wait = await services.security.limiter.hit("client", identity.bucket)
         if wait is not None:
-            await send_error(scope, receive, send, 429, CLIENT_LIMITED.format(seconds=wait),
-                             limited_headers(wait))
+            await send_error(
+                scope,
+                receive,
+                send,
+                429,
+                CLIENT_LIMITED.format(seconds=wait),
+                limited_headers(wait),
+            )
             return
         await self.app(scope, receive, send)

@@ -39,9 +39,16 @@ def free_port() -> int:
 class ServerProc:
     """`python -m <module>` on a loopback port, logging to a file; restartable on the same db."""
 
-    def __init__(self, module: str, workdir: Path, *, db: Path | None = None,
-                 args: Sequence[str] = (), env: dict[str, str] | None = None,
-                 port_via_env: str = "") -> None:
+    def __init__(
+        self,
+        module: str,
+        workdir: Path,
+        *,
+        db: Path | None = None,
+        args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+        port_via_env: str = "",
+    ) -> None:
         self.module, self.workdir, self.db = module, workdir, db
         self.args, self.extra_env, self.port_via_env = list(args), env or {}, port_via_env
         self.port = free_port()
@@ -57,8 +64,13 @@ class ServerProc:
         return f"{self.base}/mcp"
 
     def start(self) -> ServerProc:
-        env = dict(os.environ, PYTHONUNBUFFERED="1", NO_PROXY="127.0.0.1,localhost",
-                   PYTHONPATH=str(REPO_ROOT), **self.extra_env)
+        env = dict(
+            os.environ,
+            PYTHONUNBUFFERED="1",
+            NO_PROXY="127.0.0.1,localhost",
+            PYTHONPATH=str(REPO_ROOT),
+            **self.extra_env,
+        )
         argv = [sys.executable, "-m", self.module, "--host", "127.0.0.1", *self.args]
         if self.port_via_env:
             env[self.port_via_env] = str(self.port)
@@ -78,7 +90,10 @@ class ServerProc:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.module} exited early:\n{self.log.read_text()}")
             try:
-                if httpx.get(f"{self.base}/health", timeout=1.0, trust_env=False).status_code == 200:
+                if (
+                    httpx.get(f"{self.base}/health", timeout=1.0, trust_env=False).status_code
+                    == 200
+                ):
                     return
             except httpx.HTTPError:
                 pass
@@ -171,15 +186,25 @@ def upcoming(weekday: int, min_days: int) -> date:
 
 
 def chat_context(session_id: str, fecha_iso: str | None = None) -> dict[str, Any]:
-    config: dict[str, Any] = {"nombre_bot": "Mara", "id_empresa": 1, "rol_bot": "asistente",
-                              "tipo_bot": "ventas", "objetivo_principal": "atender"}
+    config: dict[str, Any] = {
+        "nombre_bot": "Mara",
+        "id_empresa": 1,
+        "rol_bot": "asistente",
+        "tipo_bot": "ventas",
+        "objetivo_principal": "atender",
+    }
     config["fecha_iso"] = fecha_iso or lima_today().isoformat()
     return {"session_id": session_id, "config": config}
 
 
 async def chat(url: str, session_id: str, message: str, fecha_iso: str | None = None) -> str:
-    result = await call(url, "chat", message=message, session_id=session_id,
-                        context=chat_context(session_id, fecha_iso))
+    result = await call(
+        url,
+        "chat",
+        message=message,
+        session_id=session_id,
+        context=chat_context(session_id, fecha_iso),
+    )
     assert not result.isError, text(result)
     reply = text(result)
     assert reply.strip()

@@ -38,31 +38,41 @@ def test_known_company(service: ServerProc, path: str) -> None:
 
 
 def test_companies_differ_and_unknown_gets_generic_text(service: ServerProc) -> None:
-    texts = [post(service, "/", json={"codOpe": OP, "id_empresa": i}).json()["contexto_negocio"]
-             for i in (1, 2, 3, 987654)]
+    texts = [
+        post(service, "/", json={"codOpe": OP, "id_empresa": i}).json()["contexto_negocio"]
+        for i in (1, 2, 3, 987654)
+    ]
     assert len(set(texts)) == 4
     assert "Clínica Dental" in texts[1] and "MaravIA" in texts[3]
 
 
-@pytest.mark.parametrize("body", [
-    {"codOpe": "OTRA_COSA", "id_empresa": 1},
-    {"id_empresa": 1},
-    {"codOpe": OP},
-    {"codOpe": OP, "id_empresa": 0},
-    {"codOpe": OP, "id_empresa": -3},
-    {"codOpe": OP, "id_empresa": "abc"},
-    {"codOpe": OP, "id_empresa": True},
-    [OP, 1],
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"codOpe": "OTRA_COSA", "id_empresa": 1},
+        {"id_empresa": 1},
+        {"codOpe": OP},
+        {"codOpe": OP, "id_empresa": 0},
+        {"codOpe": OP, "id_empresa": -3},
+        {"codOpe": OP, "id_empresa": "abc"},
+        {"codOpe": OP, "id_empresa": True},
+        [OP, 1],
+    ],
+)
 def test_bad_bodies_are_400_in_spanish(service: ServerProc, body: Any) -> None:
     r = post(service, "/", json=body)
     assert r.status_code == 400
     data = r.json()
-    assert data["success"] is False and ("codOpe" in data["error"] or "id_empresa" in data["error"]
-                                         or "objeto JSON" in data["error"])
+    assert data["success"] is False and (
+        "codOpe" in data["error"] or "id_empresa" in data["error"] or "objeto JSON" in data["error"]
+    )
 
 
 def test_invalid_json_is_400(service: ServerProc) -> None:
-    r = post(service, "/contexto", content=b"{no es json", headers={"content-type": "application/json"})
+    r = post(
+        service, "/contexto", content=b"{no es json", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 400 and r.json() == {
-        "success": False, "error": "El cuerpo de la solicitud debe ser un JSON válido."}
+        "success": False,
+        "error": "El cuerpo de la solicitud debe ser un JSON válido.",
+    }

@@ -7,31 +7,62 @@ from datetime import date, datetime, time
 import pytest
 
 from mcp_agents.common.dates import now_from_config, parse_date, parse_time
-from mcp_agents.common.dialogue import (is_greeting_only, parse_code, parse_name, parse_people,
-                                        parse_phone)
+from mcp_agents.common.dialogue import (
+    is_greeting_only,
+    parse_code,
+    parse_name,
+    parse_people,
+    parse_phone,
+)
 from mcp_agents.common.text import Option, best_matches, normalize
 
 THURSDAY = date(2026, 11, 26)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("hoy", THURSDAY), ("MAÑANA", date(2026, 11, 27)), ("pasado mañana", date(2026, 11, 28)),
-    ("el sábado", date(2026, 11, 28)), ("el jueves", date(2026, 12, 3)), ("el lunes", date(2026, 11, 30)),
-    ("el 28", date(2026, 11, 28)), ("el 3", date(2026, 12, 3)), ("26/11", THURSDAY),
-    ("2/1", date(2027, 1, 2)), ("2026-11-28", date(2026, 11, 28)), ("30 de noviembre", date(2026, 11, 30)),
-    ("5 de enero de 2027", date(2027, 1, 5)), ("mañana a las 10 de la mañana", date(2026, 11, 27)),
-    ("a las 10 de la mañana", None), ("31/02", None), ("para 4 personas", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hoy", THURSDAY),
+        ("MAÑANA", date(2026, 11, 27)),
+        ("pasado mañana", date(2026, 11, 28)),
+        ("el sábado", date(2026, 11, 28)),
+        ("el jueves", date(2026, 12, 3)),
+        ("el lunes", date(2026, 11, 30)),
+        ("el 28", date(2026, 11, 28)),
+        ("el 3", date(2026, 12, 3)),
+        ("26/11", THURSDAY),
+        ("2/1", date(2027, 1, 2)),
+        ("2026-11-28", date(2026, 11, 28)),
+        ("30 de noviembre", date(2026, 11, 30)),
+        ("5 de enero de 2027", date(2027, 1, 5)),
+        ("mañana a las 10 de la mañana", date(2026, 11, 27)),
+        ("a las 10 de la mañana", None),
+        ("31/02", None),
+        ("para 4 personas", None),
+    ],
+)
 def test_parse_date(text: str, expected: date | None) -> None:
     assert parse_date(text, THURSDAY) == expected
 
 
-@pytest.mark.parametrize(("text", "first"), [
-    ("a las 5", time(17)), ("a las 10", time(10)), ("8pm", time(20)), ("8 pm", time(20)),
-    ("20:00", time(20)), ("a las 8 de la noche", time(20)), ("5 de la tarde", time(17)),
-    ("a las 10 de la mañana", time(10)), ("a las 8 y media", time(8, 30)), ("al mediodía", time(12)),
-    ("15h", time(15)), ("a las once", time(11)), ("a las 7:30 p.m.", time(19, 30)),
-])
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("a las 5", time(17)),
+        ("a las 10", time(10)),
+        ("8pm", time(20)),
+        ("8 pm", time(20)),
+        ("20:00", time(20)),
+        ("a las 8 de la noche", time(20)),
+        ("5 de la tarde", time(17)),
+        ("a las 10 de la mañana", time(10)),
+        ("a las 8 y media", time(8, 30)),
+        ("al mediodía", time(12)),
+        ("15h", time(15)),
+        ("a las once", time(11)),
+        ("a las 7:30 p.m.", time(19, 30)),
+    ],
+)
 def test_parse_time(text: str, first: time) -> None:
     guess = parse_time(text)
     assert guess is not None and guess.candidates()[0] == first
@@ -44,10 +75,18 @@ def test_ambiguous_time_offers_both_halves_of_the_day() -> None:
     assert parse_time("para 4 personas") is None
 
 
-@pytest.mark.parametrize(("text", "people"), [
-    ("mesa para 4 el sábado", 4), ("somos cuatro", 4), ("6 personas", 6), ("para una persona", 1),
-    ("para el 28", None), ("para las 5", None), ("para mañana", None),
-])
+@pytest.mark.parametrize(
+    ("text", "people"),
+    [
+        ("mesa para 4 el sábado", 4),
+        ("somos cuatro", 4),
+        ("6 personas", 6),
+        ("para una persona", 1),
+        ("para el 28", None),
+        ("para las 5", None),
+        ("para mañana", None),
+    ],
+)
 def test_parse_people(text: str, people: int | None) -> None:
     assert parse_people(text) == people
 
@@ -66,8 +105,11 @@ def test_names_phones_codes_greetings() -> None:
 
 
 def test_matching_ignores_accents_case_plural_and_typos() -> None:
-    options = [Option("mesa-4", "Mesa para 4", ("mesa",)), Option("mesa-6", "Mesa para 6", ("mesa",)),
-               Option("masaje", "Masaje relajante", ("masaje", "spa"))]
+    options = [
+        Option("mesa-4", "Mesa para 4", ("mesa",)),
+        Option("mesa-6", "Mesa para 6", ("mesa",)),
+        Option("masaje", "Masaje relajante", ("masaje", "spa")),
+    ]
     assert normalize("  MASAJE  Relajánte ") == "masaje relajante"
     assert [o.key for o in best_matches("una MESA para 4", options)] == ["mesa-4"]
     assert [o.key for o in best_matches("mesas", options)] == ["mesa-4", "mesa-6"]

@@ -6,16 +6,17 @@ import time
 
 import pytest
 
-from tests.support.orchestrator import StartApp
 from tests.support.agents import AgentFactory
+from tests.support.orchestrator import StartApp
 from tests.support.procs import free_port
 
 FALLBACK = "Déjame consultarlo con el equipo y te confirmo en breve."
 BOOK = "quiero reservar una mesa para 4 personas"
 
 
-def test_ten_delegated_turns_cost_one_http_request_each(start_app: StartApp,
-                                                        chat_agent: AgentFactory) -> None:
+def test_ten_delegated_turns_cost_one_http_request_each(
+    start_app: StartApp, chat_agent: AgentFactory
+) -> None:
     agent = chat_agent("reserva")
     app = start_app(agents={"reserva": agent.url}, LLM_MODE="offline")
     app.chat(BOOK, session_id="warm")
@@ -29,7 +30,8 @@ def test_ten_delegated_turns_cost_one_http_request_each(start_app: StartApp,
 
 
 def test_agent_failing_twice_then_answering_succeeds_with_three_attempts(
-        start_app: StartApp, chat_agent: AgentFactory) -> None:
+    start_app: StartApp, chat_agent: AgentFactory
+) -> None:
     agent = chat_agent("reserva")
     app = start_app(agents={"reserva": agent.url}, LLM_MODE="offline", MCP_MAX_RETRIES=3)
     agent.control(fail_next=2)
@@ -39,21 +41,22 @@ def test_agent_failing_twice_then_answering_succeeds_with_three_attempts(
     assert app.metrics()["circuit_breakers"]["reserva"]["failure_count"] == 0
 
 
-def test_agent_error_result_is_a_fallback_and_never_shown(start_app: StartApp,
-                                                          chat_agent: AgentFactory) -> None:
+def test_agent_error_result_is_a_fallback_and_never_shown(
+    start_app: StartApp, chat_agent: AgentFactory
+) -> None:
     agent = chat_agent("reserva")
     app = start_app(agents={"reserva": agent.url}, LLM_MODE="offline", MCP_MAX_RETRIES=2)
     agent.control(error_result_next=2)
     body = app.chat(BOOK, session_id="e1").json()
-    assert body == {"reply": FALLBACK, "session_id": "e1", "agent_used": None,
-                    "action": "respond"}
+    assert body == {"reply": FALLBACK, "session_id": "e1", "agent_used": None, "action": "respond"}
     assert app.metrics()["agent_failures"] == {"reserva": 1}
 
 
 def test_timeout_bounds_a_hanging_agent(start_app: StartApp, chat_agent: AgentFactory) -> None:
     agent = chat_agent("reserva")
-    app = start_app(agents={"reserva": agent.url}, LLM_MODE="offline", MCP_TIMEOUT=0.5,
-                    MCP_MAX_RETRIES=2)
+    app = start_app(
+        agents={"reserva": agent.url}, LLM_MODE="offline", MCP_TIMEOUT=0.5, MCP_MAX_RETRIES=2
+    )
     agent.control(hang_next=2)
     started = time.monotonic()
     body = app.chat(BOOK, session_id="t1").json()
@@ -64,19 +67,24 @@ def test_timeout_bounds_a_hanging_agent(start_app: StartApp, chat_agent: AgentFa
     assert app.chat(BOOK, session_id="t1").json()["action"] == "delegate"
 
 
-def test_breaker_opens_then_half_opens_then_closes(start_app: StartApp,
-                                                   chat_agent: AgentFactory) -> None:
+def test_breaker_opens_then_half_opens_then_closes(
+    start_app: StartApp, chat_agent: AgentFactory
+) -> None:
     agent = chat_agent("reserva")
-    app = start_app(agents={"reserva": agent.url}, LLM_MODE="offline", MCP_MAX_RETRIES=1,
-                    MCP_CIRCUIT_BREAKER_FAILURE_THRESHOLD=2,
-                    MCP_CIRCUIT_BREAKER_RESET_TIMEOUT=1)
+    app = start_app(
+        agents={"reserva": agent.url},
+        LLM_MODE="offline",
+        MCP_MAX_RETRIES=1,
+        MCP_CIRCUIT_BREAKER_FAILURE_THRESHOLD=2,
+        MCP_CIRCUIT_BREAKER_RESET_TIMEOUT=1,
+    )
     agent.control(fail_next=100)
     for _ in range(2):
         assert app.chat(BOOK, session_id="b1").json()["action"] == "respond"
     assert app.metrics()["circuit_breakers"]["reserva"] == {"state": "open", "failure_count": 2}
     calls = agent.stats()["rpc"]["tools/call"]
     assert app.chat(BOOK, session_id="b1").json()["action"] == "respond"
-    assert agent.stats()["rpc"]["tools/call"] == calls            # open: not attempted
+    assert agent.stats()["rpc"]["tools/call"] == calls  # open: not attempted
     time.sleep(1.1)
     assert app.metrics()["circuit_breakers"]["reserva"]["state"] == "half_open"
     agent.control(fail_next=0)
@@ -86,8 +94,7 @@ def test_breaker_opens_then_half_opens_then_closes(start_app: StartApp,
 
 def test_disabled_agent_is_never_reached(start_app: StartApp, chat_agent: AgentFactory) -> None:
     reserva, cita = chat_agent("reserva"), chat_agent("cita")
-    app = start_app(agents={"reserva": reserva.url}, LLM_MODE="offline",
-                    MCP_CITA_URL=cita.url)
+    app = start_app(agents={"reserva": reserva.url}, LLM_MODE="offline", MCP_CITA_URL=cita.url)
     for message in ("quiero agendar una cita con el dentista", "usa el agente cita"):
         body = app.chat(message, session_id="d1").json()
         assert body["agent_used"] != "cita"
@@ -96,13 +103,17 @@ def test_disabled_agent_is_never_reached(start_app: StartApp, chat_agent: AgentF
 
 
 def test_agent_down_at_start_falls_back_then_is_used_once_up(
-        start_app: StartApp, chat_agent: AgentFactory) -> None:
+    start_app: StartApp, chat_agent: AgentFactory
+) -> None:
     port = free_port()
-    app = start_app(agents={"reserva": f"http://127.0.0.1:{port}/mcp"}, LLM_MODE="offline",
-                    MCP_MAX_RETRIES=1, wait_agents=0)
+    app = start_app(
+        agents={"reserva": f"http://127.0.0.1:{port}/mcp"},
+        LLM_MODE="offline",
+        MCP_MAX_RETRIES=1,
+        wait_agents=0,
+    )
     body = app.chat(BOOK, session_id="u1").json()
-    assert body == {"reply": FALLBACK, "session_id": "u1", "agent_used": None,
-                    "action": "respond"}
+    assert body == {"reply": FALLBACK, "session_id": "u1", "agent_used": None, "action": "respond"}
     assert app.metrics()["agent_failures"] == {"reserva": 1}
     agent = chat_agent("reserva", port=port, fresh=True)
     app.wait_agents(20)
@@ -110,8 +121,7 @@ def test_agent_down_at_start_falls_back_then_is_used_once_up(
     agent.stop()
 
 
-def test_agent_restart_reopens_the_session(start_app: StartApp,
-                                           chat_agent: AgentFactory) -> None:
+def test_agent_restart_reopens_the_session(start_app: StartApp, chat_agent: AgentFactory) -> None:
     agent = chat_agent("reserva", fresh=True)
     app = start_app(agents={"reserva": agent.url}, LLM_MODE="offline", MCP_MAX_RETRIES=3)
     assert app.chat(BOOK, session_id="k1").json()["action"] == "delegate"
@@ -121,10 +131,13 @@ def test_agent_restart_reopens_the_session(start_app: StartApp,
     agent.stop()
 
 
-@pytest.mark.parametrize(("session_id", "delegated", "sent"), [
-    ("51987654321", True, 51987654321), ("user-abc", False, None)])
-def test_integer_session_id_schema(start_app: StartApp, chat_agent: AgentFactory,
-                                   session_id: str, delegated: bool, sent: object) -> None:
+@pytest.mark.parametrize(
+    ("session_id", "delegated", "sent"),
+    [("51987654321", True, 51987654321), ("user-abc", False, None)],
+)
+def test_integer_session_id_schema(
+    start_app: StartApp, chat_agent: AgentFactory, session_id: str, delegated: bool, sent: object
+) -> None:
     agent = chat_agent("venta", session_id_type="int")
     app = start_app(agents={"venta": agent.url}, LLM_MODE="offline")
     body = app.chat("cuánto cuesta el lomo saltado?", session_id=session_id).json()
@@ -136,10 +149,13 @@ def test_integer_session_id_schema(start_app: StartApp, chat_agent: AgentFactory
         assert calls == [] and body["reply"] == FALLBACK
 
 
-@pytest.mark.parametrize("options", [{"stateless": True}, {"json_response": True},
-                                     {"stateless": True, "json_response": True}])
-def test_agents_of_every_streamable_http_flavour(start_app: StartApp, chat_agent: AgentFactory,
-                                                 options: dict) -> None:
+@pytest.mark.parametrize(
+    "options",
+    [{"stateless": True}, {"json_response": True}, {"stateless": True, "json_response": True}],
+)
+def test_agents_of_every_streamable_http_flavour(
+    start_app: StartApp, chat_agent: AgentFactory, options: dict
+) -> None:
     agent = chat_agent("reserva", **options)
     app = start_app(agents={"reserva": agent.url}, LLM_MODE="offline")
     for turn in (1, 2):

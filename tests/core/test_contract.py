@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.orchestrator import StartApp
 from tests.support.agents import AgentFactory
-from tests.support.orchestrator import RunningApp, chat_body
+from tests.support.orchestrator import RunningApp, StartApp, chat_body
 
 
 @pytest.fixture
@@ -45,16 +44,19 @@ def test_missing_id_empresa_is_400_with_exact_text(app: RunningApp) -> None:
     assert r.json() == {"detail": "El campo 'config.id_empresa' debe ser un número mayor a 0"}
 
 
-@pytest.mark.parametrize(("mutate", "field"), [
-    (lambda b: b.pop("message"), "message"),
-    (lambda b: b.pop("config"), "config"),
-    (lambda b: b["config"].pop("nombre_bot"), "config.nombre_bot"),
-    (lambda b: b.update(message=123), "message"),
-    (lambda b: b.update(config="texto"), "config"),
-    (lambda b: b["config"].update(slots="muchos"), "config.slots"),
-    (lambda b: b["config"].update(agendar_usuario="quizás"), "config.agendar_usuario"),
-    (lambda b: b.update(session_id=[1, 2]), "session_id"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda b: b.pop("message"), "message"),
+        (lambda b: b.pop("config"), "config"),
+        (lambda b: b["config"].pop("nombre_bot"), "config.nombre_bot"),
+        (lambda b: b.update(message=123), "message"),
+        (lambda b: b.update(config="texto"), "config"),
+        (lambda b: b["config"].update(slots="muchos"), "config.slots"),
+        (lambda b: b["config"].update(agendar_usuario="quizás"), "config.agendar_usuario"),
+        (lambda b: b.update(session_id=[1, 2]), "session_id"),
+    ],
+)
 def test_malformed_bodies_are_400_naming_the_field(app: RunningApp, mutate, field: str) -> None:
     body = chat_body("hola")
     mutate(body)
@@ -80,16 +82,32 @@ def test_integer_session_id_is_its_decimal_string(app: RunningApp) -> None:
     assert stats["sessions"] == {"51987654321": 1}
 
 
-@pytest.mark.parametrize(("sent", "expected"), [
-    ("1", True), (1, True), (True, True), ("0", False), (0, False), (False, False),
-    ("", None), ("null", None), (None, None),
-])
-def test_agendar_flags_and_extra_keys_reach_the_agent(app: RunningApp, chat_agent: AgentFactory,
-                                                      sent: object, expected: object) -> None:
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [
+        ("1", True),
+        (1, True),
+        (True, True),
+        ("0", False),
+        (0, False),
+        (False, False),
+        ("", None),
+        ("null", None),
+        (None, None),
+    ],
+)
+def test_agendar_flags_and_extra_keys_reach_the_agent(
+    app: RunningApp, chat_agent: AgentFactory, sent: object, expected: object
+) -> None:
     agent = chat_agent("reserva")
     agent.reset()
-    r = app.chat("quiero reservar una mesa para 4", agendar_usuario=sent, agendar_sucursal=sent,
-                 canal="whatsapp", campo_nuevo={"a": 1})
+    r = app.chat(
+        "quiero reservar una mesa para 4",
+        agendar_usuario=sent,
+        agendar_sucursal=sent,
+        canal="whatsapp",
+        campo_nuevo={"a": 1},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["action"] == "delegate"
     config = agent.chat_calls()[-1]["context"]["config"]
@@ -109,18 +127,39 @@ def test_info_health_config_metrics_docs(app: RunningApp) -> None:
     root = app.client.get("/").json()
     assert root["service"] == "MaravIA Orquestador" and root["status"] == "running"
     assert root["version"] == "0.3.0" and isinstance(root["features"], list)
-    for name in ("chat", "config", "health", "metrics", "memory_stats", "clear_memory", "docs",
-                 "redoc"):
+    for name in (
+        "chat",
+        "config",
+        "health",
+        "metrics",
+        "memory_stats",
+        "clear_memory",
+        "docs",
+        "redoc",
+    ):
         assert name in root["endpoints"]
     assert app.client.get("/health").json() == {"status": "ok", "service": "orquestador"}
     config = app.client.get("/config").json()
-    for key in ("mcp_reserva_url", "mcp_cita_url", "mcp_venta_url", "mcp_reserva_enabled",
-                "openai_model"):
+    for key in (
+        "mcp_reserva_url",
+        "mcp_cita_url",
+        "mcp_venta_url",
+        "mcp_reserva_enabled",
+        "openai_model",
+    ):
         assert key in config
     assert "test-key" not in app.client.get("/config").text
     metrics = app.metrics()
-    for key in ("requests_total", "requests_errors", "requests_delegate", "requests_respond",
-                "latency_avg_ms", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms"):
+    for key in (
+        "requests_total",
+        "requests_errors",
+        "requests_delegate",
+        "requests_respond",
+        "latency_avg_ms",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "latency_p99_ms",
+    ):
         assert key in metrics
     assert metrics["circuit_breakers"] == {"reserva": {"state": "closed", "failure_count": 0}}
     assert app.client.get("/docs").status_code == 200

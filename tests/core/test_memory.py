@@ -8,18 +8,21 @@ import time
 
 import pytest
 
-from tests.support.orchestrator import StartApp, model_settings
 from tests.support.agents import AgentFactory
 from tests.support.context_server import ContextServer
 from tests.support.openai_specs import route_json
 from tests.support.openai_stub import OpenAIStub
+from tests.support.orchestrator import StartApp, model_settings
 
 
-def test_second_turn_model_request_contains_the_first(start_app: StartApp, storage: dict,
-                                                      openai_stub: OpenAIStub) -> None:
+def test_second_turn_model_request_contains_the_first(
+    start_app: StartApp, storage: dict, openai_stub: OpenAIStub
+) -> None:
     app = start_app(**storage, **model_settings(openai_stub))
-    openai_stub.enqueue(route_json("respond", reply="Hola Ana, ¿qué necesitas?"),
-                        route_json("respond", reply="Claro."))
+    openai_stub.enqueue(
+        route_json("respond", reply="Hola Ana, ¿qué necesitas?"),
+        route_json("respond", reply="Claro."),
+    )
     app.chat("Hola, me llamo Ana", session_id="m1")
     app.chat("¿recuerdas mi nombre?", session_id="m1")
     second = openai_stub.messages_text(1)
@@ -28,8 +31,9 @@ def test_second_turn_model_request_contains_the_first(start_app: StartApp, stora
     assert "¿recuerdas mi nombre?" not in openai_stub.messages_text(0)
 
 
-def test_new_app_on_the_same_store_continues(start_app: StartApp, storage: dict,
-                                            openai_stub: OpenAIStub) -> None:
+def test_new_app_on_the_same_store_continues(
+    start_app: StartApp, storage: dict, openai_stub: OpenAIStub
+) -> None:
     first = start_app(**storage, **model_settings(openai_stub))
     openai_stub.enqueue(route_json("respond", reply="Anotado, Ana."))
     first.chat("soy Ana y quiero pollo", session_id="p1")
@@ -42,25 +46,24 @@ def test_new_app_on_the_same_store_continues(start_app: StartApp, storage: dict,
     assert second.client.get("/memory/stats").json()["sessions"] == {"p1": 2}
 
 
-def test_history_is_bounded_in_the_stored_state(start_app: StartApp, openai_stub: OpenAIStub,
-                                                storage: dict) -> None:
+def test_history_is_bounded_in_the_stored_state(
+    start_app: StartApp, openai_stub: OpenAIStub, storage: dict
+) -> None:
     app = start_app(MAX_HISTORY_TURNS=3, **storage, **model_settings(openai_stub))
     openai_stub.set_handler(lambda req: route_json("respond", reply="ok"))
     for i in range(9):
         assert app.chat(f"mensaje número {i}", session_id="b1").status_code == 200
     assert app.client.get("/memory/stats").json()["sessions"] == {"b1": 3}
     messages = openai_stub.last_request()["messages"]
-    history = [line for line in messages[1]["content"].splitlines()
-               if line.startswith("Cliente:")]
+    history = [line for line in messages[1]["content"].splitlines() if line.startswith("Cliente:")]
     # the model sees the 3 stored turns plus the current message
     assert history == [f"Cliente: mensaje número {i}" for i in (5, 6, 7)]
     assert messages[-1]["content"] == "mensaje número 8"
     size, rows = app.call(app.services.backend.ops.thread_bytes("b1"))
-    assert rows == 1 and size > 0                                  # older checkpoints pruned
+    assert rows == 1 and size > 0  # older checkpoints pruned
 
 
-def test_stats_count_turns_and_clear_empties_a_session(start_app: StartApp,
-                                                       storage: dict) -> None:
+def test_stats_count_turns_and_clear_empties_a_session(start_app: StartApp, storage: dict) -> None:
     app = start_app(LLM_MODE="offline", **storage)
     for _ in range(3):
         app.chat("hola", session_id="c1")
@@ -74,8 +77,9 @@ def test_stats_count_turns_and_clear_empties_a_session(start_app: StartApp,
     assert app.client.get("/memory/stats").json()["sessions"]["c1"] == 1
 
 
-def test_business_context_is_cached_per_company(start_app: StartApp, openai_stub: OpenAIStub,
-                                                context_server: ContextServer) -> None:
+def test_business_context_is_cached_per_company(
+    start_app: StartApp, openai_stub: OpenAIStub, context_server: ContextServer
+) -> None:
     context_server.set_context(12, "Aceptamos Yape y Plin.")
     app = start_app(CONTEXTO_NEGOCIO_ENDPOINT=context_server.url, **model_settings(openai_stub))
     openai_stub.set_handler(lambda req: route_json("respond", reply="ok"))
@@ -88,10 +92,14 @@ def test_business_context_is_cached_per_company(start_app: StartApp, openai_stub
 
 
 def test_slow_business_context_is_skipped_within_its_timeout(
-        start_app: StartApp, openai_stub: OpenAIStub, context_server: ContextServer) -> None:
+    start_app: StartApp, openai_stub: OpenAIStub, context_server: ContextServer
+) -> None:
     context_server.delay = 5
-    app = start_app(CONTEXTO_NEGOCIO_ENDPOINT=context_server.url, CONTEXTO_NEGOCIO_TIMEOUT=0.5,
-                    **model_settings(openai_stub))
+    app = start_app(
+        CONTEXTO_NEGOCIO_ENDPOINT=context_server.url,
+        CONTEXTO_NEGOCIO_TIMEOUT=0.5,
+        **model_settings(openai_stub),
+    )
     openai_stub.set_handler(lambda req: route_json("respond", reply="ok"))
     started = time.monotonic()
     r = app.chat("hola", session_id="s1")
@@ -105,20 +113,32 @@ def test_unreachable_business_context_does_not_break_the_turn(start_app: StartAp
 
 
 def test_user_text_and_config_are_absent_from_info_logs(
-        start_app: StartApp, chat_agent: AgentFactory, capsys: pytest.CaptureFixture[str],
-        caplog: pytest.LogCaptureFixture) -> None:
+    start_app: StartApp,
+    chat_agent: AgentFactory,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     agent = chat_agent("reserva")
     app = start_app(agents={"reserva": agent.url}, LLM_MODE="offline")
     secret_text = "mi correo es ana.perez@example.com y mi celular 987654321"
     with caplog.at_level(logging.INFO):
-        app.chat("quiero reservar una mesa para 4", session_id="51911122233",
-                 frase_saludo="FRASE-SECRETA-XYZ")
+        app.chat(
+            "quiero reservar una mesa para 4",
+            session_id="51911122233",
+            frase_saludo="FRASE-SECRETA-XYZ",
+        )
         app.chat(secret_text, session_id="51911122233")
     out = capsys.readouterr().out
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert any(line["message"] == "turn" for line in lines)
-    for needle in ("ana.perez@example.com", "987654321", "51911122233", "quiero reservar",
-                   "FRASE-SECRETA-XYZ", "mi correo"):
+    for needle in (
+        "ana.perez@example.com",
+        "987654321",
+        "51911122233",
+        "quiero reservar",
+        "FRASE-SECRETA-XYZ",
+        "mi correo",
+    ):
         assert needle not in out
     for line in lines:
         assert set(line) >= {"timestamp", "level", "logger", "message", "extra_fields"}

@@ -11,57 +11,72 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.orchestrator import StartApp, model_settings
 from tests.support.agents import AgentFactory
 from tests.support.openai_specs import route_json
 from tests.support.openai_stub import OpenAIStub
-from tests.support.orchestrator import OrchestratorProcess, chat_body
+from tests.support.orchestrator import OrchestratorProcess, StartApp, chat_body, model_settings
 
 
 def stored_user_messages(app: Any, session_id: str) -> list[str]:
     """The user messages of a session's stored conversation, in order (read via the saver)."""
-    item = app.call(app.services.backend.saver.aget_tuple(
-        {"configurable": {"thread_id": session_id}}))
+    item = app.call(
+        app.services.backend.saver.aget_tuple({"configurable": {"thread_id": session_id}})
+    )
     if item is None:
         return []
     return [m.content for m in item.checkpoint["channel_values"]["messages"] if m.type == "human"]
 
 
-def test_burst_of_50_messages_to_one_session(start_app: StartApp, storage: dict,
-                                             openai_stub: OpenAIStub,
-                                             chat_agent: AgentFactory) -> None:
+def test_burst_of_50_messages_to_one_session(
+    start_app: StartApp, storage: dict, openai_stub: OpenAIStub, chat_agent: AgentFactory
+) -> None:
     agent = chat_agent("reserva", delay=0.01)
-    app = start_app(agents={"reserva": agent.url}, MAX_HISTORY_TURNS=100, **storage,
-                    **model_settings(openai_stub))
+    app = start_app(
+        agents={"reserva": agent.url},
+        MAX_HISTORY_TURNS=100,
+        **storage,
+        **model_settings(openai_stub),
+    )
     openai_stub.set_handler(lambda req: route_json("delegate", "reserva"))
     messages = [f"mensaje {i:02d}" for i in range(50)]
-    with httpx.Client(base_url=app.url, timeout=60,
-                      limits=httpx.Limits(max_connections=50)) as client, \
-            cf.ThreadPoolExecutor(50) as pool:
-        responses = list(pool.map(
-            lambda m: client.post("/api/agent/chat", json=chat_body(m, "burst")), messages))
+    with (
+        httpx.Client(
+            base_url=app.url, timeout=60, limits=httpx.Limits(max_connections=50)
+        ) as client,
+        cf.ThreadPoolExecutor(50) as pool,
+    ):
+        responses = list(
+            pool.map(lambda m: client.post("/api/agent/chat", json=chat_body(m, "burst")), messages)
+        )
     assert [r.status_code for r in responses] == [200] * 50
     replies = [r.json()["reply"] for r in responses]
     turns = sorted(int(reply.rsplit("turno ", 1)[1].rstrip(")")) for reply in replies)
-    assert turns == list(range(1, 51))                  # each message answered once, in a turn
+    assert turns == list(range(1, 51))  # each message answered once, in a turn
     stored = stored_user_messages(app, "burst")
-    assert sorted(stored) == messages                   # all 50, once each
+    assert sorted(stored) == messages  # all 50, once each
     order = [call["message"] for call in agent.chat_calls()]
-    assert stored == order                              # stored in the order they were handled
+    assert stored == order  # stored in the order they were handled
 
 
-def test_two_instances_share_sessions_on_postgres(tmp_path: Path, pg_url: str,
-                                                  chat_agent: AgentFactory) -> None:
+def test_two_instances_share_sessions_on_postgres(
+    tmp_path: Path, pg_url: str, chat_agent: AgentFactory
+) -> None:
     agent = chat_agent("reserva")
-    env = {"DATABASE_URL": pg_url, "LLM_MODE": "offline", "MCP_RESERVA_URL": agent.url,
-           "MCP_CITA_ENABLED": "false", "MCP_VENTA_ENABLED": "false"}
+    env = {
+        "DATABASE_URL": pg_url,
+        "LLM_MODE": "offline",
+        "MCP_RESERVA_URL": agent.url,
+        "MCP_CITA_ENABLED": "false",
+        "MCP_VENTA_ENABLED": "false",
+    }
     one = OrchestratorProcess(tmp_path, env).start()
     two = OrchestratorProcess(tmp_path, env).start()
     try:
+
         def conversation(session: str) -> list[int]:
             codes = []
             for turn in range(10):
-                target = one if turn % 2 == 0 else two       # turns alternate instances
+                target = one if turn % 2 == 0 else two  # turns alternate instances
                 codes.append(target.chat(f"quiero reservar mesa {turn}", session).status_code)
             return codes
 
@@ -73,18 +88,22 @@ def test_two_instances_share_sessions_on_postgres(tmp_path: Path, pg_url: str,
         memory = {}
         for call in agent.chat_calls():
             memory.setdefault(call["session_id"], []).append(call["message"])
-        assert all(memory[f"multi-{i}"] == [f"quiero reservar mesa {t}" for t in range(10)]
-                   for i in range(20))
+        assert all(
+            memory[f"multi-{i}"] == [f"quiero reservar mesa {t}" for t in range(10)]
+            for i in range(20)
+        )
     finally:
         one.close()
         two.close()
 
 
-def test_lock_timeout_is_409_and_writes_nothing(start_app: StartApp, storage: dict,
-                                                chat_agent: AgentFactory) -> None:
+def test_lock_timeout_is_409_and_writes_nothing(
+    start_app: StartApp, storage: dict, chat_agent: AgentFactory
+) -> None:
     agent = chat_agent("reserva", delay=2.0)
-    app = start_app(agents={"reserva": agent.url}, LLM_MODE="offline", SESSION_LOCK_TIMEOUT=0.5,
-                    **storage)
+    app = start_app(
+        agents={"reserva": agent.url}, LLM_MODE="offline", SESSION_LOCK_TIMEOUT=0.5, **storage
+    )
     with cf.ThreadPoolExecutor(2) as pool:
         slow = pool.submit(app.chat, "quiero reservar una mesa", "busy")
         time.sleep(0.3)
@@ -95,26 +114,30 @@ def test_lock_timeout_is_409_and_writes_nothing(start_app: StartApp, storage: di
     assert stored_user_messages(app, "busy") == ["quiero reservar una mesa"]
 
 
-def test_ttl_expires_idle_sessions_and_keeps_active_ones(start_app: StartApp,
-                                                         storage: dict) -> None:
-    app = start_app(LLM_MODE="offline", SESSION_TTL_SECONDS=1, SESSION_SWEEP_INTERVAL=0.3,
-                    **storage)
+def test_ttl_expires_idle_sessions_and_keeps_active_ones(
+    start_app: StartApp, storage: dict
+) -> None:
+    app = start_app(
+        LLM_MODE="offline", SESSION_TTL_SECONDS=1, SESSION_SWEEP_INTERVAL=0.3, **storage
+    )
     app.chat("hola", "idle")
     app.chat("hola", "idle")
-    for _ in range(6):                                   # ~1.8 s of activity on "active"
+    for _ in range(6):  # ~1.8 s of activity on "active"
         app.chat("hola", "active")
         time.sleep(0.3)
     sessions = app.client.get("/memory/stats").json()["sessions"]
     assert "idle" not in sessions and sessions["active"] == 6
-    assert app.call(app.services.backend.ops.latest_id("idle")) is None   # swept from storage
+    assert app.call(app.services.backend.ops.latest_id("idle")) is None  # swept from storage
     app.chat("hola", "idle")
     assert app.client.get("/memory/stats").json()["sessions"]["idle"] == 1  # starts fresh
 
 
-def test_expired_session_starts_fresh_even_before_the_sweep(start_app: StartApp,
-                                                            storage: dict) -> None:
-    app = start_app(LLM_MODE="offline", SESSION_TTL_SECONDS=1, SESSION_SWEEP_INTERVAL=3600,
-                    **storage)
+def test_expired_session_starts_fresh_even_before_the_sweep(
+    start_app: StartApp, storage: dict
+) -> None:
+    app = start_app(
+        LLM_MODE="offline", SESSION_TTL_SECONDS=1, SESSION_SWEEP_INTERVAL=3600, **storage
+    )
     app.chat("hola", "late")
     time.sleep(1.2)
     assert "late" not in app.client.get("/memory/stats").json()["sessions"]
@@ -122,8 +145,9 @@ def test_expired_session_starts_fresh_even_before_the_sweep(start_app: StartApp,
     assert app.client.get("/memory/stats").json()["sessions"]["late"] == 1
 
 
-def test_storage_does_not_grow_with_turns(start_app: StartApp, storage: dict,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_storage_does_not_grow_with_turns(
+    start_app: StartApp, storage: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
     app = start_app(LLM_MODE="offline", **storage)
     sizes = {}
     for turn in range(1, 201):
@@ -132,18 +156,26 @@ def test_storage_does_not_grow_with_turns(start_app: StartApp, storage: dict,
             sizes[turn] = app.call(app.services.backend.ops.thread_bytes("grow"))
     backend = app.services.backend.kind
     with capsys.disabled():
-        print(f"\n[storage] {backend}: 20 turns = {sizes[20][0]} B, "
-              f"200 turns = {sizes[200][0]} B, rows = {sizes[200][1]}")
+        print(
+            f"\n[storage] {backend}: 20 turns = {sizes[20][0]} B, "
+            f"200 turns = {sizes[200][0]} B, rows = {sizes[200][1]}"
+        )
     assert sizes[200][1] == 1
     assert sizes[200][0] <= 1.5 * sizes[20][0]
 
 
-def test_kill_9_mid_turn_leaves_the_session_readable(tmp_path: Path, storage: dict,
-                                                     chat_agent: AgentFactory) -> None:
+def test_kill_9_mid_turn_leaves_the_session_readable(
+    tmp_path: Path, storage: dict, chat_agent: AgentFactory
+) -> None:
     agent = chat_agent("reserva", fresh=True)
-    env = {"CHECKPOINT_DB": str(tmp_path / "crash.sqlite"), "LLM_MODE": "offline",
-           "MCP_RESERVA_URL": agent.url, "MCP_CITA_ENABLED": "false",
-           "MCP_VENTA_ENABLED": "false", **storage}
+    env = {
+        "CHECKPOINT_DB": str(tmp_path / "crash.sqlite"),
+        "LLM_MODE": "offline",
+        "MCP_RESERVA_URL": agent.url,
+        "MCP_CITA_ENABLED": "false",
+        "MCP_VENTA_ENABLED": "false",
+        **storage,
+    }
     first = OrchestratorProcess(tmp_path, env).start()
     try:
         assert first.chat("hola", "crash").status_code == 200
@@ -163,7 +195,7 @@ def test_kill_9_mid_turn_leaves_the_session_readable(tmp_path: Path, storage: di
     second = OrchestratorProcess(tmp_path, env).start()
     try:
         stats = second.client.get("/memory/stats").json()
-        assert stats["sessions"]["crash"] == 2                 # the killed turn is not stored
+        assert stats["sessions"]["crash"] == 2  # the killed turn is not stored
         r = second.chat("para mañana a las 5", "crash")
         assert r.status_code == 200 and r.json()["action"] == "delegate"
         assert second.client.get("/memory/stats").json()["sessions"]["crash"] == 3
@@ -173,14 +205,20 @@ def test_kill_9_mid_turn_leaves_the_session_readable(tmp_path: Path, storage: di
 
 
 def _pg(action: str) -> None:
-    version = subprocess.run(["ls", "/etc/postgresql"], capture_output=True, text=True,
-                             check=True).stdout.split()[0]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action],
-                   check=True, capture_output=True, timeout=60)
+    version = subprocess.run(
+        ["ls", "/etc/postgresql"], capture_output=True, text=True, check=True
+    ).stdout.split()[0]
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
 
 
-def test_postgres_restart_gives_503_then_recovers(start_app: StartApp, pg_url: str,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_postgres_restart_gives_503_then_recovers(
+    start_app: StartApp, pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     app = start_app(LLM_MODE="offline", DATABASE_URL=pg_url, SESSION_LOCK_TIMEOUT=3)
     assert app.chat("hola", "pg").status_code == 200
     try:

@@ -16,14 +16,21 @@ from tests.support.procs import REPO_ROOT, child_env, free_port
 def test_spec_defaults() -> None:
     s = Settings(_env_file=None)  # type: ignore[call-arg]
     assert (s.OPENAI_MODEL, s.OPENAI_TIMEOUT, s.MCP_TIMEOUT, s.MCP_MAX_RETRIES) == (
-        "gpt-4o-mini", 60, 30, 3)
+        "gpt-4o-mini",
+        60,
+        30,
+        3,
+    )
     assert s.MCP_RESERVA_URL == "http://localhost:8003/mcp"
     assert s.MCP_CITA_URL == "http://localhost:8002/mcp"
     assert s.MCP_VENTA_URL == "http://localhost:8001/mcp"
     assert (s.MCP_CIRCUIT_BREAKER_FAILURE_THRESHOLD, s.MCP_CIRCUIT_BREAKER_RESET_TIMEOUT) == (5, 60)
     assert (s.CONTEXTO_NEGOCIO_ENDPOINT, s.CONTEXTO_NEGOCIO_TIMEOUT) == (None, 10)
     assert (s.CHECKPOINT_DB, s.MAX_HISTORY_TURNS, s.CONTEXTO_NEGOCIO_CACHE_TTL) == (
-        "data/checkpoints.sqlite", 10, 300)
+        "data/checkpoints.sqlite",
+        10,
+        300,
+    )
     assert s.LOG_LEVEL == "INFO" and s.llm_enabled is False
 
 
@@ -56,11 +63,18 @@ def test_bad_setting_stops_the_server_with_one_line_per_variable(tmp_path: Path)
     env = child_env({"MCP_TIMEOUT": "-1", "LLM_MODE": "bogus"})
     proc = subprocess.run(
         [sys.executable, "-m", "uvicorn", "server.main:app", "--port", str(free_port())],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode != 0
     lines = [line for line in proc.stderr.splitlines() if line.startswith("Invalid setting")]
-    assert [line.split(":")[0] for line in lines] == ["Invalid setting LLM_MODE",
-                                                       "Invalid setting MCP_TIMEOUT"]
+    assert [line.split(":")[0] for line in lines] == [
+        "Invalid setting LLM_MODE",
+        "Invalid setting MCP_TIMEOUT",
+    ]
     assert "Traceback" not in proc.stderr
 
 

@@ -7,9 +7,8 @@ import time
 
 import httpx
 
-from tests.support.orchestrator import StartApp
 from tests.support.agents import AgentFactory
-from tests.support.orchestrator import RunningApp, chat_body
+from tests.support.orchestrator import RunningApp, StartApp, chat_body
 
 
 def read_events(app: RunningApp, body: dict) -> list[tuple[str, dict]]:
@@ -36,8 +35,12 @@ def test_stream_of_a_delegated_turn(start_app: StartApp, chat_agent: AgentFactor
     tokens = [data["text"] for name, data in events if name == "token"]
     done = events[-1][1]
     assert len(tokens) > 3 and "".join(tokens) == done["reply"]
-    assert done == {"reply": "[reserva] recibido: quiero reservar una mesa para 4 (turno 1)",
-                    "session_id": "st1", "agent_used": "reserva", "action": "delegate"}
+    assert done == {
+        "reply": "[reserva] recibido: quiero reservar una mesa para 4 (turno 1)",
+        "session_id": "st1",
+        "agent_used": "reserva",
+        "action": "delegate",
+    }
     # the streamed turn is stored like any other
     assert app.client.get("/memory/stats").json()["sessions"]["st1"] == 1
 
@@ -59,20 +62,26 @@ def test_stream_validates_before_starting(start_app: StartApp) -> None:
 
 
 def test_client_leaving_mid_stream_leaves_no_lock_and_no_half_turn(
-        start_app: StartApp, chat_agent: AgentFactory) -> None:
+    start_app: StartApp, chat_agent: AgentFactory
+) -> None:
     agent = chat_agent("reserva", delay=1.0)
     app = start_app(agents={"reserva": agent.url}, LLM_MODE="offline", SESSION_LOCK_TIMEOUT=5)
-    with httpx.Client(base_url=app.url, timeout=30) as client, client.stream(
-            "POST", "/api/agent/chat/stream",
-            json=chat_body("quiero reservar una mesa", "st4")) as response:
+    with (
+        httpx.Client(base_url=app.url, timeout=30) as client,
+        client.stream(
+            "POST", "/api/agent/chat/stream", json=chat_body("quiero reservar una mesa", "st4")
+        ) as response,
+    ):
         for line in response.iter_lines():
             if line.startswith("event: delegating"):
-                break                                # leave while the agent is working
+                break  # leave while the agent is working
     started = time.monotonic()
     follow = app.chat("y para mañana a las 5", "st4")
     assert follow.status_code == 200 and time.monotonic() - started < 5
     # the abandoned turn was completed and stored whole, before the next one
     stats = app.client.get("/memory/stats").json()["sessions"]
     assert stats["st4"] == 2
-    assert [c["message"] for c in agent.chat_calls()] == ["quiero reservar una mesa",
-                                                          "y para mañana a las 5"]
+    assert [c["message"] for c in agent.chat_calls()] == [
+        "quiero reservar una mesa",
+        "y para mañana a las 5",
+    ]

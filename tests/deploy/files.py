@@ -104,8 +104,11 @@ def parse_dockerfile(path: Path = DOCKERFILE) -> Dockerfile:
 
 
 def dockerignore_patterns() -> list[str]:
-    return [line.strip() for line in DOCKERIGNORE.read_text().splitlines()
-            if line.strip() and not line.strip().startswith("#")]
+    return [
+        line.strip()
+        for line in DOCKERIGNORE.read_text().splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
 
 
 def compose() -> dict[str, Any]:

@@ -32,13 +32,19 @@ def successors(workflow: dict[str, Any], name: str) -> list[str]:
 
 def test_nodes_are_connected_in_order(workflow: dict[str, Any]) -> None:
     assert len(workflow["nodes"]) == 3
-    assert len({n["name"] for n in workflow["nodes"]}) == len({n["id"] for n in workflow["nodes"]}) == 3
-    webhook, http, respond = (node(workflow, k) for k in ("webhook", "httpRequest", "respondToWebhook"))
+    assert (
+        len({n["name"] for n in workflow["nodes"]})
+        == len({n["id"] for n in workflow["nodes"]})
+        == 3
+    )
+    webhook, http, respond = (
+        node(workflow, k) for k in ("webhook", "httpRequest", "respondToWebhook")
+    )
     assert successors(workflow, webhook["name"]) == [http["name"]]
     assert successors(workflow, http["name"]) == [respond["name"]]
     assert successors(workflow, respond["name"]) == []
     assert webhook["parameters"]["httpMethod"] == "POST"
-    assert webhook["parameters"]["responseMode"] == "responseNode"   # the Respond node answers
+    assert webhook["parameters"]["responseMode"] == "responseNode"  # the Respond node answers
     assert respond["parameters"]["respondWith"] == "json"
 
 
@@ -46,28 +52,34 @@ def test_http_request_calls_the_chat_endpoint_with_key_and_body(workflow: dict[s
     params = node(workflow, "httpRequest")["parameters"]
     assert params["method"] == "POST" and params["url"].endswith("'/api/agent/chat' }}")
     headers = {h["name"]: h["value"] for h in params["headerParameters"]["parameters"]}
-    assert set(headers) == {"X-API-Key"} and "$env." in headers["X-API-Key"]   # no key in the file
+    assert set(headers) == {"X-API-Key"} and "$env." in headers["X-API-Key"]  # no key in the file
     assert params["sendBody"] is True and params["specifyBody"] == "json"
     fields = {m.group(1): m.group(3) for m in FIELD.finditer(params["jsonBody"])}
     assert fields == {"message": "message", "session_id": "session_id", "config": "config"}
     assert not re.search(r"sk-|lsv2_|Bearer ", WORKFLOW.read_text())
 
 
-def test_the_body_it_builds_is_accepted_by_the_api(workflow: dict[str, Any], tmp_path: Path) -> None:
+def test_the_body_it_builds_is_accepted_by_the_api(
+    workflow: dict[str, Any], tmp_path: Path
+) -> None:
     """What the node would send for a typical webhook call (session_id as a number) gets a 200."""
     params = node(workflow, "httpRequest")["parameters"]
-    incoming = orchestrator.chat_body("hola", session_id=51987654321)       # n8n's $json.body
+    incoming = orchestrator.chat_body("hola", session_id=51987654321)  # n8n's $json.body
     body = {}
     for match in FIELD.finditer(params["jsonBody"]):
         value = incoming[match.group(3)]
         body[match.group(1)] = str(value) if match.group(2) else value
     (header,) = params["headerParameters"]["parameters"]
-    app = orchestrator.RunningApp(orchestrator.orchestrator_settings(
-        tmp_path, LLM_MODE="offline", API_KEYS="n8n-test-key-0001")).start()
+    app = orchestrator.RunningApp(
+        orchestrator.orchestrator_settings(
+            tmp_path, LLM_MODE="offline", API_KEYS="n8n-test-key-0001"
+        )
+    ).start()
     try:
         assert app.client.post("/api/agent/chat", json=body).status_code == 401
-        response = app.client.post("/api/agent/chat", json=body,
-                                   headers={header["name"]: "n8n-test-key-0001"})
+        response = app.client.post(
+            "/api/agent/chat", json=body, headers={header["name"]: "n8n-test-key-0001"}
+        )
     finally:
         app.stop()
     assert response.status_code == 200, response.text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +23,14 @@ DB_PASSWORD = "VerifyDbPassw0rd"
 
 
 def run_script(base_url: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", str(SCRIPT), base_url], env=child_env(env), cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        ["bash", str(SCRIPT), base_url],
+        env=child_env(env),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def verdicts(output: str) -> dict[str, str]:
@@ -39,13 +44,19 @@ def verdicts(output: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def live_app(tmp_path_factory: pytest.TempPathFactory, pg_dsn: str) -> Iterator[orchestrator.RunningApp]:
+def live_app(
+    tmp_path_factory: pytest.TempPathFactory, pg_dsn: str
+) -> Iterator[orchestrator.RunningApp]:
     """The real app with API keys, PostgreSQL behind a DATABASE_URL that carries a password."""
     scheme, rest = pg_dsn.split("://", 1)
     userinfo, host = rest.split("@", 1)
     settings = orchestrator.orchestrator_settings(
-        tmp_path_factory.mktemp("verify"), LLM_MODE="offline", API_KEYS=CHAT_KEY,
-        ADMIN_API_KEYS=ADMIN_KEY, DATABASE_URL=f"{scheme}://{userinfo}:{DB_PASSWORD}@{host}")
+        tmp_path_factory.mktemp("verify"),
+        LLM_MODE="offline",
+        API_KEYS=CHAT_KEY,
+        ADMIN_API_KEYS=ADMIN_KEY,
+        DATABASE_URL=f"{scheme}://{userinfo}:{DB_PASSWORD}@{host}",
+    )
     app = orchestrator.RunningApp(settings).start()
     wait_for_http(f"{app.url}/ready", timeout=20, any_status=False)  # deployed = ready first
     yield app
@@ -93,26 +104,45 @@ def _leaky_app(config: dict[str, Any]) -> Starlette:
 
     async def chat(request: Request) -> JSONResponse:
         body = await request.json()
-        return JSONResponse({"reply": "hola", "session_id": body["session_id"],
-                             "agent_used": None, "action": "respond"})
+        return JSONResponse(
+            {
+                "reply": "hola",
+                "session_id": body["session_id"],
+                "agent_used": None,
+                "action": "respond",
+            }
+        )
 
     async def clear(request: Request) -> JSONResponse:
-        return JSONResponse({"message": f"Memoria limpiada para session_id: {request.path_params['sid']}"})
+        return JSONResponse(
+            {"message": f"Memoria limpiada para session_id: {request.path_params['sid']}"}
+        )
 
-    return Starlette(routes=[
-        Route("/health", ok), Route("/ready", ready), Route("/config", show_config),
-        Route("/metrics", metrics), Route("/api/agent/chat", chat, methods=["POST"]),
-        Route("/memory/clear/{sid}", clear, methods=["POST"])])
+    return Starlette(
+        routes=[
+            Route("/health", ok),
+            Route("/ready", ready),
+            Route("/config", show_config),
+            Route("/metrics", metrics),
+            Route("/api/agent/chat", chat, methods=["POST"]),
+            Route("/memory/clear/{sid}", clear, methods=["POST"]),
+        ]
+    )
 
 
-@pytest.mark.parametrize("config", [
-    {"openai_api_key": "sk-" + "a1B2c3D4" * 5},
-    {"database_url": "postgresql://maravia:plaintext-pw@db:5432/maravia"},
-    {"langsmith": {"api_key": "hunter2-but-longer"}},
-], ids=["model-key", "db-password", "nested-key"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"openai_api_key": "sk-" + "a1B2c3D4" * 5},
+        {"database_url": "postgresql://maravia:plaintext-pw@db:5432/maravia"},
+        {"langsmith": {"api_key": "hunter2-but-longer"}},
+    ],
+    ids=["model-key", "db-password", "nested-key"],
+)
 def test_config_with_a_secret_fails(config: dict[str, Any]) -> None:
-    server = ThreadedASGIServer(_leaky_app({"openai_model": "gpt-4o-mini", **config}),
-                                name="leaky").start()
+    server = ThreadedASGIServer(
+        _leaky_app({"openai_model": "gpt-4o-mini", **config}), name="leaky"
+    ).start()
     try:
         result = run_script(server.url)
     finally:
@@ -120,5 +150,5 @@ def test_config_with_a_secret_fails(config: dict[str, Any]) -> None:
     assert result.returncode != 0
     found = verdicts(result.stdout)
     assert found.pop("config") == "FAIL"
-    assert set(found.values()) == {"PASS"}                  # only the leak is reported
+    assert set(found.values()) == {"PASS"}  # only the leak is reported
     assert "plaintext-pw" not in result.stdout and "a1B2c3D4" * 2 not in result.stdout

@@ -18,10 +18,27 @@ from server.main import create_app
 from server.settings import Settings
 from tests.support.orchestrator import chat_body, orchestrator_settings
 
-_LEAKS = ("Traceback", 'File "', ".py", "Exception", "fastapi", "starlette", "pydantic",
-          "uvicorn", "httpx", "langgraph", "Field required", "Input should", "Not Found",
-          "Method Not Allowed", "There was an error", "Internal Server Error", "JSON decode",
-          "value is not", "Disallowed CORS")
+_LEAKS = (
+    "Traceback",
+    'File "',
+    ".py",
+    "Exception",
+    "fastapi",
+    "starlette",
+    "pydantic",
+    "uvicorn",
+    "httpx",
+    "langgraph",
+    "Field required",
+    "Input should",
+    "Not Found",
+    "Method Not Allowed",
+    "There was an error",
+    "Internal Server Error",
+    "JSON decode",
+    "value is not",
+    "Disallowed CORS",
+)
 _SPANISH = re.compile(r"\b(el|la|los|las|de|del|no|en|un|una|es|debe)\b", re.IGNORECASE)
 
 
@@ -42,8 +59,9 @@ def keys() -> Keys:
     return Keys(chat=f"chat-{run}", admin=f"admin-{run}")
 
 
-def settings_for(tmp_path: Path, agents: dict[str, str] | None = None,
-                 **overrides: Any) -> Settings:
+def settings_for(
+    tmp_path: Path, agents: dict[str, str] | None = None, **overrides: Any
+) -> Settings:
     """The shared test settings (isolated from `.env`, no rate limits unless a test sets them),
     with the offline router by default."""
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -51,15 +69,20 @@ def settings_for(tmp_path: Path, agents: dict[str, str] | None = None,
 
 
 @asynccontextmanager
-async def serve(settings: Settings, client_ip: str = "127.0.0.1", raise_app_exceptions: bool = True,
-                ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+async def serve(
+    settings: Settings,
+    client_ip: str = "127.0.0.1",
+    raise_app_exceptions: bool = True,
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The real app with its lifespan, called in-process through httpx's ASGI transport."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app, client=(client_ip, 40000),
-                                        raise_app_exceptions=raise_app_exceptions)
-        async with httpx.AsyncClient(transport=transport, base_url="http://orquestador",
-                                     timeout=30) as client:
+        transport = httpx.ASGITransport(
+            app, client=(client_ip, 40000), raise_app_exceptions=raise_app_exceptions
+        )
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://orquestador", timeout=30
+        ) as client:
             yield app, client
 
 

@@ -9,17 +9,28 @@ from typing import Any
 import httpx
 import pytest
 
+from server.metrics import Metrics
 from server.security import auth
 from server.security.auth import KeyRing
 from server.security.guard import open_guard
-from server.metrics import Metrics
 from tests.security.conftest import Keys, assert_error, chat_body, serve, settings_for
 
 CHAT = [("POST", "/api/agent/chat"), ("POST", "/api/agent/chat/stream")]
-ADMIN = [("GET", "/config"), ("GET", "/memory/stats"), ("POST", "/memory/clear/s-auth"),
-         ("GET", "/metrics"), ("GET", "/metrics/prometheus")]
-OPEN = [("GET", "/health"), ("GET", "/ready"), ("GET", "/"), ("GET", "/openapi.json"),
-        ("GET", "/docs"), ("GET", "/redoc")]
+ADMIN = [
+    ("GET", "/config"),
+    ("GET", "/memory/stats"),
+    ("POST", "/memory/clear/s-auth"),
+    ("GET", "/metrics"),
+    ("GET", "/metrics/prometheus"),
+]
+OPEN = [
+    ("GET", "/health"),
+    ("GET", "/ready"),
+    ("GET", "/"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/redoc"),
+]
 KINDS = ("none", "wrong", "chat", "admin")
 
 # Expected status per endpoint class and key kind, with API_KEYS and ADMIN_API_KEYS both set.
@@ -31,15 +42,24 @@ EXPECTED = {
 
 
 def headers_for(kind: str, keys: Keys, form: str) -> dict[str, str]:
-    key = {"none": None, "wrong": "not-a-key-" + keys.chat[-8:], "chat": keys.chat,
-           "admin": keys.admin}[kind]
+    key = {
+        "none": None,
+        "wrong": "not-a-key-" + keys.chat[-8:],
+        "chat": keys.chat,
+        "admin": keys.admin,
+    }[kind]
     if key is None:
         return {}
     return {"X-API-Key": key} if form == "x-api-key" else {"Authorization": f"Bearer {key}"}
 
 
-async def call(client: httpx.AsyncClient, method: str, path: str, headers: dict[str, str],
-               session: str = "auth-1") -> httpx.Response:
+async def call(
+    client: httpx.AsyncClient,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    session: str = "auth-1",
+) -> httpx.Response:
     body: Any = chat_body("hola", session) if path.startswith("/api/") else None
     return await client.request(method, path, json=body, headers=headers)
 
@@ -52,8 +72,13 @@ async def test_auth_matrix(tmp_path: Path, keys: Keys, form: str) -> None:
         for kind in KINDS:
             for group, endpoints in (("chat", CHAT), ("admin", ADMIN), ("open", OPEN)):
                 for method, path in endpoints:
-                    r = await call(client, method, path, headers_for(kind, keys, form),
-                                   session=f"auth-{kind}-{form}")
+                    r = await call(
+                        client,
+                        method,
+                        path,
+                        headers_for(kind, keys, form),
+                        session=f"auth-{kind}-{form}",
+                    )
                     seen[(f"{method} {path}", kind)] = r.status_code
                     expected = EXPECTED[group][kind]
                     if expected == 200:
@@ -75,11 +100,13 @@ async def test_keys_unset_everything_is_open(tmp_path: Path) -> None:
         assert r.status_code == 200
 
 
-async def test_admin_keys_unset_locks_admin_when_chat_keys_are_set(tmp_path: Path,
-                                                                    keys: Keys) -> None:
+async def test_admin_keys_unset_locks_admin_when_chat_keys_are_set(
+    tmp_path: Path, keys: Keys
+) -> None:
     async with serve(settings_for(tmp_path, API_KEYS=keys.chat)) as (_, client):
-        assert (await call(client, "POST", "/api/agent/chat", {"X-API-Key": keys.chat})
-                ).status_code == 200
+        assert (
+            await call(client, "POST", "/api/agent/chat", {"X-API-Key": keys.chat})
+        ).status_code == 200
         for method, path in ADMIN:
             assert_error(await call(client, method, path, {"X-API-Key": keys.chat}), 403)
             assert_error(await call(client, method, path, {}), 401)
@@ -96,23 +123,33 @@ async def test_only_admin_keys_set_leaves_chat_open(tmp_path: Path, keys: Keys) 
 
 
 async def test_several_keys_and_header_variants(tmp_path: Path, keys: Keys) -> None:
-    settings = settings_for(tmp_path, API_KEYS=f" {keys.chat} , second-{keys.chat} ",
-                            ADMIN_API_KEYS=keys.admin)
+    settings = settings_for(
+        tmp_path, API_KEYS=f" {keys.chat} , second-{keys.chat} ", ADMIN_API_KEYS=keys.admin
+    )
     async with serve(settings) as (_, client):
-        ok = [{"X-API-Key": f"second-{keys.chat}"}, {"authorization": f"bearer {keys.chat}"},
-              {"Authorization": f"BEARER   {keys.chat}"},
-              {"X-API-Key": "wrong", "Authorization": f"Bearer {keys.chat}"}]
+        ok = [
+            {"X-API-Key": f"second-{keys.chat}"},
+            {"authorization": f"bearer {keys.chat}"},
+            {"Authorization": f"BEARER   {keys.chat}"},
+            {"X-API-Key": "wrong", "Authorization": f"Bearer {keys.chat}"},
+        ]
         for headers in ok:
             r = await call(client, "POST", "/api/agent/chat", headers, session="variants")
             assert r.status_code == 200, (headers, r.text)
-        bad = [{"Authorization": f"Basic {keys.chat}"}, {"Authorization": keys.chat},
-               {"X-API-Key": keys.chat.upper()}, {"X-API-Key": keys.chat + " x"},
-               {"X-API-Key": ""}, {"Authorization": "Bearer "}]
+        bad = [
+            {"Authorization": f"Basic {keys.chat}"},
+            {"Authorization": keys.chat},
+            {"X-API-Key": keys.chat.upper()},
+            {"X-API-Key": keys.chat + " x"},
+            {"X-API-Key": ""},
+            {"Authorization": "Bearer "},
+        ]
         for headers in bad:
             assert_error(await call(client, "POST", "/api/agent/chat", headers), 401)
         # an admin key presented next to a chat key still opens the admin endpoints
-        r = await client.get("/config", headers={"X-API-Key": keys.chat,
-                                                 "Authorization": f"Bearer {keys.admin}"})
+        r = await client.get(
+            "/config", headers={"X-API-Key": keys.chat, "Authorization": f"Bearer {keys.admin}"}
+        )
         assert r.status_code == 200
 
 
@@ -120,8 +157,9 @@ async def test_auth_runs_before_the_body_is_read(tmp_path: Path, keys: Keys) -> 
     """No key: 401 even for a malformed, oversized or unknown-method request."""
     async with serve(settings_for(tmp_path, **keys.env())) as (_, client):
         for content in (b"{not json", b"x" * (1 << 20)):
-            r = await client.post("/api/agent/chat", content=content,
-                                  headers={"content-type": "application/json"})
+            r = await client.post(
+                "/api/agent/chat", content=content, headers={"content-type": "application/json"}
+            )
             assert_error(r, 401)
         assert_error(await client.get("/api/agent/chat"), 401)
         assert_error(await client.post("/api/agent/chat/", json={}), 401)
@@ -139,8 +177,13 @@ def test_key_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setattr(auth.hmac, "compare_digest", spy)
     ring = KeyRing(["c1", "c2-longer-key", "c3"], ["a1", "a2"])
-    for presented, role in (("c1", "chat"), ("a2", "admin"), ("nope", None), ("", None),
-                            ("c3", "chat")):
+    for presented, role in (
+        ("c1", "chat"),
+        ("a2", "admin"),
+        ("nope", None),
+        ("", None),
+        ("c3", "chat"),
+    ):
         calls.clear()
         assert ring.role_of(presented) == role
         assert len(calls) == 5 and all(pair == (32, 32) for pair in calls)

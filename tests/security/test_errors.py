@@ -52,20 +52,24 @@ async def test_404_405_and_odd_methods(tmp_path: Path, keys: Keys) -> None:
         assert_error(await client.delete("/memory/clear/x", headers=admin), 405)
         assert_error(await client.post("/health"), 405)
         assert_error(await client.request("TRACE", "/"), 405)
-        r = await client.post("/api/agent/chat", content=b"{}",
-                              headers={**admin, "content-type": "text/plain"})
+        r = await client.post(
+            "/api/agent/chat", content=b"{}", headers={**admin, "content-type": "text/plain"}
+        )
         assert_error(r, 400)
 
 
 async def test_unexpected_error_in_a_turn_returns_an_id_and_hides_details(
-        tmp_path: Path, keys: Keys, capture: Capture) -> None:
+    tmp_path: Path, keys: Keys, capture: Capture
+) -> None:
     async with serve(settings_for(tmp_path, **keys.env())) as (app, client):
+
         async def explode(*_: Any, **__: Any) -> Any:
             raise RuntimeError(BOOM)
 
         app.state.services.graph.ainvoke = explode
-        r = await client.post("/api/agent/chat", json=chat_body("hola", "err"),
-                              headers={"X-API-Key": keys.chat})
+        r = await client.post(
+            "/api/agent/chat", json=chat_body("hola", "err"), headers={"X-API-Key": keys.chat}
+        )
         detail = assert_error(r, 500)
         ref = re.fullmatch(r"Error interno del servidor \(id: ([0-9a-f]{12})\)", detail)
         assert ref, detail
@@ -76,10 +80,12 @@ async def test_unexpected_error_in_a_turn_returns_an_id_and_hides_details(
     assert SECRET not in text and "ana@example.com" not in text
 
 
-async def test_unexpected_error_in_an_admin_endpoint(tmp_path: Path, keys: Keys,
-                                                     capture: Capture) -> None:
+async def test_unexpected_error_in_an_admin_endpoint(
+    tmp_path: Path, keys: Keys, capture: Capture
+) -> None:
     settings = settings_for(tmp_path, **keys.env())
     async with serve(settings, raise_app_exceptions=False) as (app, client):
+
         async def explode(*_: Any, **__: Any) -> Any:
             raise ValueError(BOOM)
 
@@ -92,32 +98,41 @@ async def test_unexpected_error_in_an_admin_endpoint(tmp_path: Path, keys: Keys,
     assert SECRET not in json.dumps(capture.lines)
 
 
-async def test_failure_inside_the_security_layer_is_still_opaque(tmp_path: Path,
-                                                                 keys: Keys) -> None:
+async def test_failure_inside_the_security_layer_is_still_opaque(
+    tmp_path: Path, keys: Keys
+) -> None:
     settings = settings_for(tmp_path, **keys.env(), RATE_LIMIT_PER_MINUTE=5)
     async with serve(settings, raise_app_exceptions=False) as (app, client):
+
         async def explode(*_: Any, **__: Any) -> Any:
             raise KeyError(SECRET)
 
         app.state.services.security.limiter.hit = explode
-        r = await client.post("/api/agent/chat", json=chat_body("hola", "err"),
-                              headers={"X-API-Key": keys.chat})
+        r = await client.post(
+            "/api/agent/chat", json=chat_body("hola", "err"), headers={"X-API-Key": keys.chat}
+        )
         assert "(id: " in assert_error(r, 500) and SECRET not in r.text
 
 
-async def test_model_not_configured_is_the_contract_500(tmp_path: Path, keys: Keys,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_model_not_configured_is_the_contract_500(
+    tmp_path: Path, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     settings = settings_for(tmp_path, **keys.env(), LLM_MODE="openai")
     async with serve(settings) as (_, client):
-        r = await client.post("/api/agent/chat", json=chat_body("hola", "nokey"),
-                              headers={"X-API-Key": keys.chat})
+        r = await client.post(
+            "/api/agent/chat", json=chat_body("hola", "nokey"), headers={"X-API-Key": keys.chat}
+        )
         assert r.status_code == 500 and r.json() == {"detail": "OPENAI_API_KEY no configurada"}
 
 
 async def test_config_endpoint_never_shows_secrets(tmp_path: Path, keys: Keys) -> None:
-    settings = settings_for(tmp_path, **keys.env(), OPENAI_API_KEY=SECRET,
-                            REDIS_URL="redis://:hunter2pass@127.0.0.1:1/0")
+    settings = settings_for(
+        tmp_path,
+        **keys.env(),
+        OPENAI_API_KEY=SECRET,
+        REDIS_URL="redis://:hunter2pass@127.0.0.1:1/0",
+    )
     async with serve(settings) as (_, client):
         for path in ("/config", "/metrics", "/", "/openapi.json"):
             r = await client.get(path, headers={"X-API-Key": keys.admin})
@@ -134,8 +149,9 @@ async def test_admin_memory_errors_are_409_and_503(tmp_path: Path, keys: Keys) -
     async with serve(settings) as (app, client):
         services = app.state.services
         async with services.locks.hold("busy-session", 5):
-            detail = assert_error(await client.post("/memory/clear/busy-session",
-                                                    headers=admin), 409)
+            detail = assert_error(
+                await client.post("/memory/clear/busy-session", headers=admin), 409
+            )
             assert "ocupada" in detail
 
         async def down(*_: Any, **__: Any) -> Any:
@@ -143,6 +159,8 @@ async def test_admin_memory_errors_are_409_and_503(tmp_path: Path, keys: Keys) -
 
         services.sessions.turns_by_session = down
         services.sessions.clear = down
-        for r in (await client.get("/memory/stats", headers=admin),
-                  await client.post("/memory/clear/x", headers=admin)):
+        for r in (
+            await client.get("/memory/stats", headers=admin),
+            await client.post("/memory/clear/x", headers=admin),
+        ):
             assert "no está disponible" in assert_error(r, 503) and "secret" not in r.text

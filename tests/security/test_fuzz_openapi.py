@@ -16,38 +16,64 @@ import schemathesis
 from hypothesis import HealthCheck
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance,
-                                               response_headers_conformance,
-                                               response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.support.agents import AgentFactory
 from tests.support.procs import ServerProcess, free_port
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 # examples per operation and generation mode; 10 operations x 2 modes -> a few hundred calls
 EXAMPLES = {"POST": 50, "GET": 12}
 BUDGET_SECONDS = 60
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory,
-           chat_agent: AgentFactory) -> Iterator[dict[str, Any]]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, chat_agent: AgentFactory
+) -> Iterator[dict[str, Any]]:
     """The orchestrator as a uvicorn process with keys, one real MCP agent and the offline router."""
     tmp = tmp_path_factory.mktemp("fuzz")
     key, admin = f"chat-{uuid.uuid4().hex}", f"admin-{uuid.uuid4().hex}"
     agent = chat_agent("reserva")
     port = free_port()
-    env = {"API_KEYS": key, "ADMIN_API_KEYS": admin, "LLM_MODE": "offline",
-           "CHECKPOINT_DB": str(tmp / "c.sqlite"), "SESSION_TTL_SECONDS": "0",
-           "MCP_RESERVA_URL": agent.url, "MCP_CITA_ENABLED": "false",
-           "MCP_VENTA_ENABLED": "false", "MCP_TIMEOUT": "5", "LOG_LEVEL": "WARNING",
-           "RATE_LIMIT_PER_MINUTE": "0", "SESSION_RATE_LIMIT_PER_MINUTE": "0"}
+    env = {
+        "API_KEYS": key,
+        "ADMIN_API_KEYS": admin,
+        "LLM_MODE": "offline",
+        "CHECKPOINT_DB": str(tmp / "c.sqlite"),
+        "SESSION_TTL_SECONDS": "0",
+        "MCP_RESERVA_URL": agent.url,
+        "MCP_CITA_ENABLED": "false",
+        "MCP_VENTA_ENABLED": "false",
+        "MCP_TIMEOUT": "5",
+        "LOG_LEVEL": "WARNING",
+        "RATE_LIMIT_PER_MINUTE": "0",
+        "SESSION_RATE_LIMIT_PER_MINUTE": "0",
+    }
     proc = ServerProcess.python_module(
-        "uvicorn", "server.main:app", "--host", "127.0.0.1", "--port", port,
-        name=f"orquestador-fuzz-{port}", log_dir=tmp, env=env,
-        ready_url=f"http://127.0.0.1:{port}/health", ready_timeout=30)
+        "uvicorn",
+        "server.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        port,
+        name=f"orquestador-fuzz-{port}",
+        log_dir=tmp,
+        env=env,
+        ready_url=f"http://127.0.0.1:{port}/health",
+        ready_timeout=30,
+    )
     with proc:
         yield {"url": f"http://127.0.0.1:{port}", "admin": admin, "chat": key, "proc": proc}
 
@@ -56,8 +82,13 @@ def test_openapi_fuzzing_finds_no_5xx_and_no_schema_violation(server: dict[str, 
     schema = schemathesis.openapi.from_url(server["url"] + "/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     labels = {op.label for op in operations}
-    assert {"POST /api/agent/chat", "GET /config", "POST /memory/clear/{session_id}",
-            "GET /metrics", "GET /health"} <= labels, labels
+    assert {
+        "POST /api/agent/chat",
+        "GET /config",
+        "POST /memory/clear/{session_id}",
+        "GET /metrics",
+        "GET /health",
+    } <= labels, labels
     headers = {"X-API-Key": server["admin"]}
     calls: Counter[str] = Counter()
     statuses: Counter[int] = Counter()
@@ -66,15 +97,23 @@ def test_openapi_fuzzing_finds_no_5xx_and_no_schema_violation(server: dict[str, 
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             examples = EXAMPLES.get(op.method.upper(), 12)
 
-            @hypothesis.settings(max_examples=examples, deadline=None, database=None,
-                                 derandomize=True, phases=[hypothesis.Phase.generate],
-                                 suppress_health_check=list(HealthCheck))
+            @hypothesis.settings(
+                max_examples=examples,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                phases=[hypothesis.Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @hypothesis.given(case=op.as_strategy(generation_mode=mode))
             def run(case: Any) -> None:
                 calls[op.label] += 1
                 # our key, not a generated (or deliberately broken) one: fuzz what lies past auth
-                case.headers = {name: value for name, value in (case.headers or {}).items()
-                                if name.lower() not in ("x-api-key", "authorization")} | headers
+                case.headers = {
+                    name: value
+                    for name, value in (case.headers or {}).items()
+                    if name.lower() not in ("x-api-key", "authorization")
+                } | headers
                 response = case.call_and_validate(checks=CHECKS, timeout=30)
                 statuses[response.status_code] += 1
 
@@ -84,12 +123,15 @@ def test_openapi_fuzzing_finds_no_5xx_and_no_schema_violation(server: dict[str, 
                 # nothing schema-violating to send (e.g. only a free-form string path parameter)
                 assert mode is GenerationMode.NEGATIVE, op.label
             except Exception as exc:
-                raise AssertionError(f"{op.label} ({mode.value}): {exc}\n"
-                                     f"server log:\n{server['proc'].log_tail(20)}") from exc
+                raise AssertionError(
+                    f"{op.label} ({mode.value}): {exc}\nserver log:\n{server['proc'].log_tail(20)}"
+                ) from exc
     elapsed = time.monotonic() - started
     total = sum(calls.values())
-    print(f"schemathesis: {total} calls in {elapsed:.1f}s; by operation {dict(calls)}; "
-          f"statuses {dict(statuses)}")
+    print(
+        f"schemathesis: {total} calls in {elapsed:.1f}s; by operation {dict(calls)}; "
+        f"statuses {dict(statuses)}"
+    )
     assert total >= 200, calls
     assert not [s for s in statuses if s >= 500], statuses
     assert 422 not in statuses
@@ -156,8 +198,10 @@ def test_413_over_real_http(server: dict[str, Any]) -> None:
     """Through uvicorn: a declared 1 MiB body is refused without being read; a chunked one too."""
     port = int(server["url"].rsplit(":", 1)[1])
     key = server["chat"].encode()
-    head = (b"POST /api/agent/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"X-API-Key: " + key + b"\r\n")
+    head = (
+        b"POST /api/agent/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"X-API-Key: " + key + b"\r\n"
+    )
     answer = _raw_request(port, head + b"Content-Length: 1048576\r\n\r\n", [])  # body never sent
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b'"detail"' in answer and b"demasiado grande" in answer

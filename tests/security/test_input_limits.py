@@ -66,8 +66,7 @@ async def test_body_at_the_limit_is_parsed(client: Any) -> None:
 
 
 async def test_body_limit_applies_to_every_endpoint(client: Any, keys: Keys) -> None:
-    r = await client.post("/memory/clear/x", content=b"x" * MiB,
-                          headers={"X-API-Key": keys.admin})
+    r = await client.post("/memory/clear/x", content=b"x" * MiB, headers={"X-API-Key": keys.admin})
     assert_error(r, 413)
     assert_error(await client.post("/health", content=chunks(MiB)), 413)
 
@@ -125,24 +124,37 @@ BAD_BODIES: list[tuple[str, bytes | dict[str, Any], str | None]] = [
     ("long list", with_config(lista=list(range(300))), "'config'"),
     ("long string", with_config(extra="x" * 4001), "'config'"),
     ("long known field", with_config(personalidad="x" * 4001), "'config'"),
-    ("surrogate in config", json.dumps(with_config(extra="\udfff")).encode(),
-     "'config.extra'"),
+    ("surrogate in config", json.dumps(with_config(extra="\udfff")).encode(), "'config.extra'"),
     ("surrogate key", json.dumps(with_config(**{"\ud800": 1})).encode(), "'config'"),
-    ("NaN", json.dumps(chat_body("hola")).replace('"canal"', '"x": NaN, "canal"').encode(),
-     "'config.x'"),
-    ("Infinity", json.dumps(chat_body("hola")).replace('"canal"', '"x": Infinity, "canal"')
-     .encode(), "'config.x'"),
-    ("deep json", b'{"message": "hola", "session_id": "s", "config": ' + b'[' * 20000
-     + b']' * 20000 + b'}', None),
-    ("huge number literal", b'{"message": "hola", "session_id": ' + b'9' * 5000
-     + b', "config": {}}', None),
+    (
+        "NaN",
+        json.dumps(chat_body("hola")).replace('"canal"', '"x": NaN, "canal"').encode(),
+        "'config.x'",
+    ),
+    (
+        "Infinity",
+        json.dumps(chat_body("hola")).replace('"canal"', '"x": Infinity, "canal"').encode(),
+        "'config.x'",
+    ),
+    (
+        "deep json",
+        b'{"message": "hola", "session_id": "s", "config": ' + b"[" * 20000 + b"]" * 20000 + b"}",
+        None,
+    ),
+    (
+        "huge number literal",
+        b'{"message": "hola", "session_id": ' + b"9" * 5000 + b', "config": {}}',
+        None,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("body", "field"), [(b, f) for _, b, f in BAD_BODIES],
-                         ids=[name for name, _, _ in BAD_BODIES])
-async def test_hostile_body_is_400_in_spanish(client: Any, body: bytes | dict[str, Any],
-                                              field: str | None) -> None:
+@pytest.mark.parametrize(
+    ("body", "field"), [(b, f) for _, b, f in BAD_BODIES], ids=[name for name, _, _ in BAD_BODIES]
+)
+async def test_hostile_body_is_400_in_spanish(
+    client: Any, body: bytes | dict[str, Any], field: str | None
+) -> None:
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
     r = await client.post(URL, content=content, headers=JSON)
     detail = assert_error(r, 400)
@@ -152,9 +164,14 @@ async def test_hostile_body_is_400_in_spanish(client: Any, body: bytes | dict[st
 
 async def test_accepted_edge_cases(client: Any) -> None:
     """What the contract accepts must keep working under the limits."""
-    ok = [chat_body("hola", 51987654321), with_config(extra=nested(4)),
-          with_config(**{f"k{i}": i for i in range(150)}), with_config(extra="x" * 4000),
-          with_config(id_empresa=2**63 - 1), chat_body("¿Tienen mesa? 😀 ñandú", "emoji")]
+    ok = [
+        chat_body("hola", 51987654321),
+        with_config(extra=nested(4)),
+        with_config(**{f"k{i}": i for i in range(150)}),
+        with_config(extra="x" * 4000),
+        with_config(id_empresa=2**63 - 1),
+        chat_body("¿Tienen mesa? 😀 ñandú", "emoji"),
+    ]
     for body in ok:
         r = await client.post(URL, json=body)
         assert r.status_code == 200, (r.text, str(body)[:200])
@@ -162,8 +179,14 @@ async def test_accepted_edge_cases(client: Any) -> None:
 
 async def test_never_422(client: Any) -> None:
     """Every shape of validation failure is a 400, never FastAPI's default 422."""
-    for body in ({}, {"message": ""}, {"session_id": []}, {"config": {"id_empresa": "x"}},
-                 with_config(agendar_usuario="tal vez"), with_config(duracion_cita_minutos="x")):
+    for body in (
+        {},
+        {"message": ""},
+        {"session_id": []},
+        {"config": {"id_empresa": "x"}},
+        with_config(agendar_usuario="tal vez"),
+        with_config(duracion_cita_minutos="x"),
+    ):
         assert_error(await client.post(URL, json=body), 400)
     schema = (await client.get("/openapi.json")).json()
     assert "422" not in json.dumps(schema["paths"])

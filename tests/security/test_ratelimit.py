@@ -28,8 +28,13 @@ async def turn(client: httpx.AsyncClient, session: str, key: str | None = None) 
 
 async def test_per_key_limit_answers_429_with_retry_after(tmp_path: Path, keys: Keys) -> None:
     second = f"second-{keys.chat}"
-    settings = settings_for(tmp_path, API_KEYS=f"{keys.chat},{second}", ADMIN_API_KEYS=keys.admin,
-                            RATE_LIMIT_PER_MINUTE=3, SESSION_RATE_LIMIT_PER_MINUTE=0)
+    settings = settings_for(
+        tmp_path,
+        API_KEYS=f"{keys.chat},{second}",
+        ADMIN_API_KEYS=keys.admin,
+        RATE_LIMIT_PER_MINUTE=3,
+        SESSION_RATE_LIMIT_PER_MINUTE=0,
+    )
     async with serve(settings) as (app, client):
         for i in range(3):
             assert (await turn(client, f"k{i}", keys.chat)).status_code == 200
@@ -38,8 +43,11 @@ async def test_per_key_limit_answers_429_with_retry_after(tmp_path: Path, keys: 
         assert str(retry_after(limited)) in detail
         # the limit is per key: another key and the bearer form of another key still pass
         assert (await turn(client, "k-other", second)).status_code == 200
-        r = await client.post("/api/agent/chat", json=chat_body("hola", "k-bearer"),
-                              headers={"Authorization": f"Bearer {keys.admin}"})
+        r = await client.post(
+            "/api/agent/chat",
+            json=chat_body("hola", "k-bearer"),
+            headers={"Authorization": f"Bearer {keys.admin}"},
+        )
         assert r.status_code == 200
         # admin endpoints are not counted against the chat limit
         assert (await client.get("/metrics", headers={"X-API-Key": keys.admin})).status_code == 200
@@ -58,15 +66,18 @@ async def test_per_ip_limit_when_keys_are_off(tmp_path: Path) -> None:
         retry_after(await turn(first, "ip-extra"))
         # a presented key means nothing while keys are off: still the same IP bucket
         assert (await turn(first, "ip-key", "anything")).status_code == 429
-        other = httpx.AsyncClient(transport=httpx.ASGITransport(app, client=("10.0.0.2", 1)),
-                                  base_url="http://orquestador")
+        other = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app, client=("10.0.0.2", 1)),
+            base_url="http://orquestador",
+        )
         async with other:
             assert (await turn(other, "ip-other")).status_code == 200
 
 
 async def test_per_session_limit_spans_keys(tmp_path: Path, keys: Keys) -> None:
-    settings = settings_for(tmp_path, **keys.env(), RATE_LIMIT_PER_MINUTE=0,
-                            SESSION_RATE_LIMIT_PER_MINUTE=2)
+    settings = settings_for(
+        tmp_path, **keys.env(), RATE_LIMIT_PER_MINUTE=0, SESSION_RATE_LIMIT_PER_MINUTE=2
+    )
     async with serve(settings) as (app, client):
         session = "51987654321"
         assert (await turn(client, session, keys.chat)).status_code == 200
@@ -77,21 +88,26 @@ async def test_per_session_limit_spans_keys(tmp_path: Path, keys: Keys) -> None:
         retry_after(limited)
         assert (await turn(client, "another-session", keys.chat)).status_code == 200
         # an integer session id is the same session as its digits
-        r = await client.post("/api/agent/chat", json=chat_body("hola", int(session)),
-                              headers={"X-API-Key": keys.chat})
+        r = await client.post(
+            "/api/agent/chat",
+            json=chat_body("hola", int(session)),
+            headers={"X-API-Key": keys.chat},
+        )
         assert r.status_code == 429
         # invalid input is refused (400) before it counts against the session
         long = chat_body("x" * 5000, "fresh-session")
         for _ in range(3):
-            assert (await client.post("/api/agent/chat", json=long,
-                                      headers={"X-API-Key": keys.chat})).status_code == 400
+            assert (
+                await client.post("/api/agent/chat", json=long, headers={"X-API-Key": keys.chat})
+            ).status_code == 400
         assert (await turn(client, "fresh-session", keys.chat)).status_code == 200
         assert app.state.services.metrics.rate_limited == 2
 
 
 async def test_zero_disables_both_limits(tmp_path: Path, keys: Keys) -> None:
-    settings = settings_for(tmp_path, **keys.env(), RATE_LIMIT_PER_MINUTE=0,
-                            SESSION_RATE_LIMIT_PER_MINUTE=0)
+    settings = settings_for(
+        tmp_path, **keys.env(), RATE_LIMIT_PER_MINUTE=0, SESSION_RATE_LIMIT_PER_MINUTE=0
+    )
     async with serve(settings) as (app, client):
         for _ in range(25):
             assert (await turn(client, "no-limits", keys.chat)).status_code == 200
@@ -99,9 +115,15 @@ async def test_zero_disables_both_limits(tmp_path: Path, keys: Keys) -> None:
 
 
 async def test_defaults_are_60_per_key_and_20_per_session(tmp_path: Path) -> None:
-    settings = Settings(_env_file=None, CHECKPOINT_DB=str(tmp_path / "c.sqlite"),  # type: ignore[call-arg]
-                        LLM_MODE="offline", SESSION_TTL_SECONDS=0, MCP_RESERVA_ENABLED=False,
-                        MCP_CITA_ENABLED=False, MCP_VENTA_ENABLED=False)
+    settings = Settings(
+        _env_file=None,
+        CHECKPOINT_DB=str(tmp_path / "c.sqlite"),  # type: ignore[call-arg]
+        LLM_MODE="offline",
+        SESSION_TTL_SECONDS=0,
+        MCP_RESERVA_ENABLED=False,
+        MCP_CITA_ENABLED=False,
+        MCP_VENTA_ENABLED=False,
+    )
     assert (settings.RATE_LIMIT_PER_MINUTE, settings.SESSION_RATE_LIMIT_PER_MINUTE) == (60, 20)
     async with serve(settings) as (_, client):
         for _ in range(20):
@@ -114,10 +136,16 @@ async def test_defaults_are_60_per_key_and_20_per_session(tmp_path: Path) -> Non
 
 
 async def test_limits_are_shared_across_instances_through_redis(
-        tmp_path: Path, keys: Keys, redis_clean: str) -> None:
+    tmp_path: Path, keys: Keys, redis_clean: str
+) -> None:
     """Two app instances (each with its own lifespan) on the same Redis share every counter."""
-    common = dict(API_KEYS=keys.chat, ADMIN_API_KEYS=keys.admin, REDIS_URL=redis_clean,
-                  RATE_LIMIT_PER_MINUTE=4, SESSION_RATE_LIMIT_PER_MINUTE=3)
+    common = dict(
+        API_KEYS=keys.chat,
+        ADMIN_API_KEYS=keys.admin,
+        REDIS_URL=redis_clean,
+        RATE_LIMIT_PER_MINUTE=4,
+        SESSION_RATE_LIMIT_PER_MINUTE=3,
+    )
     run = uuid.uuid4().hex[:8]
     async with AsyncExitStack() as stack:
         _, a = await stack.enter_async_context(serve(settings_for(tmp_path / "a", **common)))
@@ -143,8 +171,13 @@ async def test_limits_are_shared_across_instances_through_redis(
 
 async def test_redis_down_fails_open(tmp_path: Path, keys: Keys) -> None:
     port = free_port()
-    settings = settings_for(tmp_path, **keys.env(), REDIS_URL=f"redis://127.0.0.1:{port}/0",
-                            RATE_LIMIT_PER_MINUTE=1, SESSION_RATE_LIMIT_PER_MINUTE=1)
+    settings = settings_for(
+        tmp_path,
+        **keys.env(),
+        REDIS_URL=f"redis://127.0.0.1:{port}/0",
+        RATE_LIMIT_PER_MINUTE=1,
+        SESSION_RATE_LIMIT_PER_MINUTE=1,
+    )
     async with serve(settings) as (app, client):
         for _ in range(3):
             assert (await turn(client, "redis-down", keys.chat)).status_code == 200

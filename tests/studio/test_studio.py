@@ -14,17 +14,18 @@ import httpx
 import pytest
 
 from server.studio import make_graph, open_studio_graph
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, orchestrator
 from tests.support.agents import AgentFactory, AgentHandle
 from tests.support.openai_specs import route_json
 from tests.support.openai_stub import OpenAIStub
-from tests.support import orchestrator
 from tests.support.procs import ServerProcess, free_port
 
 GRAPH_ID = "orquestador"
 OFFLINE_ENV = {  # nothing may leave the machine
-    "LANGSMITH_TRACING": "false", "LANGCHAIN_TRACING_V2": "false",
-    "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "true",
+    "LANGSMITH_TRACING": "false",
+    "LANGCHAIN_TRACING_V2": "false",
+    "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+    "LANGGRAPH_NO_VERSION_CHECK": "true",
 }
 
 
@@ -41,10 +42,11 @@ def test_langgraph_json_names_the_server_factory() -> None:
 
 
 async def test_studio_graph_is_the_server_graph_without_a_checkpointer(tmp_path: Path) -> None:
-    settings = orchestrator.orchestrator_settings(tmp_path, {"reserva": "http://127.0.0.1:9/mcp",
-                                        "venta": "http://127.0.0.1:9/mcp"})
+    settings = orchestrator.orchestrator_settings(
+        tmp_path, {"reserva": "http://127.0.0.1:9/mcp", "venta": "http://127.0.0.1:9/mcp"}
+    )
     async with open_studio_graph(settings, execute=False) as graph:
-        assert graph.checkpointer is None                  # the API server brings its own
+        assert graph.checkpointer is None  # the API server brings its own
         nodes = set(graph.get_graph().nodes)
         assert {"load_context", "router", "agent_reserva", "agent_venta", "responder"} <= nodes
         assert "agent_cita" not in nodes
@@ -58,49 +60,88 @@ def studio_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentHand
 
 
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory: pytest.TempPathFactory, openai_stub_server: OpenAIStub,
-           studio_agent: AgentHandle) -> Iterator[httpx.Client]:
+def studio(
+    tmp_path_factory: pytest.TempPathFactory,
+    openai_stub_server: OpenAIStub,
+    studio_agent: AgentHandle,
+) -> Iterator[httpx.Client]:
     """`langgraph dev` on a loopback port, model = the stub, one agent (reserva)."""
     langgraph = Path(sys.executable).with_name("langgraph")
     assert langgraph.exists(), "langgraph-cli[inmem] is not installed in the virtualenv"
-    workdir = tmp_path_factory.mktemp("studio")          # its .langgraph_api/ and no stray .env
+    workdir = tmp_path_factory.mktemp("studio")  # its .langgraph_api/ and no stray .env
     port = free_port()
-    env = {**OFFLINE_ENV, **openai_stub_server.env(), "OPENAI_API_KEY": "test-key",
-           "LLM_MODE": "openai", "OPENAI_TIMEOUT": "5", "OPENAI_MAX_RETRIES": "0",
-           "MCP_RESERVA_URL": studio_agent.url, "MCP_CITA_ENABLED": "false",
-           "MCP_VENTA_ENABLED": "false", "MCP_TIMEOUT": "5", "LOG_LEVEL": "WARNING"}
+    env = {
+        **OFFLINE_ENV,
+        **openai_stub_server.env(),
+        "OPENAI_API_KEY": "test-key",
+        "LLM_MODE": "openai",
+        "OPENAI_TIMEOUT": "5",
+        "OPENAI_MAX_RETRIES": "0",
+        "MCP_RESERVA_URL": studio_agent.url,
+        "MCP_CITA_ENABLED": "false",
+        "MCP_VENTA_ENABLED": "false",
+        "MCP_TIMEOUT": "5",
+        "LOG_LEVEL": "WARNING",
+    }
     process = ServerProcess(
-        [langgraph, "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", port,
-         "--config", REPO_ROOT / "langgraph.json"],
-        name="langgraph-dev", log_dir=workdir, env=env, cwd=workdir,
-        ready_url=f"http://127.0.0.1:{port}/ok", ready_timeout=90)
-    with process, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60,
-                               trust_env=False) as client:
+        [
+            langgraph,
+            "dev",
+            "--no-browser",
+            "--no-reload",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--config",
+            REPO_ROOT / "langgraph.json",
+        ],
+        name="langgraph-dev",
+        log_dir=workdir,
+        env=env,
+        cwd=workdir,
+        ready_url=f"http://127.0.0.1:{port}/ok",
+        ready_timeout=90,
+    )
+    with (
+        process,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60, trust_env=False) as client,
+    ):
         yield client
     shutil.rmtree(workdir / ".langgraph_api", ignore_errors=True)
 
 
 def run_turn(client: httpx.Client, thread_id: str, message: str, session_id: str) -> dict[str, Any]:
-    body = {"assistant_id": GRAPH_ID, "input": {
-        "messages": [{"role": "user", "content": message}], "session_id": session_id,
-        "bot_config": orchestrator.BASE_CONFIG}}
+    body = {
+        "assistant_id": GRAPH_ID,
+        "input": {
+            "messages": [{"role": "user", "content": message}],
+            "session_id": session_id,
+            "bot_config": orchestrator.BASE_CONFIG,
+        },
+    }
     response = client.post(f"/threads/{thread_id}/runs/wait", json=body)
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def test_langgraph_dev_runs_turns_on_a_thread(studio: httpx.Client, openai_stub_server: OpenAIStub,
-                                              studio_agent: AgentHandle) -> None:
+def test_langgraph_dev_runs_turns_on_a_thread(
+    studio: httpx.Client, openai_stub_server: OpenAIStub, studio_agent: AgentHandle
+) -> None:
     openai_stub_server.reset()
     studio_agent.reset()
     assistants = studio.post("/assistants/search", json={"graph_id": GRAPH_ID}).json()
     assert [a["graph_id"] for a in assistants] == [GRAPH_ID]
     drawn = studio.get(f"/assistants/{assistants[0]['assistant_id']}/graph").json()
-    assert {"load_context", "router", "agent_reserva", "responder"} <= {n["id"] for n in drawn["nodes"]}
+    assert {"load_context", "router", "agent_reserva", "responder"} <= {
+        n["id"] for n in drawn["nodes"]
+    }
 
     thread = studio.post("/threads", json={}).json()["thread_id"]
-    openai_stub_server.enqueue(route_json("delegate", "reserva"),
-                               route_json("respond", reply="¡De nada! Te esperamos.", intent="other"))
+    openai_stub_server.enqueue(
+        route_json("delegate", "reserva"),
+        route_json("respond", reply="¡De nada! Te esperamos.", intent="other"),
+    )
     first = run_turn(studio, thread, "Quiero reservar una mesa para 4", "studio-1")
     assert first["reply"] == "[reserva] recibido: Quiero reservar una mesa para 4 (turno 1)"
     assert first["agent_used"] == "reserva" and first["action"] == "delegate"
@@ -112,12 +153,13 @@ def test_langgraph_dev_runs_turns_on_a_thread(studio: httpx.Client, openai_stub_
     state = studio.get(f"/threads/{thread}/state").json()
     texts = [m["content"] for m in state["values"]["messages"]]
     assert texts == ["Quiero reservar una mesa para 4", first["reply"], "gracias", second["reply"]]
-    assert openai_stub_server.request_count == 2           # the router called the stub model
+    assert openai_stub_server.request_count == 2  # the router called the stub model
     assert [c["message"] for c in studio_agent.chat_calls()] == ["Quiero reservar una mesa para 4"]
 
 
-async def test_invalid_settings_are_an_error_not_an_exit(monkeypatch: pytest.MonkeyPatch,
-                                                         tmp_path: Path) -> None:
+async def test_invalid_settings_are_an_error_not_an_exit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MCP_TIMEOUT", "-1")
     with pytest.raises(ValueError, match="MCP_TIMEOUT"):

@@ -7,8 +7,8 @@ import asyncio
 import json
 import os
 from collections import Counter
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from mcp.server.fastmcp import FastMCP
@@ -54,11 +54,16 @@ class AgentState:
 
     def snapshot(self) -> dict[str, Any]:
         return {
-            "name": self.name, "pid": os.getpid(),
-            "requests": dict(self.requests), "total_requests": sum(self.requests.values()),
-            "rpc": dict(self.rpc), "tool_calls": self.tool_calls, "chat_calls": self.chat_calls,
+            "name": self.name,
+            "pid": os.getpid(),
+            "requests": dict(self.requests),
+            "total_requests": sum(self.requests.values()),
+            "rpc": dict(self.rpc),
+            "tool_calls": self.tool_calls,
+            "chat_calls": self.chat_calls,
             "sessions": {k: len(v) for k, v in self.memory.items()},
-            "control": self.control, "in_flight": self.in_flight,
+            "control": self.control,
+            "in_flight": self.in_flight,
         }
 
     def count_rpc(self, body: bytes) -> None:
@@ -89,8 +94,11 @@ class AgentState:
                 raise RuntimeError(f"[{self.name}] fallo simulado")
             if self._take("error_result_next"):
                 msg = f"[{self.name}] error simulado"
-                return CallToolResult(content=[TextContent(type="text", text=msg)],
-                                      structuredContent={"result": msg}, isError=True)
+                return CallToolResult(
+                    content=[TextContent(type="text", text=msg)],
+                    structuredContent={"result": msg},
+                    isError=True,
+                )
             if self._take("hang_next"):
                 await asyncio.Event().wait()  # never answers
             if self._take("exit_next"):
@@ -106,13 +114,15 @@ class StatsMiddleware:
     def __init__(self, app: ASGIApp, state: AgentState) -> None:
         self.app = app
         self.state = state
-        self.control_app = Starlette(routes=[
-            Route("/health", self._health, methods=["GET"]),
-            Route("/stats", self._stats, methods=["GET"]),
-            Route("/stats/reset", self._stats_reset, methods=["POST"]),
-            Route("/reset", self._reset, methods=["POST"]),
-            Route("/control", self._control, methods=["GET", "POST"]),
-        ])
+        self.control_app = Starlette(
+            routes=[
+                Route("/health", self._health, methods=["GET"]),
+                Route("/stats", self._stats, methods=["GET"]),
+                Route("/stats/reset", self._stats_reset, methods=["POST"]),
+                Route("/reset", self._reset, methods=["POST"]),
+                Route("/control", self._control, methods=["GET", "POST"]),
+            ]
+        )
         self.control_paths = {r.path for r in self.control_app.routes}  # type: ignore[attr-defined]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -185,8 +195,12 @@ def make_parser(description: str) -> argparse.ArgumentParser:
 def make_server(args: argparse.Namespace) -> tuple[FastMCP, AgentState]:
     """A FastMCP server accepting any Host header, and its state seeded from the CLI."""
     mcp = FastMCP(
-        args.name, host=args.host, port=args.port, stateless_http=args.stateless,
-        json_response=args.json_response, log_level="WARNING",
+        args.name,
+        host=args.host,
+        port=args.port,
+        stateless_http=args.stateless,
+        json_response=args.json_response,
+        log_level="WARNING",
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
     state = AgentState(args.name, initial={"delay": args.delay, "fail_next": args.fail_first})

@@ -20,16 +20,27 @@ class AgentHandle:
     ) -> None:
         self.kind, self.name, self.options = kind, name, options
         self.port = port or free_port()
-        argv: list[object] = ["--port", self.port, "--name", name,
-                              "--delay", options.get("delay", 0.0),
-                              "--fail-first", options.get("fail_first", 0)]
+        argv: list[object] = [
+            "--port",
+            self.port,
+            "--name",
+            name,
+            "--delay",
+            options.get("delay", 0.0),
+            "--fail-first",
+            options.get("fail_first", 0),
+        ]
         if kind == "chat":
             argv += ["--session-id-type", options.get("session_id_type", "str")]
         argv += ["--stateless"] if options.get("stateless") else []
         argv += ["--json-response"] if options.get("json_response") else []
         self.process = ServerProcess.python_module(
-            MODULES[kind], *argv, name=f"{kind}-{name}-{self.port}", log_dir=log_dir,
-            ready_url=f"{self.base_url}/health", env=options.get("env"),
+            MODULES[kind],
+            *argv,
+            name=f"{kind}-{name}-{self.port}",
+            log_dir=log_dir,
+            ready_url=f"{self.base_url}/health",
+            env=options.get("env"),
         )
 
     @property

@@ -47,7 +47,9 @@ class ThreadedASGIServer:
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name=f"{self.name}-server",
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name=f"{self.name}-server",
             daemon=True,
         )
         self._thread.start()

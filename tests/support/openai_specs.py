@@ -159,14 +159,19 @@ def render(spec: Text | Structured | ToolCalls, req: dict[str, Any]) -> tuple[di
                 "type": "function",
                 "function": {
                     "name": name,
-                    "arguments": args if isinstance(args, str)
+                    "arguments": args
+                    if isinstance(args, str)
                     else json.dumps(args, ensure_ascii=False),
                 },
             }
             for name, args in spec.calls
         ]
-        msg = {"role": "assistant", "content": spec.content or None, "refusal": None,
-               "tool_calls": calls}
+        msg = {
+            "role": "assistant",
+            "content": spec.content or None,
+            "refusal": None,
+            "tool_calls": calls,
+        }
         return msg, "tool_calls"
     return {"role": "assistant", "content": spec.content, "refusal": None}, spec.finish_reason
 

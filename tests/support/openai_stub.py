@@ -20,13 +20,42 @@ from starlette.routing import Route
 from tests.support import openai_wire as wire
 from tests.support.asgi_thread import ThreadedASGIServer
 from tests.support.openai_specs import (  # re-exported: import specs from here
-    Delay, Error, Hang, Raw, Structured, Text, ToolCalls, coerce, default_reply, delay, error,
-    hang, message_texts, render, route_json, structured, text, tool_calls,
+    Delay,
+    Error,
+    Hang,
+    Raw,
+    Structured,
+    Text,
+    ToolCalls,
+    coerce,
+    default_reply,
+    delay,
+    error,
+    hang,
+    message_texts,
+    render,
+    route_json,
+    structured,
+    text,
+    tool_calls,
 )
 
 __all__ = [
-    "OpenAIStub", "Delay", "Error", "Hang", "Raw", "Structured", "Text", "ToolCalls",
-    "delay", "error", "hang", "route_json", "structured", "text", "tool_calls",
+    "OpenAIStub",
+    "Delay",
+    "Error",
+    "Hang",
+    "Raw",
+    "Structured",
+    "Text",
+    "ToolCalls",
+    "delay",
+    "error",
+    "hang",
+    "route_json",
+    "structured",
+    "text",
+    "tool_calls",
 ]
 
 Handler = Callable[[dict[str, Any]], Any]
@@ -186,8 +215,10 @@ class OpenAIStub:
         return spec if spec is not None else coerce(self._default(req))
 
     async def _models(self, request: Request) -> Response:
-        data = [{"id": m, "object": "model", "created": 0, "owned_by": "stub"}
-                for m in ("gpt-4o-mini", "gpt-4o")]
+        data = [
+            {"id": m, "object": "model", "created": 0, "owned_by": "stub"}
+            for m in ("gpt-4o-mini", "gpt-4o")
+        ]
         return JSONResponse({"object": "list", "data": data})
 
     async def _resolve(self, req: dict[str, Any]) -> Any:

@@ -31,8 +31,11 @@ def usage(req: dict[str, Any], message: dict[str, Any]) -> dict[str, int]:
     calls = message.get("tool_calls") or []
     out = message.get("content") or "".join(c["function"]["arguments"] for c in calls)
     completion = max(1, len(out.split()))
-    return {"prompt_tokens": prompt, "completion_tokens": completion,
-            "total_tokens": prompt + completion}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 def completion(
@@ -40,8 +43,11 @@ def completion(
 ) -> dict[str, Any]:
     """A non-streaming chat.completion body."""
     return {
-        "id": completion_id(), "object": "chat.completion", "created": int(time.time()),
-        "model": model, "system_fingerprint": "fp_stub",
+        "id": completion_id(),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "system_fingerprint": "fp_stub",
         "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
         "usage": use,
     }
@@ -55,8 +61,13 @@ async def sse(
 
     def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> str:
         choice = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
-        body: dict[str, Any] = {"id": cid, "object": "chat.completion.chunk", "created": created,
-                                "model": model, "choices": [choice]}
+        body: dict[str, Any] = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [choice],
+        }
         if use is not None:
             body["usage"] = None
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
@@ -68,15 +79,25 @@ async def sse(
         yield chunk({"content": piece})
     for i, call in enumerate(message.get("tool_calls") or []):
         fn = call["function"]
-        head = {"index": i, "id": call["id"], "type": "function",
-                "function": {"name": fn["name"], "arguments": ""}}
+        head = {
+            "index": i,
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": fn["name"], "arguments": ""},
+        }
         yield chunk({"tool_calls": [head]})
         for piece in pieces(fn["arguments"]):
             yield chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]})
     yield chunk({}, finish)
     if use is not None:
-        body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": [], "usage": use}
+        body = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [],
+            "usage": use,
+        }
         yield f"data: {json.dumps(body)}\n\n"
     yield "data: [DONE]\n\n"
 

@@ -16,8 +16,8 @@ import uvicorn
 
 from scripts.demo_config import DEMO_CONFIG
 from server.main import create_app
-from tests.support.procs import ServerProcess, free_port
 from server.settings import Settings
+from tests.support.procs import ServerProcess, free_port
 
 # the demo bot, as company 12 (no demo business context) and sent from WhatsApp
 BASE_CONFIG: dict[str, Any] = {**DEMO_CONFIG, "id_empresa": 12, "canal": "whatsapp"}
@@ -30,14 +30,19 @@ def chat_body(message: str, session_id: Any = "s1", **config: Any) -> dict[str, 
     return {"message": message, "session_id": session_id, "config": cfg}
 
 
-def orchestrator_settings(tmp_path: Path, agents: dict[str, str] | None = None,
-                  **overrides: Any) -> Settings:
+def orchestrator_settings(
+    tmp_path: Path, agents: dict[str, str] | None = None, **overrides: Any
+) -> Settings:
     """Settings isolated from `.env`: only `agents` enabled, SQLite under tmp_path."""
     agents = agents or {}
     values: dict[str, Any] = {
-        "CHECKPOINT_DB": str(tmp_path / "checkpoints.sqlite"), "LOG_LEVEL": "INFO",
-        "MCP_TIMEOUT": 5, "MCP_RETRY_BACKOFF": 0.01, "SESSION_TTL_SECONDS": 0,
-        "RATE_LIMIT_PER_MINUTE": 0, "SESSION_RATE_LIMIT_PER_MINUTE": 0,
+        "CHECKPOINT_DB": str(tmp_path / "checkpoints.sqlite"),
+        "LOG_LEVEL": "INFO",
+        "MCP_TIMEOUT": 5,
+        "MCP_RETRY_BACKOFF": 0.01,
+        "SESSION_TTL_SECONDS": 0,
+        "RATE_LIMIT_PER_MINUTE": 0,
+        "SESSION_RATE_LIMIT_PER_MINUTE": 0,
     }
     for name in ("reserva", "cita", "venta"):
         values[f"MCP_{name.upper()}_ENABLED"] = name in agents
@@ -52,8 +57,14 @@ orchestrator_settings.__test__ = False  # type: ignore[attr-defined]  # not a py
 
 def model_settings(stub: Any, **extra: Any) -> dict[str, Any]:
     """Settings that route with the real ChatOpenAI client against the OpenAI stub."""
-    return {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": stub.base_url, "LLM_MODE": "openai",
-            "OPENAI_TIMEOUT": 5, "OPENAI_MAX_RETRIES": 0, **extra}
+    return {
+        "OPENAI_API_KEY": "test-key",
+        "OPENAI_BASE_URL": stub.base_url,
+        "LLM_MODE": "openai",
+        "OPENAI_TIMEOUT": 5,
+        "OPENAI_MAX_RETRIES": 0,
+        **extra,
+    }
 
 
 class RunningApp:
@@ -69,11 +80,16 @@ class RunningApp:
         self._sock = sock
         self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="on",
-                                timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            self.app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=2
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        daemon=True, name=f"orquestador-{self.port}")
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            daemon=True,
+            name=f"orquestador-{self.port}",
+        )
         self.client = httpx.Client(base_url=self.url, timeout=60)
 
     def start(self, wait_agents: float = 10.0) -> RunningApp:
@@ -133,13 +149,27 @@ class OrchestratorProcess:
     def __init__(self, log_dir: Path, env: dict[str, Any], port: int | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        values = {"LOG_LEVEL": "INFO", "SESSION_TTL_SECONDS": "0", "MCP_RETRY_BACKOFF": "0.01",
-                  "RATE_LIMIT_PER_MINUTE": "0", "SESSION_RATE_LIMIT_PER_MINUTE": "0"}
+        values = {
+            "LOG_LEVEL": "INFO",
+            "SESSION_TTL_SECONDS": "0",
+            "MCP_RETRY_BACKOFF": "0.01",
+            "RATE_LIMIT_PER_MINUTE": "0",
+            "SESSION_RATE_LIMIT_PER_MINUTE": "0",
+        }
         values.update({key: str(value) for key, value in env.items()})
         self.process = ServerProcess.python_module(
-            "uvicorn", "server.main:app", "--host", "127.0.0.1", "--port", self.port,
-            name=f"orquestador-{self.port}", log_dir=log_dir, env=values,
-            ready_url=f"{self.url}/health", ready_timeout=30)
+            "uvicorn",
+            "server.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            self.port,
+            name=f"orquestador-{self.port}",
+            log_dir=log_dir,
+            env=values,
+            ready_url=f"{self.url}/health",
+            ready_timeout=30,
+        )
         self.client = httpx.Client(base_url=self.url, timeout=60)
 
     def start(self) -> OrchestratorProcess:

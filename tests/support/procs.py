@@ -135,8 +135,13 @@ class ServerProcess:
         self._log.write(f"\n=== start: {' '.join(self.args)}\n".encode())
         self._log.flush()
         self.proc = subprocess.Popen(
-            self.args, cwd=self.cwd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            self.args,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         return self
 

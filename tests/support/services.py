@@ -23,15 +23,20 @@ def _pg_admin():  # type: ignore[no-untyped-def]
     errors = []
     for user in dict.fromkeys(("postgres", getpass.getuser())):
         try:
-            conn = psycopg.connect(host=PG_HOST, port=PG_PORT, user=user, dbname="postgres",
-                                   connect_timeout=3, autocommit=True)
+            conn = psycopg.connect(
+                host=PG_HOST,
+                port=PG_PORT,
+                user=user,
+                dbname="postgres",
+                connect_timeout=3,
+                autocommit=True,
+            )
             return conn, user
         except psycopg.Error as e:
             errors.append(f"  as {user!r}: {str(e).strip()}")
     raise ServiceUnavailable(
         f"PostgreSQL at {PG_HOST}:{PG_PORT} is not usable (the tests need it; "
-        "`.ci/run` starts it):\n"
-        + "\n".join(errors)
+        "`.ci/run` starts it):\n" + "\n".join(errors)
     )
 
 
@@ -53,7 +58,7 @@ def temporary_database() -> Iterator[str]:
     with conn:
         query = "SELECT datname FROM pg_database WHERE datname LIKE %s"
         for (old,) in conn.execute(query, (DB_PREFIX + "%",)).fetchall():
-            pid = old[len(DB_PREFIX):].split("_")[0]
+            pid = old[len(DB_PREFIX) :].split("_")[0]
             if pid.isdigit() and not _pid_alive(int(pid)):
                 conn.execute(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -70,8 +75,9 @@ def claimed_redis_db() -> Iterator[str]:
     """Claim a free Redis db number (1..15), flush it, yield its URL, flush and release it."""
     import redis
 
-    admin = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_connect_timeout=2,
-                        socket_timeout=5)
+    admin = redis.Redis(
+        host=REDIS_HOST, port=REDIS_PORT, socket_connect_timeout=2, socket_timeout=5
+    )
     try:
         admin.ping()
     except redis.RedisError as e:

@@ -27,8 +27,12 @@ def build(args: Any) -> tuple[Any, AgentState]:
     @mcp.tool()
     async def crear_reserva(servicio: str, fecha: str, hora: str, nombre_cliente: str) -> str:
         """Crea una reserva del servicio para el cliente en la fecha (AAAA-MM-DD) y hora (HH:MM)."""
-        arguments = {"servicio": servicio, "fecha": fecha, "hora": hora,
-                     "nombre_cliente": nombre_cliente}
+        arguments = {
+            "servicio": servicio,
+            "fecha": fecha,
+            "hora": hora,
+            "nombre_cliente": nombre_cliente,
+        }
 
         def produce() -> str:
             bookings = state.memory.setdefault("reservas", [])

@@ -45,18 +45,31 @@ def reserva(chat_agent: AgentFactory) -> AgentHandle:
 async def test_chat_answers_and_counts(reserva: AgentHandle, chat_agent: AgentFactory) -> None:
     assert chat_agent("reserva") is reserva  # reused and reset
     ctx = {"session_id": "s1", "config": {"nombre_bot": "Mara"}}
-    out = await _call(reserva, {"message": "hola", "session_id": "s1", "context": ctx},
-                      {"message": "quiero reservar", "session_id": "s1", "context": ctx},
-                      {"message": "otra", "session_id": "s2", "context": {}})
-    assert out == ["[reserva] recibido: hola (turno 1)",
-                   "[reserva] recibido: quiero reservar (turno 2)",
-                   "[reserva] recibido: otra (turno 1)"]
+    out = await _call(
+        reserva,
+        {"message": "hola", "session_id": "s1", "context": ctx},
+        {"message": "quiero reservar", "session_id": "s1", "context": ctx},
+        {"message": "otra", "session_id": "s2", "context": {}},
+    )
+    assert out == [
+        "[reserva] recibido: hola (turno 1)",
+        "[reserva] recibido: quiero reservar (turno 2)",
+        "[reserva] recibido: otra (turno 1)",
+    ]
     stats = reserva.stats()
-    assert stats["rpc"] == {"initialize": 1, "notifications/initialized": 1, "tools/list": 1,
-                            "tools/call": 3}
+    assert stats["rpc"] == {
+        "initialize": 1,
+        "notifications/initialized": 1,
+        "tools/list": 1,
+        "tools/call": 3,
+    }
     assert stats["requests"]["POST /mcp"] >= 5 and stats["sessions"] == {"s1": 2, "s2": 1}
-    assert stats["chat_calls"][0] == {"message": "hola", "session_id": "s1", "context": ctx,
-                                      "session_id_type": "str"}
+    assert stats["chat_calls"][0] == {
+        "message": "hola",
+        "session_id": "s1",
+        "context": ctx,
+        "session_id_type": "str",
+    }
     reserva.reset()
     assert reserva.stats()["total_requests"] == 0 and reserva.stats()["sessions"] == {}
 
@@ -86,8 +99,12 @@ async def test_int_session_id_schema_and_fail_first(chat_agent: AgentFactory) ->
     assert isinstance(chat, BaseTool)
     assert chat.args_schema["properties"]["session_id"]["type"] == "integer"  # type: ignore[index]
     phone = 51987654321
-    out = await _call(cita, {"message": "a", "session_id": phone},
-                      {"message": "b", "session_id": phone}, {"message": "c", "session_id": "abc"})
+    out = await _call(
+        cita,
+        {"message": "a", "session_id": phone},
+        {"message": "b", "session_id": phone},
+        {"message": "c", "session_id": "abc"},
+    )
     assert isinstance(out[0], ToolException)
     assert out[1] == "[cita] recibido: b (turno 1)"
     assert isinstance(out[2], ToolException) and "session_id" in str(out[2])
@@ -119,8 +136,14 @@ async def test_tool_agent(tool_agent: AgentFactory) -> None:
         tools = {t.name: t for t in await load_mcp_tools(session)}
         assert set(tools) == {"listar_servicios", "crear_reserva"}
         assert "Manicure" in _text(await tools["listar_servicios"].ainvoke({}))
-        args = {"servicio": "Manicure", "fecha": "2025-06-01", "hora": "10:00",
-                "nombre_cliente": "Ana"}
+        args = {
+            "servicio": "Manicure",
+            "fecha": "2025-06-01",
+            "hora": "10:00",
+            "nombre_cliente": "Ana",
+        }
         assert "Código R-0001" in _text(await tools["crear_reserva"].ainvoke(args))
-    assert agent.stats()["tool_calls"] == [{"name": "listar_servicios", "arguments": {}},
-                                           {"name": "crear_reserva", "arguments": args}]
+    assert agent.stats()["tool_calls"] == [
+        {"name": "listar_servicios", "arguments": {}},
+        {"name": "crear_reserva", "arguments": args},
+    ]

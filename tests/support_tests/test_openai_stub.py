@@ -14,7 +14,14 @@ from pydantic import BaseModel
 
 from graph.decision import RouteDecision
 from tests.support.openai_stub import (
-    OpenAIStub, delay, error, hang, route_json, structured, text, tool_calls,
+    OpenAIStub,
+    delay,
+    error,
+    hang,
+    route_json,
+    structured,
+    text,
+    tool_calls,
 )
 
 
@@ -118,8 +125,12 @@ async def test_astream_tool_calls_and_structured(openai_stub: OpenAIStub) -> Non
 
 
 def test_raw_sse_format(openai_stub: OpenAIStub) -> None:
-    body = {"model": "m", "stream": True, "stream_options": {"include_usage": True},
-            "messages": [{"role": "user", "content": "hola"}]}
+    body = {
+        "model": "m",
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "messages": [{"role": "user", "content": "hola"}],
+    }
     openai_stub.enqueue(text("a b"))
     raw = httpx.post(openai_stub.url + "/chat/completions", json=body).text
     lines = [ln for ln in raw.split("\n") if ln]

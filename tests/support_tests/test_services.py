@@ -19,8 +19,10 @@ BODY = {"codOpe": "OBTENER_CONTEXTO_NEGOCIO", "id_empresa": 7}
 def test_context_server(context_server: ContextServer) -> None:
     context_server.set_context(7, "Barbería Maravia: cortes desde S/ 25.")
     r = httpx.post(context_server.url, json=BODY)
-    assert r.json() == {"success": True,
-                        "contexto_negocio": "Barbería Maravia: cortes desde S/ 25."}
+    assert r.json() == {
+        "success": True,
+        "contexto_negocio": "Barbería Maravia: cortes desde S/ 25.",
+    }
     assert httpx.post(context_server.url, json={**BODY, "id_empresa": 8}).json()["success"] is True
     context_server.set_context(9, None)
     missing = httpx.post(context_server.url + "any/path", json={**BODY, "id_empresa": 9})
@@ -56,8 +58,12 @@ def test_redis_url(redis_clean: str) -> None:
 
 def test_server_process_lifecycle(tmp_path) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
-    proc = ServerProcess([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-                         name="http", log_dir=tmp_path, ready_url=f"http://127.0.0.1:{port}/")
+    proc = ServerProcess(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        name="http",
+        log_dir=tmp_path,
+        ready_url=f"http://127.0.0.1:{port}/",
+    )
     with proc:
         wait_for_port(port)
         assert wait_for_http(f"http://127.0.0.1:{port}/").status_code == 200
@@ -68,15 +74,21 @@ def test_server_process_lifecycle(tmp_path) -> None:  # type: ignore[no-untyped-
 
 
 def test_server_process_errors_show_log_tail(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    crash = ServerProcess([sys.executable, "-c", "print('boom: bad config'); raise SystemExit(2)"],
-                          name="crash", log_dir=tmp_path,
-                          ready_url=f"http://127.0.0.1:{free_port()}/")
+    crash = ServerProcess(
+        [sys.executable, "-c", "print('boom: bad config'); raise SystemExit(2)"],
+        name="crash",
+        log_dir=tmp_path,
+        ready_url=f"http://127.0.0.1:{free_port()}/",
+    )
     with pytest.raises(RuntimeError, match="(?s)exited with code 2.*boom: bad config"):
         crash.start()
-    silent = ServerProcess([sys.executable, "-c", "import time; print('waiting'); time.sleep(30)"],
-                           name="silent", log_dir=tmp_path,
-                           ready_url=f"http://127.0.0.1:{free_port()}/",
-                           ready_timeout=0.5)
+    silent = ServerProcess(
+        [sys.executable, "-c", "import time; print('waiting'); time.sleep(30)"],
+        name="silent",
+        log_dir=tmp_path,
+        ready_url=f"http://127.0.0.1:{free_port()}/",
+        ready_timeout=0.5,
+    )
     started = time.monotonic()
     with pytest.raises(RuntimeError, match="(?s)not ready.*waiting"):
         silent.start()

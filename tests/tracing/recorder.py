@@ -35,7 +35,8 @@ def parse_multipart(content_type: str, body: bytes) -> list[tuple[str, str, dict
     """LangSmith's /runs/multipart body as (op, run_id, fields): parts `post.<id>`, `patch.<id>`,
     `post.<id>.inputs`, `.outputs`, `.events`... are merged per (op, id)."""
     message = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition") or ""
@@ -101,8 +102,13 @@ class LangSmithRecorder:
             await asyncio.sleep(0.02)
         raw = _decompress(await request.body(), request.headers.get("content-encoding", ""))
         with self._lock:
-            self.requests.append({"method": request.method, "path": request.url.path,
-                                  "headers": dict(request.headers)})
+            self.requests.append(
+                {
+                    "method": request.method,
+                    "path": request.url.path,
+                    "headers": dict(request.headers),
+                }
+            )
             self.bodies.append(raw)
         return raw
 
@@ -112,8 +118,9 @@ class LangSmithRecorder:
 
     async def _info(self, request: Request) -> Response:
         await self._body(request)
-        return JSONResponse({"version": "0.0.0-recorder",
-                             "instance_flags": {"zstd_compression_enabled": True}})
+        return JSONResponse(
+            {"version": "0.0.0-recorder", "instance_flags": {"zstd_compression_enabled": True}}
+        )
 
     async def _create(self, request: Request) -> Response:
         self._record("post", json.loads(await self._body(request)))
@@ -160,8 +167,9 @@ class LangSmithRecorder:
         with self._lock:
             return [r for r in self.requests if r["path"] != "/info"]
 
-    def wait_for(self, predicate: Callable[[dict[str, dict[str, Any]]], bool],
-                 timeout: float = 10.0) -> dict[str, dict[str, Any]]:
+    def wait_for(
+        self, predicate: Callable[[dict[str, dict[str, Any]]], bool], timeout: float = 10.0
+    ) -> dict[str, dict[str, Any]]:
         """Poll until predicate(runs()) holds; AssertionError with what arrived otherwise."""
         deadline = time.monotonic() + timeout
         while True:
@@ -169,6 +177,8 @@ class LangSmithRecorder:
             if predicate(runs):
                 return runs
             if time.monotonic() > deadline:
-                names = sorted(f"{r.get('name')}(end={bool(r.get('end_time'))})" for r in runs.values())
+                names = sorted(
+                    f"{r.get('name')}(end={bool(r.get('end_time'))})" for r in runs.values()
+                )
                 raise AssertionError(f"runs received did not match within {timeout}s: {names}")
             time.sleep(0.05)

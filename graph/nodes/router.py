@@ -4,33 +4,17 @@ import asyncio
 import logging
 from typing import Any
 
-import httpx
-import openai
-from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AnyMessage, HumanMessage, SystemMessage
-from pydantic import ValidationError
 
 from graph.decision import RouteDecision
 from graph.deps import GraphDeps
-from graph.offline_router import route_offline
+from graph.model_errors import MODEL_ERRORS
+from graph.offline.router import route_offline
 from graph.phrases import phrase
 from graph.prompts import context_block, router_system
-from graph.state import State
+from graph.state import State, last_user_text
 
 log = logging.getLogger(__name__)
-
-MODEL_ERRORS: tuple[type[BaseException], ...] = (
-    openai.OpenAIError, httpx.HTTPError, OutputParserException, ValidationError, TimeoutError,
-    ValueError,
-)
-
-
-def last_user_text(messages: list[AnyMessage]) -> str:
-    """The text of the latest user message."""
-    for message in reversed(messages):
-        if isinstance(message, HumanMessage):
-            return message.text
-    return ""
 
 
 async def route(state: State, *, deps: GraphDeps) -> dict[str, Any]:
@@ -44,17 +28,24 @@ async def route(state: State, *, deps: GraphDeps) -> dict[str, Any]:
         try:
             decision = await _route_with_model(state, deps, enabled, active)
         except MODEL_ERRORS as exc:
-            log.warning("model router failed; using the offline router",
-                        extra={"error": type(exc).__name__})
+            log.warning(
+                "model router failed; using the offline router", extra={"error": type(exc).__name__}
+            )
             deps.events.llm_fallback(type(exc).__name__)
     if decision is None:
-        decision = route_offline(text, active_agent=active, enabled_agents=enabled,
-                                 config=config, business_context=state.get("business_context"))
+        decision = route_offline(
+            text,
+            active_agent=active,
+            enabled_agents=enabled,
+            config=config,
+            business_context=state.get("business_context"),
+        )
     return {"decision": enforce_allowed(decision, enabled, config).model_dump()}
 
 
-async def _route_with_model(state: State, deps: GraphDeps, enabled: list[str],
-                            active: str | None) -> RouteDecision:
+async def _route_with_model(
+    state: State, deps: GraphDeps, enabled: list[str], active: str | None
+) -> RouteDecision:
     assert deps.router_model is not None
     config = state.get("bot_config") or {}
     messages = state.get("messages", [])
@@ -71,15 +62,19 @@ async def _route_with_model(state: State, deps: GraphDeps, enabled: list[str],
     return result
 
 
-def enforce_allowed(decision: RouteDecision, enabled: list[str],
-                    config: dict[str, Any]) -> RouteDecision:
+def enforce_allowed(
+    decision: RouteDecision, enabled: list[str], config: dict[str, Any]
+) -> RouteDecision:
     """Keep the decision inside the allowed set, whatever the model or the user said."""
     if decision.action == "delegate":
         if decision.agent in enabled:
             return decision.model_copy(update={"reply": None})
-        log.info("router picked an agent that is not enabled; answering instead",
-                 extra={"agent_requested": decision.agent})
-        return RouteDecision(action="respond", agent=None, intent="clarify",
-                             reply=phrase(config, "frase_no_sabe"))
+        log.info(
+            "router picked an agent that is not enabled; answering instead",
+            extra={"agent_requested": decision.agent},
+        )
+        return RouteDecision(
+            action="respond", agent=None, intent="clarify", reply=phrase(config, "frase_no_sabe")
+        )
     reply = (decision.reply or "").strip() or phrase(config, "frase_no_sabe")
     return decision.model_copy(update={"agent": None, "reply": reply})

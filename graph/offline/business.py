@@ -4,8 +4,8 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from graph.offline_lexicon import SALES_TOPICS, STOPWORDS, TOPIC_QUESTIONS, TOPIC_SENTENCES
-from graph.text_normalize import normalize_tokens, phonetic_key, same_stem, strip_accents
+from graph.offline.lexicon import SALES_TOPICS, STOPWORDS, TOPIC_QUESTIONS, TOPIC_SENTENCES
+from graph.offline.text import normalize_tokens, phonetic_key, same_stem, strip_accents
 
 _QUESTIONS = tuple((topic, re.compile(rx)) for topic, rx in TOPIC_QUESTIONS)
 _SENTENCES = tuple((topic, re.compile(rx)) for topic, rx in TOPIC_SENTENCES)
@@ -48,7 +48,7 @@ def split_sentences(context: str) -> tuple[str, ...]:
             word = re.search(r"(\w+)$", strip_accents(context[start:i]))
             ends = not (word and word.group(1) in _ABBREVIATIONS)
         if ends:
-            sentences.append(context[start:i + 1].strip())
+            sentences.append(context[start : i + 1].strip())
             start = i + 1
     sentences.append(context[start:].strip())
     return tuple(s for s in sentences if len(s) > 1)
@@ -56,8 +56,9 @@ def split_sentences(context: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1024)
 def _content_keys(text: str) -> tuple[str, ...]:
-    return tuple(phonetic_key(t) for t in normalize_tokens(text)
-                 if t not in STOPWORDS and len(t) > 3)
+    return tuple(
+        phonetic_key(t) for t in normalize_tokens(text) if t not in STOPWORDS and len(t) > 3
+    )
 
 
 def _overlap(message_keys: Sequence[str], sentence: str) -> int:

@@ -6,23 +6,40 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from graph.decision import AGENT_NAMES, Intent, RouteDecision
-from graph.offline_business import (
-    answer_by_overlap, answer_from_context, is_sales_only, looks_like_question, question_topics
+from graph.offline.business import (
+    answer_by_overlap,
+    answer_from_context,
+    is_sales_only,
+    looks_like_question,
+    question_topics,
 )
-from graph.offline_lexicon import (
-    ADVISOR_NOUN, AFFIRM, CLOSING, FAREWELL, FILLER, GREETING, INJECTION, OPENING_HOURS,
-    SCHEDULING, SPEAK_TO_HUMAN, STOPWORDS, THANKS
+from graph.offline.lexicon import (
+    ADVISOR_NOUN,
+    AFFIRM,
+    CLOSING,
+    FAREWELL,
+    FILLER,
+    GREETING,
+    INJECTION,
+    OPENING_HOURS,
+    SCHEDULING,
+    SPEAK_TO_HUMAN,
+    STOPWORDS,
+    THANKS,
 )
-from graph.offline_terms import mentions_escalation_topic, message_scores
+from graph.offline.terms import mentions_escalation_topic, message_scores
+from graph.offline.text import normalize_tokens
 from graph.phrases import phrase
-from graph.text_normalize import normalize_tokens
 
 MAX_CHARS = 1000  # a routing decision reads at most this much of a message
 STRONG = 3  # a score that names an agent outright (a booking verb, "cita", a price question)
 WEAK = 2  # enough to delegate when nothing else claims the message
 
-_OFFER = {"reserva": "hacer una reserva", "cita": "agendar una cita",
-          "venta": "comprar nuestros productos"}
+_OFFER = {
+    "reserva": "hacer una reserva",
+    "cita": "agendar una cita",
+    "venta": "comprar nuestros productos",
+}
 _SMALL_TALK = (GREETING, FAREWELL, THANKS, CLOSING, AFFIRM, FILLER)
 _PRICE_WORDS = frozenset(
     "cuanto cuesta cuestan precio precios seria sale salen costo costaria esta estan total vale "
@@ -63,8 +80,9 @@ def _respond(reply: str, intent: Intent) -> RouteDecision:
 
 
 def _delegate(agent: str) -> RouteDecision:
-    return RouteDecision.model_validate({"action": "delegate", "agent": agent,
-                                         "intent": "delegate"})
+    return RouteDecision.model_validate(
+        {"action": "delegate", "agent": agent, "intent": "delegate"}
+    )
 
 
 def _clarify(enabled: Sequence[str], among: Sequence[str] = ()) -> RouteDecision:
@@ -77,8 +95,9 @@ def _clarify(enabled: Sequence[str], among: Sequence[str] = ()) -> RouteDecision
     return _respond(f"¿En qué te puedo ayudar? Puedo ayudarte a {offer}.", "clarify")
 
 
-def _is_escalation(text: str, tokens: Sequence[str], scores: Mapping[str, int],
-                   config: Mapping[str, Any]) -> bool:
+def _is_escalation(
+    text: str, tokens: Sequence[str], scores: Mapping[str, int], config: Mapping[str, Any]
+) -> bool:
     if scores["esc"] or mentions_escalation_topic(tokens, config.get("temas_esc")):
         return True
     match = SPEAK_TO_HUMAN.search(text)
@@ -88,8 +107,13 @@ def _is_escalation(text: str, tokens: Sequence[str], scores: Mapping[str, int],
     return not (advisor_only and SCHEDULING.search(text))
 
 
-def _choose(scores: Mapping[str, int], enabled: Sequence[str], config: Mapping[str, Any],
-            message: str, context: str | None) -> RouteDecision:
+def _choose(
+    scores: Mapping[str, int],
+    enabled: Sequence[str],
+    config: Mapping[str, Any],
+    message: str,
+    context: str | None,
+) -> RouteDecision:
     """Delegate to the top-scoring agent; never to a disabled one (answer or apologize instead)."""
     top = max(scores[a] for a in AGENT_NAMES)
     allowed = [a for a in AGENT_NAMES if scores[a] == top and a in enabled]
@@ -103,15 +127,21 @@ def _choose(scores: Mapping[str, int], enabled: Sequence[str], config: Mapping[s
     return _respond(phrase(config, "frase_no_sabe"), "clarify")
 
 
-def _business(topics: frozenset[str], message: str, context: str | None,
-              config: Mapping[str, Any]) -> RouteDecision:
+def _business(
+    topics: frozenset[str], message: str, context: str | None, config: Mapping[str, Any]
+) -> RouteDecision:
     answer = answer_from_context(topics, message, context)
     return _respond(answer or phrase(config, "frase_no_sabe"), "business")
 
 
-def route_offline(message: str, *, active_agent: str | None, enabled_agents: Sequence[str],
-                  config: Mapping[str, Any] | None = None,
-                  business_context: str | None = None) -> RouteDecision:
+def route_offline(
+    message: str,
+    *,
+    active_agent: str | None,
+    enabled_agents: Sequence[str],
+    config: Mapping[str, Any] | None = None,
+    business_context: str | None = None,
+) -> RouteDecision:
     """Decide who answers `message` from keyword rules alone (pure and deterministic)."""
     cfg: Mapping[str, Any] = config or {}
     enabled = [a for a in AGENT_NAMES if a in enabled_agents]
@@ -153,9 +183,16 @@ def route_offline(message: str, *, active_agent: str | None, enabled_agents: Seq
     return _respond(answer, "business") if answer else _clarify(enabled)
 
 
-def _route_active(active: str, scores: Mapping[str, int], topics: frozenset[str],
-                  talk: SmallTalk, message: str, context: str | None,
-                  config: Mapping[str, Any], enabled: Sequence[str]) -> RouteDecision:
+def _route_active(
+    active: str,
+    scores: Mapping[str, int],
+    topics: frozenset[str],
+    talk: SmallTalk,
+    message: str,
+    context: str | None,
+    config: Mapping[str, Any],
+    enabled: Sequence[str],
+) -> RouteDecision:
     """An agent owns the conversation: keep it unless the user clearly moved on."""
     if active != "venta" and scores["price"] and (scores[active] or _bare(talk.rest)):
         # "¿y cuánto cuesta (la cancha)?" asks the active agent about its own service

@@ -9,14 +9,14 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage
 
-from server.checkpointer import CheckpointBackend
-from server.locks import SessionLockTimeout, TurnLocks
-from server.storage_ops import checkpoint_time
+from server.storage.backend import CheckpointBackend
+from server.storage.locks import SessionLockTimeout, TurnLocks
+from server.storage.ops import checkpoint_time
 
 log = logging.getLogger(__name__)
 
 
-class SessionStore:
+class ConversationStore:
     """Lists, expires and deletes sessions (checkpoint threads); pruning is a database trigger."""
 
     def __init__(self, backend: CheckpointBackend, ttl_seconds: int) -> None:
@@ -29,14 +29,16 @@ class SessionStore:
     async def turns_by_session(self) -> dict[str, int]:
         """Session id → turns its stored conversation holds (idle-expired sessions excluded)."""
         now = time.time()
-        live = [thread for thread, cid in (await self._backend.ops.latest_ids()).items()
-                if not self._expired(cid, now)]
+        live = [
+            thread
+            for thread, cid in (await self._backend.ops.latest_ids()).items()
+            if not self._expired(cid, now)
+        ]
         counts: dict[str, int] = {}
         for thread in sorted(live):
             item = await self._backend.saver.aget_tuple({"configurable": {"thread_id": thread}})
             if item is not None:
-                counts[thread] = count_turns(
-                    item.checkpoint["channel_values"].get("messages", []))
+                counts[thread] = count_turns(item.checkpoint["channel_values"].get("messages", []))
         return counts
 
     async def expire_if_idle(self, session_id: str) -> bool:
@@ -84,4 +86,3 @@ class SessionStore:
 def count_turns(messages: Iterable[Any]) -> int:
     """Turns held in a message list (one per user message)."""
     return sum(1 for message in messages if isinstance(message, HumanMessage))
-

@@ -6,12 +6,16 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
 
-from graph.offline_lexicon import (
-    BOOKING_STEMS, COMMON_WORDS, EXCLUDED_PREFIXES, GENERIC_TOPIC_WORDS, PHRASES, STOPWORDS, TERMS
+from graph.offline.lexicon import (
+    BOOKING_STEMS,
+    COMMON_WORDS,
+    EXCLUDED_PREFIXES,
+    GENERIC_TOPIC_WORDS,
+    PHRASES,
+    STOPWORDS,
+    TERMS,
 )
-from graph.text_normalize import (
-    deletions, normalize_tokens, phonetic_key, same_stem, within_one_edit
-)
+from graph.offline.text import deletions, normalize_tokens, phonetic_key, same_stem, within_one_edit
 
 Hit = tuple[str, int]  # (class, weight)
 FUZZY_MIN_KEY = 6  # only terms this long (as phonetic keys) accept a typo
@@ -68,16 +72,19 @@ def _typo_hits(key: str, index: TermIndex) -> list[Hit]:
     queries = {key, *deletions(key)}
     for length in index.stem_lengths:
         if length >= FUZZY_MIN_KEY:
-            for prefix in (key[:length], key[:length + 1]):
+            for prefix in (key[:length], key[: length + 1]):
                 queries.update((prefix, *deletions(prefix)))
-            queries.add(key[:length - 1])
+            queries.add(key[: length - 1])
     singular = key[:-2] if key.endswith("es") else key[:-1] if key.endswith("s") else key
     hits: list[Hit] = []
     for query in queries:
         for term, is_stem in index.typo_index.get(query, ()):
             size = len(term)
-            ok = (any(within_one_edit(key[:n], term) for n in (size - 1, size, size + 1))
-                  if is_stem else within_one_edit(singular, term) or within_one_edit(key, term))
+            ok = (
+                any(within_one_edit(key[:n], term) for n in (size - 1, size, size + 1))
+                if is_stem
+                else within_one_edit(singular, term) or within_one_edit(key, term)
+            )
             if ok:  # a guessed word counts a little less than a spelled one
                 found = (index.stems if is_stem else index.words).get(term, ())
                 hits.extend((cls, max(1, weight - 1)) for cls, weight in found)
@@ -138,8 +145,11 @@ def message_scores(tokens: Sequence[str], text: str) -> dict[str, int]:
         booking = max(scores["reserva"], scores["cita"])
         books = any(phonetic_key(t).startswith(BOOKING_STEMS) for t in tokens)
         # "¿cuánto cuesta la consulta?" is for sales; "quiero reservar, ¿cuánto cuesta?" is not
-        scores["venta"] = (max(0, booking - 1) if books and booking
-                           else max(scores["venta"] + scores["price"], booking + 1))
+        scores["venta"] = (
+            max(0, booking - 1)
+            if books and booking
+            else max(scores["venta"] + scores["price"], booking + 1)
+        )
     return scores
 
 
@@ -160,5 +170,7 @@ def mentions_escalation_topic(tokens: Sequence[str], temas_esc: object) -> bool:
     if not isinstance(temas_esc, str) or not temas_esc.strip():
         return False
     keys = [phonetic_key(t) for t in tokens if t not in STOPWORDS and len(t) > 2]
-    return any(all(any(same_stem(k, topic_key) for k in keys) for topic_key in topic)
-               for topic in _topic_keys(temas_esc))
+    return any(
+        all(any(same_stem(k, topic_key) for k in keys) for topic_key in topic)
+        for topic in _topic_keys(temas_esc)
+    )

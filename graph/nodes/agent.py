@@ -12,9 +12,9 @@ from langgraph.prebuilt import ToolNode
 
 from graph.agents.breaker import CircuitOpenError
 from graph.deps import GraphDeps
+from graph.model_errors import MODEL_ERRORS
 from graph.prompts import agent_system
-from graph.router import MODEL_ERRORS, last_user_text
-from graph.state import AgentResult, State
+from graph.state import AgentResult, State, last_user_text
 
 log = logging.getLogger(__name__)
 
@@ -27,21 +27,31 @@ class AgentState(State, total=False):
 
 
 def _result(agent: str, reply: str | None, error: str | None = None) -> dict[str, Any]:
-    outcome: AgentResult = {"agent": agent, "ok": error is None and bool(reply),
-                            "reply": reply, "error": error}
+    outcome: AgentResult = {
+        "agent": agent,
+        "ok": error is None and bool(reply),
+        "reply": reply,
+        "error": error,
+    }
     return {"agent_result": outcome}
 
 
 async def call_chat(state: AgentState, *, agent: str, deps: GraphDeps) -> dict[str, Any]:
     """The conversational path: the user's message unchanged to the agent's `chat` tool."""
     try:
-        reply = await deps.agents.chat(agent, last_user_text(state.get("messages", [])),
-                                       state.get("session_id", ""), state.get("bot_config") or {})
+        reply = await deps.agents.chat(
+            agent,
+            last_user_text(state.get("messages", [])),
+            state.get("session_id", ""),
+            state.get("bot_config") or {},
+        )
     except CircuitOpenError:
         return _result(agent, None, "circuit_open")
     except Exception as exc:  # noqa: BLE001 - every agent failure becomes the responder's fallback
-        log.warning("agent call failed", extra={"agent": agent, "error": type(exc).__name__,
-                                                "reason": str(exc)[:200]})
+        log.warning(
+            "agent call failed",
+            extra={"agent": agent, "error": type(exc).__name__, "reason": str(exc)[:200]},
+        )
         return _result(agent, None, type(exc).__name__)
     return _result(agent, reply)
 
@@ -51,8 +61,11 @@ async def call_model(state: AgentState, *, agent: str, deps: GraphDeps) -> dict[
     tools = deps.agents.langchain_tools(agent)
     if deps.model is None or not tools:
         return {**_result(agent, None, "agent_unavailable"), "scratch": []}
-    prompt = [SystemMessage(agent_system(agent, state.get("bot_config") or {})),
-              *state.get("messages", []), *state.get("scratch", [])]
+    prompt = [
+        SystemMessage(agent_system(agent, state.get("bot_config") or {})),
+        *state.get("messages", []),
+        *state.get("scratch", []),
+    ]
     try:
         response = await deps.model.bind_tools(tools).ainvoke(prompt)
     except MODEL_ERRORS as exc:
@@ -98,11 +111,13 @@ def build_agent_subgraph(agent: str, deps: GraphDeps) -> CompiledStateGraph:
     graph.add_node("model", partial(call_model, agent=agent, deps=deps))
     graph.add_node("tools", partial(run_tools, agent=agent, deps=deps))
     graph.add_node("finish", partial(finish, agent=agent))
-    graph.add_conditional_edges(START, partial(_pick_path, agent=agent, deps=deps),
-                                ["chat", "model"])
+    graph.add_conditional_edges(
+        START, partial(_pick_path, agent=agent, deps=deps), ["chat", "model"]
+    )
     graph.add_edge("chat", END)
-    graph.add_conditional_edges("model", partial(_after_model, max_steps=deps.agent_max_steps),
-                                ["tools", "finish", END])
+    graph.add_conditional_edges(
+        "model", partial(_after_model, max_steps=deps.agent_max_steps), ["tools", "finish", END]
+    )
     graph.add_edge("tools", "model")
     graph.add_edge("finish", END)
     return graph.compile(checkpointer=False, name=f"agent_{agent}")

@@ -77,27 +77,45 @@ class SqliteOps:
         self._lock = lock  # the saver's asyncio.Lock: one statement batch at a time
 
     async def latest_ids(self) -> dict[str, str]:
-        async with self._lock, self._conn.execute(  # type: ignore[attr-defined]
+        async with (
+            self._lock,
+            self._conn.execute(  # type: ignore[attr-defined]
                 "SELECT thread_id, MAX(checkpoint_id) FROM checkpoints "
-                "WHERE checkpoint_ns = '' GROUP BY thread_id") as cur:
+                "WHERE checkpoint_ns = '' GROUP BY thread_id"
+            ) as cur,
+        ):
             return {row[0]: row[1] for row in await cur.fetchall()}
 
     async def latest_id(self, thread_id: str) -> str | None:
-        async with self._lock, self._conn.execute(  # type: ignore[attr-defined]
+        async with (
+            self._lock,
+            self._conn.execute(  # type: ignore[attr-defined]
                 "SELECT MAX(checkpoint_id) FROM checkpoints "
-                "WHERE thread_id = ? AND checkpoint_ns = ''", (thread_id,)) as cur:
+                "WHERE thread_id = ? AND checkpoint_ns = ''",
+                (thread_id,),
+            ) as cur,
+        ):
             row = await cur.fetchone()
         return row[0] if row else None
 
     async def thread_bytes(self, thread_id: str) -> tuple[int, int]:
         """(bytes, checkpoint rows) stored for one session."""
-        async with self._lock, self._conn.execute(  # type: ignore[attr-defined]
+        async with (
+            self._lock,
+            self._conn.execute(  # type: ignore[attr-defined]
                 "SELECT COALESCE(SUM(LENGTH(checkpoint) + LENGTH(metadata)), 0), COUNT(*) "
-                "FROM checkpoints WHERE thread_id = ?", (thread_id,)) as cur:
+                "FROM checkpoints WHERE thread_id = ?",
+                (thread_id,),
+            ) as cur,
+        ):
             size, rows = await cur.fetchone() or (0, 0)
-        async with self._lock, self._conn.execute(  # type: ignore[attr-defined]
+        async with (
+            self._lock,
+            self._conn.execute(  # type: ignore[attr-defined]
                 "SELECT COALESCE(SUM(LENGTH(value)), 0) FROM writes WHERE thread_id = ?",
-                (thread_id,)) as cur:
+                (thread_id,),
+            ) as cur,
+        ):
             (writes,) = await cur.fetchone() or (0,)
         return int(size) + int(writes), int(rows)
 
@@ -109,13 +127,19 @@ class PostgresOps:
         self._pool = pool
 
     async def latest_ids(self) -> dict[str, str]:
-        rows = await self._fetch("SELECT thread_id, MAX(checkpoint_id) AS id FROM checkpoints "
-                                 "WHERE checkpoint_ns = '' GROUP BY thread_id", ())
+        rows = await self._fetch(
+            "SELECT thread_id, MAX(checkpoint_id) AS id FROM checkpoints "
+            "WHERE checkpoint_ns = '' GROUP BY thread_id",
+            (),
+        )
         return {row["thread_id"]: row["id"] for row in rows}
 
     async def latest_id(self, thread_id: str) -> str | None:
-        rows = await self._fetch("SELECT MAX(checkpoint_id) AS id FROM checkpoints "
-                                 "WHERE thread_id = %s AND checkpoint_ns = ''", (thread_id,))
+        rows = await self._fetch(
+            "SELECT MAX(checkpoint_id) AS id FROM checkpoints "
+            "WHERE thread_id = %s AND checkpoint_ns = ''",
+            (thread_id,),
+        )
         return rows[0]["id"] if rows else None
 
     async def thread_bytes(self, thread_id: str) -> tuple[int, int]:
@@ -126,11 +150,12 @@ class PostgresOps:
             " (SELECT COALESCE(SUM(LENGTH(blob)), 0) FROM checkpoint_blobs"
             "  WHERE thread_id = %(t)s) AS b,"
             " (SELECT COALESCE(SUM(LENGTH(blob)), 0) FROM checkpoint_writes"
-            "  WHERE thread_id = %(t)s) AS w", {"t": thread_id})
+            "  WHERE thread_id = %(t)s) AS w",
+            {"t": thread_id},
+        )
         row = rows[0]
         return int(row["c"]) + int(row["b"]) + int(row["w"]), int(row["n"])
 
     async def _fetch(self, query: str, params: Iterable[object] | dict[str, object]) -> list:
         async with self._pool.connection() as conn:
             return await (await conn.execute(query, params)).fetchall()  # type: ignore[arg-type]
-

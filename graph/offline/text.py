@@ -7,32 +7,115 @@ from functools import lru_cache
 from types import MappingProxyType
 
 # Emoji that carry meaning in a chat turn; every other symbol is dropped.
-_EMOJI_WORDS = MappingProxyType({
-    "👍": " ok ", "👌": " ok ", "✅": " ok ", "🙌": " ok ", "👋": " hola ", "🙏": " gracias ",
-})
+_EMOJI_WORDS = MappingProxyType(
+    {
+        "👍": " ok ",
+        "👌": " ok ",
+        "✅": " ok ",
+        "🙌": " ok ",
+        "👋": " hola ",
+        "🙏": " gracias ",
+    }
+)
 
 # Whole-token rewrites of chat abbreviations and common misspellings (applied after accents go).
-ABBREVIATIONS = MappingProxyType({
-    "q": "que", "k": "que", "ke": "que", "qe": "que", "xq": "porque", "pq": "porque",
-    "xk": "porque", "porq": "porque", "x": "por", "porfa": "por favor", "porfis": "por favor",
-    "porfavor": "por favor", "xfa": "por favor", "xfavor": "por favor", "pls": "por favor",
-    "plis": "por favor", "plz": "por favor", "tb": "tambien", "tmb": "tambien", "tbn": "tambien",
-    "dnd": "donde", "d": "de", "bn": "bien", "bns": "buenas", "wenas": "buenas",
-    "wenos": "buenos", "bnas": "buenas", "buenass": "buenas", "grax": "gracias",
-    "grcs": "gracias", "grs": "gracias", "grasias": "gracias", "gracia": "gracias",
-    "ola": "hola", "holi": "hola", "holis": "hola", "olis": "hola", "hello": "hola", "hi": "hola",
-    "slds": "saludos", "msj": "mensaje", "info": "informacion", "cel": "celular",
-    "nro": "numero", "num": "numero", "hr": "hora", "hrs": "horas", "pa": "para",
-    "pal": "para el", "toy": "estoy", "kien": "quien", "kiero": "quiero", "kisiera": "quisiera",
-    "aki": "aqui", "kmo": "como", "cmo": "como", "dsd": "desde", "dps": "despues",
-    "cto": "cuanto", "cnto": "cuanto", "kuanto": "cuanto", "okey": "ok", "okay": "ok",
-    "oki": "ok", "oka": "ok", "okis": "ok", "okk": "ok", "sip": "si", "sii": "si", "yes": "si",
-    "bye": "chau", "bay": "chau", "chao": "chau", "chaito": "chau", "byebye": "chau",
-    "tqm": "gracias", "thanks": "gracias", "thx": "gracias", "dr": "doctor", "dra": "doctora",
-    "wsp": "whatsapp", "wasap": "whatsapp", "whats": "whatsapp", "mñn": "manana",
-    "buenosdias": "buenos dias", "buenastardes": "buenas tardes", "buenasnoches": "buenas noches",
-    "c": "se", "tmr": "", "pe": "", "ps": "", "pues": "", "nomas": "",
-})
+ABBREVIATIONS = MappingProxyType(
+    {
+        "q": "que",
+        "k": "que",
+        "ke": "que",
+        "qe": "que",
+        "xq": "porque",
+        "pq": "porque",
+        "xk": "porque",
+        "porq": "porque",
+        "x": "por",
+        "porfa": "por favor",
+        "porfis": "por favor",
+        "porfavor": "por favor",
+        "xfa": "por favor",
+        "xfavor": "por favor",
+        "pls": "por favor",
+        "plis": "por favor",
+        "plz": "por favor",
+        "tb": "tambien",
+        "tmb": "tambien",
+        "tbn": "tambien",
+        "dnd": "donde",
+        "d": "de",
+        "bn": "bien",
+        "bns": "buenas",
+        "wenas": "buenas",
+        "wenos": "buenos",
+        "bnas": "buenas",
+        "buenass": "buenas",
+        "grax": "gracias",
+        "grcs": "gracias",
+        "grs": "gracias",
+        "grasias": "gracias",
+        "gracia": "gracias",
+        "ola": "hola",
+        "holi": "hola",
+        "holis": "hola",
+        "olis": "hola",
+        "hello": "hola",
+        "hi": "hola",
+        "slds": "saludos",
+        "msj": "mensaje",
+        "info": "informacion",
+        "cel": "celular",
+        "nro": "numero",
+        "num": "numero",
+        "hr": "hora",
+        "hrs": "horas",
+        "pa": "para",
+        "pal": "para el",
+        "toy": "estoy",
+        "kien": "quien",
+        "kiero": "quiero",
+        "kisiera": "quisiera",
+        "aki": "aqui",
+        "kmo": "como",
+        "cmo": "como",
+        "dsd": "desde",
+        "dps": "despues",
+        "cto": "cuanto",
+        "cnto": "cuanto",
+        "kuanto": "cuanto",
+        "okey": "ok",
+        "okay": "ok",
+        "oki": "ok",
+        "oka": "ok",
+        "okis": "ok",
+        "okk": "ok",
+        "sip": "si",
+        "sii": "si",
+        "yes": "si",
+        "bye": "chau",
+        "bay": "chau",
+        "chao": "chau",
+        "chaito": "chau",
+        "byebye": "chau",
+        "tqm": "gracias",
+        "thanks": "gracias",
+        "thx": "gracias",
+        "dr": "doctor",
+        "dra": "doctora",
+        "wsp": "whatsapp",
+        "wasap": "whatsapp",
+        "whats": "whatsapp",
+        "mñn": "manana",
+        "buenosdias": "buenos dias",
+        "buenastardes": "buenas tardes",
+        "buenasnoches": "buenas noches",
+        "c": "se",
+        "tmr": "",
+        "pe": "",
+        "ps": "",
+        "pues": "",
+        "nomas": "",
+    }
+)
 
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
 
@@ -123,7 +206,7 @@ def same_stem(token_key: str, topic_key: str) -> bool:
 
 def deletions(word: str) -> Iterable[str]:
     """Every string made by deleting one character of `word`."""
-    return (word[:i] + word[i + 1:] for i in range(len(word)))
+    return (word[:i] + word[i + 1 :] for i in range(len(word)))
 
 
 def within_one_edit(a: str, b: str) -> bool:
@@ -135,8 +218,8 @@ def within_one_edit(a: str, b: str) -> bool:
         return False
     i = common_prefix_len(a, b)
     if la == lb:
-        rest_a, rest_b = a[i + 1:], b[i + 1:]
-        swapped = i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2:] == b[i + 2:]
+        rest_a, rest_b = a[i + 1 :], b[i + 1 :]
+        swapped = i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
         return rest_a == rest_b or swapped
     longer, shorter = (a, b) if la > lb else (b, a)
-    return longer[i + 1:] == shorter[i:]
+    return longer[i + 1 :] == shorter[i:]

@@ -27,8 +27,10 @@ async def respond(state: State, *, deps: GraphDeps) -> dict[str, Any]:
         if result and result.get("ok") and (result.get("reply") or "").strip():
             reply, action, agent_used = result["reply"].strip(), "delegate", agent
         else:
-            log.warning("agent failed; answering with the fallback phrase",
-                        extra={"agent": agent, "error": (result or {}).get("error")})
+            log.warning(
+                "agent failed; answering with the fallback phrase",
+                extra={"agent": agent, "error": (result or {}).get("error")},
+            )
             reply, action, agent_used = fallback_phrase(config), "respond", None
     else:
         reply = (decision.get("reply") or "").strip() or phrase(config, "frase_no_sabe")
@@ -37,7 +39,10 @@ async def respond(state: State, *, deps: GraphDeps) -> dict[str, Any]:
             active = None
     answer = AIMessage(reply, name=agent_used or ORCHESTRATOR)
     return {
-        "reply": reply, "action": action, "agent_used": agent_used, "active_agent": active,
+        "reply": reply,
+        "action": action,
+        "agent_used": agent_used,
+        "active_agent": active,
         "turns": state.get("turns", 0) + 1,
         "messages": [answer, *trim_history(state.get("messages", []), deps.max_history_turns)],
     }

@@ -9,28 +9,31 @@ from pathlib import Path
 from typing import Literal
 
 import aiosqlite
+import psycopg
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from server.pg_lock import PgSessionLock
 from server.settings import Settings
-from server.storage_ops import (
+from server.storage.ops import (
     PostgresOps,
     SqliteOps,
     StorageOps,
     install_postgres_pruning,
     install_sqlite_pruning,
 )
+from server.storage.pg_lock import PgSessionLock
 
 log = logging.getLogger(__name__)
 
 # What a checkpointer raises while its database is down or unreachable.
 STORAGE_ERRORS: tuple[type[BaseException], ...] = (
-    psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout, sqlite3.OperationalError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    PoolTimeout,
+    sqlite3.OperationalError,
 )
 
 
@@ -76,32 +79,56 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[CheckpointBacke
         saver = AsyncSqliteSaver(conn)
         await saver.setup()
         await install_sqlite_pruning(conn)
-        yield CheckpointBackend(kind="sqlite", saver=saver, ops=SqliteOps(conn, saver.lock),
-                                sqlite=conn)
+        yield CheckpointBackend(
+            kind="sqlite", saver=saver, ops=SqliteOps(conn, saver.lock), sqlite=conn
+        )
 
 
 @asynccontextmanager
 async def _open_postgres(settings: Settings) -> AsyncIterator[CheckpointBackend]:
     assert settings.DATABASE_URL is not None
     url = settings.DATABASE_URL.get_secret_value()
-    kwargs = {"autocommit": True, "prepare_threshold": None, "row_factory": dict_row,
-              "connect_timeout": max(1, int(settings.DATABASE_POOL_TIMEOUT))}
+    kwargs = {
+        "autocommit": True,
+        "prepare_threshold": None,
+        "row_factory": dict_row,
+        "connect_timeout": max(1, int(settings.DATABASE_POOL_TIMEOUT)),
+    }
     wait = settings.DATABASE_POOL_TIMEOUT
-    pool = AsyncConnectionPool(url, min_size=1, max_size=settings.DATABASE_POOL_SIZE,
-                               open=False, timeout=wait, kwargs=kwargs,
-                               check=AsyncConnectionPool.check_connection, name="checkpoints")
+    pool = AsyncConnectionPool(
+        url,
+        min_size=1,
+        max_size=settings.DATABASE_POOL_SIZE,
+        open=False,
+        timeout=wait,
+        kwargs=kwargs,
+        check=AsyncConnectionPool.check_connection,
+        name="checkpoints",
+    )
     # Advisory locks live on their own connections, so waiting turns never starve the saver.
-    lock_pool = AsyncConnectionPool(url, min_size=1, max_size=settings.DATABASE_LOCK_POOL_SIZE,
-                                    open=False, timeout=wait, kwargs=kwargs,
-                                    check=AsyncConnectionPool.check_connection, name="locks")
+    lock_pool = AsyncConnectionPool(
+        url,
+        min_size=1,
+        max_size=settings.DATABASE_LOCK_POOL_SIZE,
+        open=False,
+        timeout=wait,
+        kwargs=kwargs,
+        check=AsyncConnectionPool.check_connection,
+        name="locks",
+    )
     await pool.open(wait=True, timeout=15)
     await lock_pool.open(wait=True, timeout=15)
     try:
         saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
         await saver.setup()
         await install_postgres_pruning(pool)
-        yield CheckpointBackend(kind="postgres", saver=saver, ops=PostgresOps(pool), pool=pool,
-                                shared_lock=PgSessionLock(lock_pool, wait))
+        yield CheckpointBackend(
+            kind="postgres",
+            saver=saver,
+            ops=PostgresOps(pool),
+            pool=pool,
+            shared_lock=PgSessionLock(lock_pool, wait),
+        )
     finally:
         await lock_pool.close()
         await pool.close()

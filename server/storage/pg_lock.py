@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from server.locks import SessionLockTimeout
+from server.storage.locks import SessionLockTimeout
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,7 @@ class PgSessionLock:
     @staticmethod
     async def _release(conn: psycopg.AsyncConnection, session_id: str) -> None:
         try:
-            await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))",
-                               (session_id,))
+            await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (session_id,))
         except Exception:  # noqa: BLE001 - never hand a lock-holding connection back
             log.warning("advisory unlock failed; dropping the connection")
             await conn.close()
@@ -56,15 +55,19 @@ class PgSessionLock:
     async def try_hold(self, name: str) -> AsyncIterator[bool]:
         """Try a named lock without waiting; yields whether this process got it."""
         async with self._pool.connection(timeout=5) as conn:
-            row = await (await conn.execute(
-                "SELECT pg_try_advisory_lock(hashtextextended(%s, 1)) AS ok", (name,))).fetchone()
+            row = await (
+                await conn.execute(
+                    "SELECT pg_try_advisory_lock(hashtextextended(%s, 1)) AS ok", (name,)
+                )
+            ).fetchone()
             got = bool(row and (row["ok"] if isinstance(row, dict) else row[0]))
             try:
                 yield got
             finally:
                 if got:
                     try:
-                        await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 1))",
-                                           (name,))
+                        await conn.execute(
+                            "SELECT pg_advisory_unlock(hashtextextended(%s, 1))", (name,)
+                        )
                     except Exception:  # noqa: BLE001
                         await conn.close()

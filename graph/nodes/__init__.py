@@ -1,0 +1,1 @@
+"""The graph's nodes: plain async functions (and the agent subgraphs)."""

@@ -1,0 +1,1 @@
+"""Conversation storage: checkpointer backends, pruning, sessions and per-session locks."""
