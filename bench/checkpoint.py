@@ -37,8 +37,9 @@ from bench.common import (
     start_helpers,
     warm_chat,
 )
-from bench.load import CHAT_PATH, CONFIG, DELEGATE_MESSAGE, run_load
+from bench.load import run_load
 from bench.stats import median, percentile
+from bench.workload import CHAT_PATH, CONFIG, DELEGATE_MESSAGE
 
 NAME = "checkpoint"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

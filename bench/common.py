@@ -17,8 +17,9 @@ from typing import Any
 
 import httpx
 
-from tests.support import REPO_ROOT
-from tests.support.procs import ServerProcess, free_port
+from bench.workload import CONFIG
+from harness import REPO_ROOT
+from harness.procs import ServerProcess, free_port
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 LOG_DIR = RESULTS_DIR / "logs"
@@ -94,7 +95,7 @@ def start_stub(latency: float = 0.0, start: bool = True) -> Service:
     port = free_port()
     return _service(
         "openai-stub",
-        "tests.support.openai_stub",
+        "harness.openai_stub",
         ["--port", port, "--latency", latency],
         port=port,
         ready_path="/v1/models",
@@ -107,7 +108,7 @@ def start_agent(name: str = "reserva", delay: float = 0.0, start: bool = True) -
     port = free_port()
     return _service(
         f"agent-{name}",
-        "tests.support.chat_agent",
+        "harness.chat_agent",
         ["--port", port, "--name", name, "--delay", delay],
         port=port,
         ready_path="/health",
@@ -212,8 +213,6 @@ def start_baseline(stub: Service, agent: Service, start: bool = True) -> Service
 
 def warm_chat(url: str, session_id: str, message: str, timeout: float = 30.0) -> dict[str, Any]:
     """POST one chat turn, retrying until it answers 200 (agents may still be connecting)."""
-    from bench.load import CONFIG
-
     deadline = time.monotonic() + timeout
     last: object = None
     with httpx.Client(base_url=url, timeout=30, trust_env=False) as client:

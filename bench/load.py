@@ -19,11 +19,9 @@ from urllib.parse import urlsplit
 import uvloop
 
 from bench.stats import summary
-from scripts.demo_config import DEMO_CONFIG
-
-CHAT_PATH = "/api/agent/chat"
-CONFIG: dict[str, Any] = dict(DEMO_CONFIG)
-DELEGATE_MESSAGE = "quiero reservar una mesa para dos personas"
+from bench.workload import CHAT_PATH, CONFIG, DELEGATE_MESSAGE
+from harness import REPO_ROOT
+from harness.procs import child_env
 
 
 def chat_body(message: str, session_id: str) -> bytes:
@@ -342,8 +340,6 @@ def run_paired(
         argv += ["--url", url, "--label", label]
     for message in messages or [DELEGATE_MESSAGE]:
         argv += ["--message", message]
-    from bench.common import REPO_ROOT, child_env
-
     subprocess.run(argv, cwd=REPO_ROOT, env=child_env(), check=True, timeout=max_seconds + 60)
     data = json.loads(Path(out).read_text())
     Path(out).unlink(missing_ok=True)

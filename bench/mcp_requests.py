@@ -16,7 +16,8 @@ from bench.common import (
     start_helpers,
     warm_chat,
 )
-from bench.load import DELEGATE_MESSAGE, run_load
+from bench.load import run_load
+from bench.workload import DELEGATE_MESSAGE
 
 NAME = "mcp"
 

@@ -21,7 +21,8 @@ from bench.common import (
     start_all,
     warm_chat,
 )
-from bench.load import DELEGATE_MESSAGE, run_load
+from bench.load import run_load
+from bench.workload import DELEGATE_MESSAGE
 
 NAME = "memory"
 SCRIPT = ["Hola, buenas tardes", DELEGATE_MESSAGE, "muchas gracias"]

@@ -28,8 +28,9 @@ from bench.common import (
     start_helpers,
     warm_chat,
 )
-from bench.load import DELEGATE_MESSAGE, LoadResult, run_load, run_paired
+from bench.load import LoadResult, run_load, run_paired
 from bench.stats import fmt_summary
+from bench.workload import DELEGATE_MESSAGE
 
 NAME = "overhead"
 CONCURRENCY = 50

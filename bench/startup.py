@@ -18,7 +18,6 @@ from bench.common import (
     Figure,
     bench_main,
     check,
-    child_env,
     orchestrator_env,
     orchestrator_process,
     pick,
@@ -26,8 +25,9 @@ from bench.common import (
     scratch_dir,
     start_helpers,
 )
-from bench.load import CHAT_PATH, CONFIG, DELEGATE_MESSAGE
 from bench.stats import median
+from bench.workload import CHAT_PATH, CONFIG, DELEGATE_MESSAGE
+from harness.procs import child_env
 
 NAME = "startup"
 POLL = 0.005

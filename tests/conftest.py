@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:  # `tests.support` importable however pytest is launched
+if str(REPO_ROOT) not in sys.path:  # `harness` importable however pytest is launched
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.support.agents import AgentFactory  # noqa: E402
-from tests.support.context_server import ContextServer  # noqa: E402
-from tests.support.openai_stub import OpenAIStub  # noqa: E402
-from tests.support.orchestrator import RunningApp, StartApp, orchestrator_settings  # noqa: E402
-from tests.support.procs import LOOPBACK_NO_PROXY  # noqa: E402
-from tests.support.services import (  # noqa: E402
+from harness.agents import AgentFactory  # noqa: E402
+from harness.context_server import ContextServer  # noqa: E402
+from harness.openai_stub import OpenAIStub  # noqa: E402
+from harness.orchestrator import RunningApp, StartApp, orchestrator_settings  # noqa: E402
+from harness.procs import LOOPBACK_NO_PROXY  # noqa: E402
+from harness.services import (  # noqa: E402
     ServiceUnavailable,
     claimed_redis_db,
     temporary_database,

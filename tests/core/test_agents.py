@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from tests.support.agents import AgentFactory
-from tests.support.orchestrator import StartApp
-from tests.support.procs import free_port
+from harness.agents import AgentFactory
+from harness.orchestrator import StartApp
+from harness.procs import free_port
 
 FALLBACK = "Déjame consultarlo con el equipo y te confirmo en breve."
 BOOK = "quiero reservar una mesa para 4 personas"

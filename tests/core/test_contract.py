@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.agents import AgentFactory
-from tests.support.orchestrator import RunningApp, StartApp, chat_body
+from harness.agents import AgentFactory
+from harness.orchestrator import RunningApp, StartApp, chat_body
 
 
 @pytest.fixture

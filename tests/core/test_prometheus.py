@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.agents import AgentFactory
-from tests.support.openai_specs import error, route_json
-from tests.support.openai_stub import OpenAIStub
-from tests.support.orchestrator import StartApp, model_settings
+from harness.agents import AgentFactory
+from harness.openai_specs import error, route_json
+from harness.openai_stub import OpenAIStub
+from harness.orchestrator import StartApp, model_settings
 
 
 def samples(text: str) -> dict[tuple[str, tuple], float]:

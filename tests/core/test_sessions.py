@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.agents import AgentFactory
-from tests.support.openai_specs import route_json
-from tests.support.openai_stub import OpenAIStub
-from tests.support.orchestrator import OrchestratorProcess, StartApp, chat_body, model_settings
+from harness.agents import AgentFactory
+from harness.openai_specs import route_json
+from harness.openai_stub import OpenAIStub
+from harness.orchestrator import OrchestratorProcess, StartApp, chat_body, model_settings
 
 
 def stored_user_messages(app: Any, session_id: str) -> list[str]:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.procs import REPO_ROOT, child_env, free_port
 from server.settings import Settings, SettingsError, load_settings
-from tests.support.procs import REPO_ROOT, child_env, free_port
 
 
 def test_spec_defaults() -> None:

@@ -7,8 +7,8 @@ import time
 
 import httpx
 
-from tests.support.agents import AgentFactory
-from tests.support.orchestrator import RunningApp, StartApp, chat_body
+from harness.agents import AgentFactory
+from harness.orchestrator import RunningApp, StartApp, chat_body
 
 
 def read_events(app: RunningApp, body: dict) -> list[tuple[str, dict]]:

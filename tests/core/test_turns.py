@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from tests.support.agents import AgentFactory
-from tests.support.context_server import ContextServer
-from tests.support.openai_specs import delay, error, route_json
-from tests.support.openai_stub import OpenAIStub
-from tests.support.orchestrator import StartApp, model_settings
+from harness.agents import AgentFactory
+from harness.context_server import ContextServer
+from harness.openai_specs import delay, error, route_json
+from harness.openai_stub import OpenAIStub
+from harness.orchestrator import StartApp, model_settings
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from tests.support import REPO_ROOT
+from harness import REPO_ROOT
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 DOCKERIGNORE = REPO_ROOT / ".dockerignore"

@@ -14,10 +14,10 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
+from harness.orchestrator import chat_body
+from harness.procs import ServerProcess, child_env, free_port
 from mcp_agents.common.server import transport_security
 from tests.deploy.files import compose, env_port, parse_dockerfile
-from tests.support.orchestrator import chat_body
-from tests.support.procs import ServerProcess, child_env, free_port
 
 AGENTS = {"reserva": 8003, "cita": 8002, "venta": 8001}  # the reference agents' default ports
 PYTHON_SERVICES = (*AGENTS, "contexto", "orquestador")

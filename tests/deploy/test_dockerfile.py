@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness import REPO_ROOT
+from harness.orchestrator import chat_body
+from harness.procs import ServerProcess, child_env, free_port
 from tests.deploy.files import DOCKERFILE, dockerignore_patterns, parse_dockerfile
-from tests.support import REPO_ROOT
-from tests.support.orchestrator import chat_body
-from tests.support.procs import ServerProcess, child_env, free_port
 
 VENV_BIN = str(Path(sys.executable).parent)
 RUNTIME_SOURCES = {"pyproject.toml", "graph", "server", "mcp_agents"}

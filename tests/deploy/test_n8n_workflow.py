@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import REPO_ROOT, orchestrator
+from harness import REPO_ROOT, orchestrator
 
 WORKFLOW = REPO_ROOT / "examples" / "n8n_workflow.json"
 FIELD = re.compile(r"(\w+):\s*(String\()?\$json\.body\.(\w+)\)?")

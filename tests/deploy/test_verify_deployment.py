@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.support import REPO_ROOT, orchestrator
-from tests.support.asgi_thread import ThreadedASGIServer
-from tests.support.procs import child_env, free_port, wait_for_http
+from harness import REPO_ROOT, orchestrator
+from harness.asgi_thread import ThreadedASGIServer
+from harness.procs import child_env, free_port, wait_for_http
 
 SCRIPT = REPO_ROOT / "scripts" / "verify_deployment.sh"
 CHECKS = ("health", "ready", "config", "metrics", "chat", "cleanup")

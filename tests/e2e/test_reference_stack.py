@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.openai_specs import route_json, text, tool_calls
-from tests.support.openai_stub import OpenAIStub
-from tests.support.orchestrator import StartApp, model_settings
-from tests.support.procs import ServerProcess, free_port
+from harness.openai_specs import route_json, text, tool_calls
+from harness.openai_stub import OpenAIStub
+from harness.orchestrator import StartApp, model_settings
+from harness.procs import ServerProcess, free_port
 
 AGENTS = ("reserva", "cita", "venta")
 

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from harness.orchestrator import chat_body, orchestrator_settings
 from server.main import create_app
 from server.settings import Settings
-from tests.support.orchestrator import chat_body, orchestrator_settings
 
 _LEAKS = (
     "Traceback",

@@ -23,8 +23,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.support.agents import AgentFactory
-from tests.support.procs import ServerProcess, free_port
+from harness.agents import AgentFactory
+from harness.procs import ServerProcess, free_port
 
 CHECKS = [
     not_a_server_error,

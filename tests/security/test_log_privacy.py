@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.agents import AgentFactory
-from tests.support.context_server import ContextServer
-from tests.support.openai_stub import OpenAIStub
-from tests.support.orchestrator import chat_body
-from tests.support.procs import ServerProcess, free_port
+from harness.agents import AgentFactory
+from harness.context_server import ContextServer
+from harness.openai_stub import OpenAIStub
+from harness.orchestrator import chat_body
+from harness.procs import ServerProcess, free_port
 
 PHONE = "51987654321"
 EMAIL = "ana.torres@example.com"

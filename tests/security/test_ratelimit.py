@@ -10,9 +10,9 @@ import httpx
 import pytest
 import redis
 
+from harness.procs import free_port
 from server.settings import Settings
 from tests.security.conftest import Keys, assert_error, chat_body, serve, settings_for
-from tests.support.procs import free_port
 
 
 def retry_after(response: httpx.Response) -> int:

@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
+from harness import REPO_ROOT, orchestrator
+from harness.agents import AgentFactory, AgentHandle
+from harness.openai_specs import route_json
+from harness.openai_stub import OpenAIStub
+from harness.procs import ServerProcess, free_port
 from server.studio import make_graph, open_studio_graph
-from tests.support import REPO_ROOT, orchestrator
-from tests.support.agents import AgentFactory, AgentHandle
-from tests.support.openai_specs import route_json
-from tests.support.openai_stub import OpenAIStub
-from tests.support.procs import ServerProcess, free_port
 
 GRAPH_ID = "orquestador"
 OFFLINE_ENV = {  # nothing may leave the machine

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.orchestrator import RunningApp, orchestrator_settings
+from harness.orchestrator import RunningApp, orchestrator_settings
 from tests.tracing.recorder import LangSmithRecorder
 
 

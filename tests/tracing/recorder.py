@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.support.asgi_thread import ThreadedASGIServer
+from harness.asgi_thread import ThreadedASGIServer
 
 
 def _decompress(body: bytes, encoding: str) -> bytes:

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from harness.agents import AgentFactory
+from harness.openai_specs import route_json
+from harness.openai_stub import OpenAIStub
+from harness.orchestrator import RunningApp, chat_body
 from server.settings import Settings
 from server.tracing import client_for, langsmith_client, secret_redactor
-from tests.support.agents import AgentFactory
-from tests.support.openai_specs import route_json
-from tests.support.openai_stub import OpenAIStub
-from tests.support.orchestrator import RunningApp, chat_body
 from tests.tracing.recorder import LangSmithRecorder
 
 LANGSMITH_KEY = "lsv2_pt_" + "0123456789abcdef" * 2 + "_1a2b3c4d5e"

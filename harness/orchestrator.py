@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import uvicorn
 
+from harness.procs import ServerProcess, free_port
 from scripts.demo_config import DEMO_CONFIG
 from server.main import create_app
 from server.settings import Settings
-from tests.support.procs import ServerProcess, free_port
 
 # the demo bot, as company 12 (no demo business context) and sent from WhatsApp
 BASE_CONFIG: dict[str, Any] = {**DEMO_CONFIG, "id_empresa": 12, "canal": "whatsapp"}

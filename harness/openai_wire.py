@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from tests.support.openai_specs import message_texts
+from harness.openai_specs import message_texts
 
 
 def completion_id() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.agent_common import AgentState, make_parser, make_server, serve
+from harness.agent_common import AgentState, make_parser, make_server, serve
 
 
 def reply_text(name: str, message: str, turn: int) -> str:

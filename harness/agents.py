@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 
-from tests.support.procs import ServerProcess, free_port
+from harness.procs import ServerProcess, free_port
 
-MODULES = {"chat": "tests.support.chat_agent", "tool": "tests.support.tool_agent"}
+MODULES = {"chat": "harness.chat_agent", "tool": "harness.tool_agent"}
 
 
 class AgentHandle:

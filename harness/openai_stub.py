@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.support import openai_wire as wire
-from tests.support.asgi_thread import ThreadedASGIServer
-from tests.support.openai_specs import (  # re-exported: import specs from here
+from harness import openai_wire as wire
+from harness.asgi_thread import ThreadedASGIServer
+from harness.openai_specs import (  # re-exported: import specs from here
     Delay,
     Error,
     Hang,

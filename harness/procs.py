@@ -14,7 +14,7 @@ from typing import IO
 
 import httpx
 
-from tests.support import REPO_ROOT
+from harness import REPO_ROOT
 
 LOOPBACK_NO_PROXY = "127.0.0.1,localhost,::1"
 

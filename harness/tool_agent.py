@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.support.agent_common import AgentState, make_parser, make_server, serve
+from harness.agent_common import AgentState, make_parser, make_server, serve
 
 SERVICES = [
     {"servicio": "Corte de cabello", "duracion_min": 30, "precio": 25.0},

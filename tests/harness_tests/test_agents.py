@@ -9,7 +9,7 @@ from langchain_core.tools import BaseTool, ToolException
 from langchain_mcp_adapters.client import MultiServerMCPClient
 from langchain_mcp_adapters.tools import load_mcp_tools
 
-from tests.support.agents import AgentFactory, AgentHandle
+from harness.agents import AgentFactory, AgentHandle
 
 
 def _text(result: object) -> str:

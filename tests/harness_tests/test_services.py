@@ -10,8 +10,8 @@ import psycopg
 import pytest
 import redis
 
-from tests.support.context_server import ContextServer
-from tests.support.procs import ServerProcess, free_port, port_open, wait_for_http, wait_for_port
+from harness.context_server import ContextServer
+from harness.procs import ServerProcess, free_port, port_open, wait_for_http, wait_for_port
 
 BODY = {"codOpe": "OBTENER_CONTEXTO_NEGOCIO", "id_empresa": 7}
 

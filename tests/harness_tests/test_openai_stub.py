@@ -13,7 +13,7 @@ from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
 from graph.decision import RouteDecision
-from tests.support.openai_stub import (
+from harness.openai_stub import (
     OpenAIStub,
     delay,
     error,

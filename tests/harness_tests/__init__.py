@@ -1,0 +1,1 @@
+"""Self-tests of the shared test infrastructure (harness) with the real clients."""

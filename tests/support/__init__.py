@@ -1,5 +1,0 @@
-"""Shared test infrastructure: OpenAI stub, MCP test agents, context server, process helpers."""
-
-from pathlib import Path
-
-REPO_ROOT: Path = Path(__file__).resolve().parents[2]
