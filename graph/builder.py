@@ -7,9 +7,9 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer
 
+from graph.context import TurnContext
 from graph.deps import GraphDeps
 from graph.nodes.agent import build_agent_subgraph
-from graph.nodes.load_context import load_context
 from graph.nodes.responder import respond
 from graph.nodes.router import route
 from graph.state import InputState, State
@@ -17,34 +17,28 @@ from graph.state import InputState, State
 RESPONDER = "responder"
 
 
-def agent_node(name: str) -> str:
-    """The graph node name of an agent's subgraph."""
-    return f"agent_{name}"
-
-
 def build_graph(
     deps: GraphDeps, *, checkpointer: Checkpointer = None, name: str = "orquestador"
 ) -> CompiledStateGraph:
-    """START → load_context → router → (responder | agent subgraph → responder) → END."""
-    graph = StateGraph(State, input_schema=InputState)
-    graph.add_node("load_context", partial(load_context, deps=deps))
+    """START → router → (responder | agent subgraph → responder) → END."""
+    graph = StateGraph(State, context_schema=TurnContext, input_schema=InputState)
     graph.add_node("router", partial(route, deps=deps))
-    targets = [RESPONDER]
-    for agent in deps.agents.names:
-        graph.add_node(agent_node(agent), build_agent_subgraph(agent, deps))
-        graph.add_edge(agent_node(agent), RESPONDER)
-        targets.append(agent_node(agent))
+    targets = {RESPONDER: RESPONDER}
+    for spec in deps.agents.roster.enabled:
+        subgraph = build_agent_subgraph(spec, deps)
+        graph.add_node(subgraph)
+        graph.add_edge(subgraph.get_name(), RESPONDER)
+        targets[spec.name] = subgraph.get_name()
     graph.add_node(RESPONDER, partial(respond, deps=deps))
-    graph.add_edge(START, "load_context")
-    graph.add_edge("load_context", "router")
-    graph.add_conditional_edges("router", partial(_next, agents=tuple(deps.agents.names)), targets)
+    graph.add_edge(START, "router")
+    graph.add_conditional_edges("router", partial(_next, targets=targets), list(targets.values()))
     graph.add_edge(RESPONDER, END)
     return graph.compile(checkpointer=checkpointer, name=name)
 
 
-def _next(state: State, *, agents: tuple[str, ...]) -> str:
+def _next(state: State, *, targets: dict[str, str]) -> str:
     decision: dict[str, Any] = state.get("decision") or {}
     agent = decision.get("agent")
-    if decision.get("action") == "delegate" and agent in agents:
-        return agent_node(agent)
+    if decision.get("action") == "delegate" and isinstance(agent, str) and agent in targets:
+        return targets[agent]
     return RESPONDER

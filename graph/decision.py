@@ -1,11 +1,9 @@
 """The router's decision: who answers this turn, shared by the model router and the offline router."""
 
+from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field
-
-AgentName = Literal["reserva", "cita", "venta"]
-AGENT_NAMES: tuple[str, ...] = ("reserva", "cita", "venta")
+from pydantic import BaseModel, Field, create_model
 
 Intent = Literal[
     "greeting", "farewell", "thanks", "escalation", "business", "clarify", "delegate", "other"
@@ -18,7 +16,7 @@ class RouteDecision(BaseModel):
     action: Literal["delegate", "respond"] = Field(
         description="'delegate' hands the turn to a specialist agent; 'respond' answers directly."
     )
-    agent: AgentName | None = Field(
+    agent: str | None = Field(
         default=None, description="The specialist agent when action is 'delegate', else null."
     )
     reply: str | None = Field(
@@ -27,5 +25,21 @@ class RouteDecision(BaseModel):
     )
     intent: Intent = Field(
         default="other",
-        description="Why: greeting, farewell, thanks, escalation, business, clarify, delegate, other.",
+        description="Why: greeting, farewell, thanks, escalation, business, clarify, delegate, "
+        "other.",
+    )
+
+
+@lru_cache(maxsize=256)
+def decision_schema(agents: tuple[str, ...]) -> type[RouteDecision]:
+    """RouteDecision whose `agent` may only name `agents` (the schema the model is shown)."""
+    # A Literal built from the roster at run time (mypy cannot check a dynamic Literal).
+    annotation: object = Literal[agents] | None if agents else None  # type: ignore[valid-type]
+    return create_model(
+        "RouteDecision",
+        __base__=RouteDecision,
+        agent=(
+            annotation,
+            Field(default=None, description="The agent when action is 'delegate', else null."),
+        ),
     )

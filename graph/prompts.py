@@ -7,13 +7,14 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-AGENT_DESCRIPTIONS: dict[str, str] = {
-    "reserva": "bookings of slots and resources: tables, courts, rooms, treatments; "
-    "checking, changing or cancelling a booking",
-    "cita": "appointments and meetings with a professional: consultations, advisers, demos; "
-    "scheduling, rescheduling or cancelling them",
-    "venta": "sales: products, prices, quotes, stock, promotions, orders and their delivery",
+from graph.agents.roster import AgentSpec
+
+NEUTRAL_PERSONA: dict[str, str] = {
+    "rol_bot": "asistente virtual",
+    "tipo_bot": "negocio",
+    "objetivo_principal": "atender las consultas de los clientes y derivarlas a quien corresponda",
 }
+"""The persona when today's n8n body leaves out rol_bot, tipo_bot and objetivo_principal."""
 
 PERSONA_KEYS = (
     "nombre_bot",
@@ -73,9 +74,9 @@ def _lines(config: Mapping[str, Any], keys: Sequence[str]) -> str:
 
 @lru_cache(maxsize=1024)
 def _router_system_cached(
-    persona: str, phrases: str, agents: tuple[str, ...], active: str | None
+    persona: str, phrases: str, agents: tuple[tuple[str, str], ...], active: str | None
 ) -> str:
-    agent_lines = "\n".join(f"- {name}: {AGENT_DESCRIPTIONS.get(name, name)}" for name in agents)
+    agent_lines = "\n".join(f"- {name}: {summary}" for name, summary in agents)
     return ROUTER_SYSTEM.format(
         persona=persona or "-",
         phrases=phrases or "-",
@@ -84,13 +85,17 @@ def _router_system_cached(
     )
 
 
-def router_system(config: Mapping[str, Any], agents: Sequence[str], active: str | None) -> str:
-    """The router's system prompt for this bot, enabled agents and active agent (cached)."""
+def router_system(
+    config: Mapping[str, Any], agents: Sequence[AgentSpec], active: str | None
+) -> str:
+    """The router's system prompt for this bot, its allowed agents and the active one (cached)."""
+    persona = {**NEUTRAL_PERSONA, **{k: v for k, v in config.items() if v not in (None, "")}}
+    names = [spec.name for spec in agents]
     return _router_system_cached(
-        _lines(config, PERSONA_KEYS),
+        _lines(persona, PERSONA_KEYS),
         _lines(config, PHRASE_KEYS),
-        tuple(agents),
-        active if active in agents else None,
+        tuple((spec.name, spec.summary) for spec in agents),
+        active if active in names else None,
     )
 
 
@@ -109,7 +114,7 @@ def context_block(business_context: str | None, history: Sequence[BaseMessage] =
     return "\n".join(lines)
 
 
-def agent_system(agent: str, config: Mapping[str, Any]) -> str:
+def agent_system(agent: AgentSpec, config: Mapping[str, Any]) -> str:
     """The tool-calling agent's system prompt with the bot's configuration."""
     shown = {
         key: value
@@ -117,11 +122,11 @@ def agent_system(agent: str, config: Mapping[str, Any]) -> str:
         if isinstance(value, (str, int, float, bool)) and str(value).strip()
     }
     return AGENT_SYSTEM.format(
-        nombre_bot=config.get("nombre_bot", "el asistente"),
-        rol_bot=config.get("rol_bot", "asistente virtual"),
-        tipo_bot=config.get("tipo_bot", "negocio"),
-        agent=agent,
-        description=AGENT_DESCRIPTIONS.get(agent, agent),
+        nombre_bot=config.get("nombre_bot") or "el asistente",
+        rol_bot=config.get("rol_bot") or NEUTRAL_PERSONA["rol_bot"],
+        tipo_bot=config.get("tipo_bot") or NEUTRAL_PERSONA["tipo_bot"],
+        agent=agent.name,
+        description=agent.summary,
         tono=config.get("tono_com") or "amable",
         fecha=config.get("fecha_iso") or config.get("fecha_formateada") or "hoy",
         config=json.dumps(shown, ensure_ascii=False, indent=0),

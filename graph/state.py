@@ -1,4 +1,4 @@
-"""Graph state: the narrow per-turn input and the full state checkpointed by session_id."""
+"""Graph state: what one turn is given and what a conversation keeps, checkpointed by session_id."""
 
 from typing import Annotated, Any, Literal, TypedDict
 
@@ -12,39 +12,36 @@ class AgentResult(TypedDict):
     agent: str
     ok: bool
     reply: str | None
+    url: str | None
     error: str | None
 
 
 class InputState(TypedDict, total=False):
-    """What a caller passes for one turn."""
+    """What a caller passes for one turn (the config and limits come as runtime context)."""
 
     messages: Annotated[list[AnyMessage], add_messages]
     """The conversation; a turn adds the user's message, the responder adds the reply."""
-    session_id: str
-    """The conversation id (also the checkpoint thread id)."""
-    bot_config: dict[str, Any]
-    """The client's ChatConfig for this turn (persona, phrases, extra keys passed through)."""
 
 
 class State(InputState, total=False):
-    """Everything the graph keeps between nodes and, checkpointed, between turns."""
+    """What a conversation keeps between turns, plus the hand-offs between this turn's nodes."""
 
-    business_context: str | None
-    """The company's business context text for this turn (None when unavailable)."""
     active_agent: str | None
     """The specialist agent that owns the conversation now (None when none)."""
+    turns: int
+    """How many turns this session has had in total."""
     decision: dict[str, Any] | None
-    """The router's RouteDecision for this turn, as a dict."""
+    """The router's RouteDecision for this turn (cleared by the responder)."""
     agent_result: AgentResult | None
-    """The delegated agent's outcome for this turn."""
+    """The delegated agent's outcome for this turn (cleared by the responder)."""
     reply: str
     """The reply sent to the user this turn."""
     agent_used: str | None
     """The agent that produced the reply (None when the orchestrator answered)."""
     action: Literal["delegate", "respond"]
     """Whether an agent produced the reply."""
-    turns: int
-    """How many turns this session has had in total."""
+    url: str | None
+    """A file or image link the agent sent with this turn's reply (None otherwise)."""
 
 
 def last_user_text(messages: list[AnyMessage]) -> str:

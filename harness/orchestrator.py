@@ -108,14 +108,9 @@ class RunningApp:
         return self.app.state.services
 
     def wait_agents(self, timeout: float) -> None:
-        """Wait until every enabled agent is connected."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            conns = [self.services.agents.connection(n) for n in self.services.agents.names]
-            if all(c.connected for c in conns):
-                return
-            time.sleep(0.02)
-        raise RuntimeError("agents did not connect")
+        """Wait until every enabled MCP agent is connected."""
+        if not self.call(self.services.agents.wait_connected(timeout), timeout + 5):
+            raise RuntimeError("agents did not connect")
 
     def call(self, coro: Any, timeout: float = 30) -> Any:
         """Run a coroutine on the app's own event loop (to read its services) and return its result."""

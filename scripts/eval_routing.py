@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from graph.decision import AGENT_NAMES
+from graph.agents.roster import REFERENCE_AGENTS, reference_roster
 from graph.offline.router import route_offline
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -55,8 +55,8 @@ def _check_case(case: Any, where: str) -> dict[str, Any]:
     if not isinstance(case.get("message"), str):
         raise DataError(f"{where}: 'message' must be a string")
     for key, allowed in (
-        ("active_agent", AGENT_NAMES),
-        ("expect_agent", AGENT_NAMES),
+        ("active_agent", REFERENCE_AGENTS),
+        ("expect_agent", REFERENCE_AGENTS),
         ("expect_action", ACTIONS),
     ):
         value = case.get(key)
@@ -100,7 +100,7 @@ def evaluate(cases: Sequence[tuple[str, dict[str, Any]]]) -> tuple[int, list[str
         decision = route_offline(
             case["message"],
             active_agent=case["active_agent"],
-            enabled_agents=AGENT_NAMES,
+            enabled_agents=reference_roster().enabled,
             config=DEMO_CONFIG,
             business_context=DEMO_CONTEXT,
         )

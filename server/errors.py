@@ -23,7 +23,7 @@ STORAGE_DOWN = (
     "inténtalo de nuevo en unos momentos."
 )
 
-_PRIORITY = ("message", "session_id", "config.id_empresa")
+_PRIORITY = ("message", "session_id", "id_empresa", "config.id_empresa")
 _BY_TYPE = {
     "missing": "El campo '{field}' es obligatorio",
     "string_type": "El campo '{field}' debe ser un texto",
@@ -62,6 +62,8 @@ def validation_detail(errors: Sequence[dict[str, Any]]) -> str:
     ranked = sorted(errors, key=lambda err: _rank(_field(err.get("loc", ()))))
     err = ranked[0]
     field, kind = _field(err.get("loc", ())), err.get("type", "")
+    if kind in ("detail", "id_empresa"):  # rules that wrote their own Spanish sentence
+        return str(err.get("msg"))
     if kind in ("json_invalid", "json_type") or (kind == "missing" and not field):
         return "El cuerpo de la solicitud debe ser un JSON válido"
     if field == "config.id_empresa":

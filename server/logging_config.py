@@ -10,11 +10,14 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
+from server.request_ids import RequestIdFilter
+
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 _PHONE = re.compile(r"(?<!\d)\+?\d[\d \-]{6,}\d(?!\d)")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _SECRET = re.compile(r"(?i)(bearer\s+|sk-|lsv2_|api[_-]?key[\"'=:\s]+)[\w\-.]{6,}")
 # "reason" carries an agent's error text, which may echo the user's message (DEBUG only)
+UNSCRUBBED_KEYS = {"request_id"}  # ids to grep for (sane X-Request-ID or ours), never user text
 SENSITIVE_KEYS = {
     "message_text",
     "text",
@@ -66,7 +69,10 @@ class OrchestratorJsonFormatter(JsonFormatter):
         log_data["level"] = record.levelname
         log_data["logger"] = record.name
         log_data["message"] = scrub(record.getMessage())
-        log_data["extra_fields"] = {key: _scrub_value(value) for key, value in extras.items()}
+        log_data["extra_fields"] = {
+            key: value if key in UNSCRUBBED_KEYS else _scrub_value(value)
+            for key, value in extras.items()
+        }
         if record.exc_info:
             log_data["exc_info"] = scrub(self.formatException(record.exc_info))
 
@@ -85,6 +91,7 @@ def configure_logging(level: str, secrets: Sequence[str] = ()) -> None:
     """Route every logger (ours, uvicorn's, libraries') through the JSON formatter on stdout."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(OrchestratorJsonFormatter(secrets=secrets))
+    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

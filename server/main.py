@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from server.errors import install_error_handlers
 from server.logging_config import configure_logging
+from server.request_ids import RequestIdMiddleware
 from server.routes import admin, chat, info
 from server.security import install_security
 from server.security.secrets import secret_values
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     install_security(app)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every response and log line has the id
     app.include_router(chat.router)
     app.include_router(admin.router)
     app.include_router(info.router)

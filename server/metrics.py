@@ -18,9 +18,15 @@ class Metrics:
         self.requests_errors = 0
         self.by_action: Counter[str] = Counter()
         self.llm_fallbacks = 0
+        self.internal_errors: Counter[str] = Counter()
+        self.routing_corrections = 0
+        self.modalidad_unrecognized_total = 0
+        self.turn_timeouts = 0
         self.rate_limited = 0
         self.agent_failures: Counter[str] = Counter()
         self.agent_calls: Counter[str] = Counter()
+        self.agent_names: tuple[str, ...] = ()
+        """Every roster agent (their keys appear in /metrics from start-up)."""
         self._latencies: deque[float] = deque(maxlen=window)
         self.breakers: Callable[[], dict[str, dict[str, object]]] = dict
         self.registry = CollectorRegistry()
@@ -42,6 +48,12 @@ class Metrics:
             ["agent", "outcome"],
             registry=self.registry,
         )
+        self._p_agent_calls = PromCounter(
+            "orquestador_agent_calls",
+            "Agent calls by agent",
+            ["agent"],
+            registry=self.registry,
+        )
         self._p_agent_fail = PromCounter(
             "orquestador_agent_failures",
             "Failed agent calls by agent and reason",
@@ -57,6 +69,28 @@ class Metrics:
             "orquestador_rate_limited",
             "Requests refused by a rate limit",
             ["scope"],
+            registry=self.registry,
+        )
+        self._p_internal = PromCounter(
+            "orquestador_internal_errors",
+            "Unexpected exceptions answered with a fallback, by where",
+            ["where"],
+            registry=self.registry,
+        )
+        self._p_corrections = PromCounter(
+            "orquestador_routing_corrections",
+            "Model choices of another agent than the modalidad's, corrected",
+            ["modalidad", "chosen"],
+            registry=self.registry,
+        )
+        self._p_timeouts = PromCounter(
+            "orquestador_turn_timeouts",
+            "Turns answered with the fallback because TURN_TIMEOUT passed",
+            registry=self.registry,
+        )
+        self._p_modalidad = PromCounter(
+            "orquestador_modalidad_unrecognized",
+            "Turns whose modalidad was missing or not in MODALIDAD_AGENTS",
             registry=self.registry,
         )
         self._p_breaker = Gauge(
@@ -80,6 +114,7 @@ class Metrics:
     def agent_call(self, agent: str, ok: bool, seconds: float, reason: str | None) -> None:
         """Record one agent call (AgentObserver)."""
         self.agent_calls[agent] += 1
+        self._p_agent_calls.labels(agent).inc()
         self._p_agent.labels(agent, "ok" if ok else "error").observe(seconds)
         if not ok:
             self.agent_failures[agent] += 1
@@ -89,6 +124,26 @@ class Metrics:
         """Record a turn routed offline because the model failed (GraphEvents)."""
         self.llm_fallbacks += 1
         self._p_fallbacks.inc()
+
+    def internal_error(self, where: str) -> None:
+        """Record an unexpected exception that a turn survived with a fallback (GraphEvents)."""
+        self.internal_errors[where] += 1
+        self._p_internal.labels(where).inc()
+
+    def routing_correction(self, modalidad: str, chosen: str) -> None:
+        """Record a model choice of another agent than the bot's modalidad's (GraphEvents)."""
+        self.routing_corrections += 1
+        self._p_corrections.labels(modalidad, chosen).inc()
+
+    def turn_timeout(self) -> None:
+        """Record a turn answered with the fallback because its deadline passed (GraphEvents)."""
+        self.turn_timeouts += 1
+        self._p_timeouts.inc()
+
+    def modalidad_unrecognized(self) -> None:
+        """Record a turn whose modalidad was missing or not in MODALIDAD_AGENTS."""
+        self.modalidad_unrecognized_total += 1
+        self._p_modalidad.inc()
 
     def limited(self, scope: str) -> None:
         """Record a request refused by a rate limit."""
@@ -109,10 +164,17 @@ class Metrics:
             "latency_p99_ms": _percentile(values, 99),
             "circuit_breakers": self.breakers(),
             "llm_fallbacks": self.llm_fallbacks,
-            "agent_failures": dict(self.agent_failures),
-            "agent_calls": dict(self.agent_calls),
+            "agent_failures": self._per_agent(self.agent_failures),
+            "agent_calls": self._per_agent(self.agent_calls),
             "rate_limited": self.rate_limited,
+            "internal_errors": dict(self.internal_errors),
+            "routing_corrections": self.routing_corrections,
+            "modalidad_unrecognized": self.modalidad_unrecognized_total,
+            "turn_timeouts": self.turn_timeouts,
         }
+
+    def _per_agent(self, counts: Counter[str]) -> dict[str, int]:
+        return {**{name: 0 for name in self.agent_names}, **counts}
 
     def refresh_gauges(self) -> None:
         """Copy the breakers' states into the Prometheus gauge before an exposition."""

@@ -2,12 +2,16 @@
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 MSG_EMPTY = "El campo 'message' no puede estar vacío"
 SESSION_EMPTY = "El campo 'session_id' no puede estar vacío"
 ID_EMPRESA = "El campo 'config.id_empresa' debe ser un número mayor a 0"
+TOP_ID_EMPRESA = "El campo 'id_empresa' debe ser un número mayor a 0"
+REQUIRED = "El campo '{field}' es obligatorio"
+V02_REQUIRED = ("rol_bot", "tipo_bot", "objetivo_principal")
+"""Required by the v0.2 body; optional when today's body gives a top-level id_empresa."""
 
 _TRUE = {1, "1", True, "true", "True", "TRUE"}
 _FALSE = {0, "0", False, "false", "False", "FALSE"}
@@ -20,10 +24,10 @@ class ChatConfig(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     nombre_bot: str
-    id_empresa: int
-    rol_bot: str
-    tipo_bot: str
-    objetivo_principal: str
+    id_empresa: int | None = None
+    rol_bot: str | None = None
+    tipo_bot: str | None = None
+    objetivo_principal: str | None = None
     frase_saludo: str | None = None
     archivo_saludo: str | None = None
     personalidad: str | None = None
@@ -45,15 +49,7 @@ class ChatConfig(BaseModel):
     @field_validator("id_empresa", mode="before")
     @classmethod
     def _id_empresa(cls, value: Any) -> Any:
-        if isinstance(value, bool) or value is None:
-            raise PydanticCustomError("id_empresa", ID_EMPRESA)
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value.strip())
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, int) or value <= 0:
-            raise PydanticCustomError("id_empresa", ID_EMPRESA)
-        return value
+        return positive_id(value, ID_EMPRESA)
 
     @field_validator("agendar_usuario", "agendar_sucursal", mode="before")
     @classmethod
@@ -67,12 +63,37 @@ class ChatConfig(BaseModel):
         raise PydanticCustomError("flag", 'debe ser true/false, 1/0, "1"/"0" o vacío')
 
 
+def positive_id(value: Any, detail: str) -> int:
+    """An integer > 0 (numeric strings and whole floats accepted), else the field's Spanish 400."""
+    if isinstance(value, bool) or value is None:
+        raise PydanticCustomError("id_empresa", detail)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or value <= 0:
+        raise PydanticCustomError("id_empresa", detail)
+    return value
+
+
 class ChatRequest(BaseModel):
-    """POST /api/agent/chat (and /api/agent/chat/stream)."""
+    """POST /api/agent/chat (and /chat/stream): the v0.2 body, or today's n8n body with a
+    top-level id_empresa (and the company's api_key)."""
 
     message: str = Field(description="The end user's text.")
-    session_id: str = Field(description="The conversation id; an integer is taken as its digits.")
+    session_id: str | int = Field(
+        description="The conversation id; an integer is echoed as an integer."
+    )
     config: ChatConfig
+    id_empresa: int | None = Field(
+        default=None,
+        description="Today's n8n body: the company (then config.id_empresa, rol_bot, tipo_bot and "
+        "objetivo_principal are optional). Wins over config.id_empresa.",
+    )
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="The company's own model key for this turn (never stored or logged).",
+    )
 
     @field_validator("message", mode="before")
     @classmethod
@@ -84,22 +105,63 @@ class ChatRequest(BaseModel):
     @field_validator("session_id", mode="before")
     @classmethod
     def _session_id(cls, value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise PydanticCustomError("string_type", "session_id must be text or an integer")
         if isinstance(value, str) and not value.strip():
             raise PydanticCustomError("empty", SESSION_EMPTY)
         if isinstance(value, str):
             return value.strip()
         return value
 
+    @field_validator("id_empresa", mode="before")
+    @classmethod
+    def _top_id_empresa(cls, value: Any) -> Any:
+        return None if value is None else positive_id(value, TOP_ID_EMPRESA)
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _api_key(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _v02_rules(self) -> "ChatRequest":
+        if self.id_empresa is not None:
+            return self
+        if self.config.id_empresa is None:
+            raise PydanticCustomError("detail", ID_EMPRESA)
+        for name in V02_REQUIRED:
+            if getattr(self.config, name) is None:
+                raise PydanticCustomError("detail", REQUIRED.format(field=f"config.{name}"))
+        return self
+
+    @property
+    def session_key(self) -> str:
+        """The session id as text: the checkpoint thread and every agent's session."""
+        return str(self.session_id)
+
+    @property
+    def company(self) -> int:
+        """The company of this turn (the top-level id wins)."""
+        company = self.id_empresa if self.id_empresa is not None else self.config.id_empresa
+        assert company is not None  # _v02_rules guarantees one
+        return company
+
+    @property
+    def company_key(self) -> str | None:
+        """The company's own model key, when it sent one."""
+        return self.api_key.get_secret_value() if self.api_key is not None else None
+
 
 class ChatResponse(BaseModel):
     """The turn's answer."""
 
     reply: str
-    session_id: str
-    agent_used: Literal["reserva", "venta", "cita"] | None
+    session_id: str | int
+    agent_used: str | None = Field(description="The roster agent that answered, or null.")
     action: Literal["delegate", "respond"]
+    url: str | None = Field(
+        default=None, description="A file or image link the agent sent with the reply."
+    )
 
 
 class ErrorResponse(BaseModel):

@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from langchain_openai import ChatOpenAI
 from langgraph.graph.state import CompiledStateGraph
 
-from graph.agents.registry import AgentRegistry, AgentSpec, ResiliencePolicy
+from graph.agents.registry import AgentRegistry
+from graph.agents.resilience import ResiliencePolicy
 from graph.builder import build_graph
 from graph.business_context import BusinessContextClient
 from graph.deps import GraphDeps
 from server.metrics import Metrics
+from server.modalidad import ModalidadTable
+from server.models import ModelPool
 from server.security.guard import SecurityGuard, open_guard
 from server.settings import Settings
 from server.storage.backend import CheckpointBackend, open_checkpointer
@@ -37,38 +39,43 @@ class Services:
     sessions: ConversationStore
     locks: TurnLocks
     security: SecurityGuard
+    models: ModelPool
+    modalidades: ModalidadTable
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     """Turns running on behalf of streams (kept referenced until they finish)."""
 
 
-def build_model(settings: Settings) -> ChatOpenAI | None:
-    """The chat model when routing by model (None routes offline)."""
-    if not settings.llm_enabled or settings.OPENAI_API_KEY is None:
-        return None
-    return ChatOpenAI(
-        model=settings.OPENAI_MODEL,
-        api_key=settings.OPENAI_API_KEY,
-        base_url=settings.OPENAI_BASE_URL,
-        timeout=settings.OPENAI_TIMEOUT,
-        max_retries=settings.OPENAI_MAX_RETRIES,
-        temperature=0,
-    )
-
-
-def build_registry(settings: Settings, metrics: Metrics) -> AgentRegistry:
-    """One held MCP connection per enabled agent."""
-    urls = settings.agent_urls()
-    specs = [
-        AgentSpec(name, urls[name], settings.agent_mode(name)) for name in settings.enabled_agents()
-    ]
+def build_registry(
+    settings: Settings, metrics: Metrics, http: httpx.AsyncClient | None = None
+) -> AgentRegistry:
+    """The roster's enabled agents, each behind its transport and resilience policy."""
     policy = ResiliencePolicy(
         timeout=settings.MCP_TIMEOUT,
         max_attempts=settings.MCP_MAX_RETRIES,
         backoff=settings.MCP_RETRY_BACKOFF,
         breaker_threshold=settings.MCP_CIRCUIT_BREAKER_FAILURE_THRESHOLD,
         breaker_reset=settings.MCP_CIRCUIT_BREAKER_RESET_TIMEOUT,
+        max_concurrency=settings.AGENT_MAX_CONCURRENCY,
     )
-    return AgentRegistry(specs, policy, observer=metrics)
+    return AgentRegistry(settings.roster, policy, http=http, observer=metrics)
+
+
+def build_deps(
+    settings: Settings,
+    agents: AgentRegistry,
+    models: ModelPool | None,
+    contexts: BusinessContextClient | None,
+    metrics: Metrics,
+) -> GraphDeps:
+    """What the graph's nodes are given."""
+    return GraphDeps(
+        agents=agents,
+        contexts=contexts,
+        models=models,
+        model_timeout=settings.OPENAI_TIMEOUT,
+        max_history_turns=settings.MAX_HISTORY_TURNS,
+        events=metrics,
+    )
 
 
 @asynccontextmanager
@@ -78,25 +85,22 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         metrics = Metrics()
         backend = await stack.enter_async_context(open_checkpointer(settings))
         http = await stack.enter_async_context(httpx.AsyncClient())
+        agent_http = await stack.enter_async_context(
+            httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=50))
+        )
         contexts = BusinessContextClient(
             settings.CONTEXTO_NEGOCIO_ENDPOINT,
             http=http,
             timeout=settings.CONTEXTO_NEGOCIO_TIMEOUT,
             ttl=settings.CONTEXTO_NEGOCIO_CACHE_TTL,
         )
-        agents = build_registry(settings, metrics)
+        agents = build_registry(settings, metrics, agent_http)
         await agents.start()
         stack.push_async_callback(agents.aclose)
         metrics.breakers = agents.breakers
-        deps = GraphDeps(
-            agents=agents,
-            contexts=contexts,
-            model=build_model(settings),
-            model_timeout=settings.OPENAI_TIMEOUT,
-            max_history_turns=settings.MAX_HISTORY_TURNS,
-            agent_max_steps=settings.AGENT_MAX_STEPS,
-            events=metrics,
-        )
+        metrics.agent_names = settings.roster.all_names
+        models = ModelPool(settings)
+        deps = build_deps(settings, agents, models, contexts, metrics)
         graph = build_graph(deps, checkpointer=backend.saver)
         sessions = ConversationStore(backend, settings.SESSION_TTL_SECONDS)
         locks = TurnLocks(backend.shared_lock)
@@ -110,7 +114,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             "orchestrator ready",
             extra={
                 "agents": agents.names,
-                "llm": "openai" if deps.model else "offline",
+                "llm": "openai" if models.server_model else "offline",
                 "checkpointer": backend.kind,
             },
         )
@@ -123,4 +127,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             sessions=sessions,
             locks=locks,
             security=security,
+            models=models,
+            modalidades=ModalidadTable(settings.MODALIDAD_AGENTS, settings.roster),
         )

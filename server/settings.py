@@ -1,12 +1,20 @@
 """Service settings: one pydantic-settings class read from the environment (and `.env`)."""
 
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 from typing_extensions import Annotated
+
+from graph.agents.roster import REFERENCE_AGENTS, Roster
+from server.agent_settings import AgentVariables, build_roster, collect_from_init
 
 AgentMode = Literal["auto", "chat", "tools"]
 
@@ -41,6 +49,21 @@ class Settings(BaseSettings):
     MCP_CIRCUIT_BREAKER_FAILURE_THRESHOLD: int = Field(5, ge=1)
     MCP_CIRCUIT_BREAKER_RESET_TIMEOUT: float = Field(60, gt=0)
 
+    # Agent roster (AGENT_<KEY>_URL and its options, any KEY) and routing
+    AGENT_VARIABLES: dict[str, str] = Field(default_factory=dict)
+    """Every AGENT_<KEY>_<OPTION> variable, collected (see server/agent_settings.py)."""
+    AGENT_MAX_CONCURRENCY: int = Field(25, ge=1, le=1000)
+    MODALIDAD_AGENTS: dict[str, str] = Field(
+        default_factory=lambda: {
+            "citas": "cita",
+            "ventas": "venta",
+            "reservas": "reserva",
+            "citas y ventas": "citas_ventas",
+        }
+    )
+    ROUTING_MODE: Literal["router", "direct"] = "router"
+    TURN_TIMEOUT: float = Field(50, gt=0)
+
     # Business context
     CONTEXTO_NEGOCIO_ENDPOINT: str | None = None
     CONTEXTO_NEGOCIO_TIMEOUT: float = Field(10, gt=0)
@@ -53,7 +76,7 @@ class Settings(BaseSettings):
     DATABASE_LOCK_POOL_SIZE: int = Field(20, ge=1, le=500)
     DATABASE_POOL_TIMEOUT: float = Field(5, gt=0)
     MAX_HISTORY_TURNS: int = Field(10, ge=1, le=500)
-    SESSION_LOCK_TIMEOUT: float = Field(60, gt=0)
+    SESSION_LOCK_TIMEOUT: float = Field(120, gt=0)
     SESSION_TTL_SECONDS: int = Field(7 * 24 * 3600, ge=0)
     SESSION_SWEEP_INTERVAL: float = Field(60, gt=0)
 
@@ -79,6 +102,40 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual sources, plus AGENT_<KEY>_* variables of any KEY."""
+        agents = AgentVariables(settings_cls, getattr(dotenv_settings, "env_file", None))
+        return init_settings, env_settings, dotenv_settings, agents, file_secret_settings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _agent_keywords(cls, data: Any) -> Any:
+        return collect_from_init(data) if isinstance(data, dict) else data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Settings":
+        _ = self.roster  # a bad AGENT_* variable fails at start-up, not at a turn
+        if self.SESSION_LOCK_TIMEOUT <= self.TURN_TIMEOUT:
+            raise ValueError(
+                f"SESSION_LOCK_TIMEOUT ({self.SESSION_LOCK_TIMEOUT:g}) must be larger than "
+                f"TURN_TIMEOUT ({self.TURN_TIMEOUT:g}): a follow-up message waits for the turn "
+                "before it"
+            )
+        return self
+
+    @field_validator("ROUTING_MODE", mode="before")
+    @classmethod
+    def _lower_mode(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator(
         "LLM_MODE", "MCP_RESERVA_MODE", "MCP_CITA_MODE", "MCP_VENTA_MODE", mode="before"
@@ -125,27 +182,19 @@ class Settings(BaseSettings):
             return True
         return self.OPENAI_API_KEY is not None
 
-    def agent_urls(self) -> dict[str, str]:
-        """Agent name → MCP URL, for every agent (enabled or not)."""
-        return {
-            "reserva": self.MCP_RESERVA_URL,
-            "cita": self.MCP_CITA_URL,
-            "venta": self.MCP_VENTA_URL,
+    @cached_property
+    def roster(self) -> Roster:
+        """The agents this deployment declared (the reference agents when none is)."""
+        aliases = {
+            name: (
+                getattr(self, f"MCP_{name.upper()}_URL"),
+                getattr(self, f"MCP_{name.upper()}_ENABLED"),
+                getattr(self, f"MCP_{name.upper()}_MODE"),
+            )
+            for name in REFERENCE_AGENTS
         }
-
-    def enabled_agents(self) -> list[str]:
-        """Names of the agents that may be routed to."""
-        flags = {
-            "reserva": self.MCP_RESERVA_ENABLED,
-            "cita": self.MCP_CITA_ENABLED,
-            "venta": self.MCP_VENTA_ENABLED,
-        }
-        return [name for name, on in flags.items() if on]
-
-    def agent_mode(self, name: str) -> AgentMode:
-        """`auto`, `chat` or `tools` for one agent (always `chat` when routing offline)."""
-        mode: AgentMode = getattr(self, f"MCP_{name.upper()}_MODE")
-        return mode if self.llm_enabled else "chat"
+        explicit = {n for n in REFERENCE_AGENTS if f"MCP_{n.upper()}_URL" in self.model_fields_set}
+        return build_roster(self.AGENT_VARIABLES, aliases, explicit)
 
     def masked_database_url(self) -> str | None:
         """DATABASE_URL with its password replaced by ***, for display."""
@@ -168,6 +217,7 @@ _SECRET_FIELDS = {
     "ADMIN_API_KEYS",
     "REDIS_URL",
     "LANGSMITH_API_KEY",
+    "AGENT_VARIABLES",
 }
 
 
@@ -182,7 +232,10 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = ".".join(str(part) for part in err["loc"]) or "settings"
+            name = ".".join(str(part) for part in err["loc"])
+            if not name:  # a rule across variables: its message names them
+                lines.append(f"Invalid settings: {err['msg'].removeprefix('Value error, ')}")
+                continue
             shown = "" if name in _SECRET_FIELDS else f" (got {err.get('input')!r})"
             lines.append(f"Invalid setting {name}: {err['msg']}{shown}")
         raise SettingsError("\n".join(lines)) from None

@@ -10,9 +10,9 @@ from langgraph_sdk.runtime import ServerRuntime
 
 from graph.builder import build_graph
 from graph.business_context import BusinessContextClient
-from graph.deps import GraphDeps
 from server.metrics import Metrics
-from server.services import build_model, build_registry
+from server.models import ModelPool
+from server.services import build_deps, build_registry
 from server.settings import Settings, SettingsError, load_settings
 
 CONNECT_WAIT = 5.0
@@ -27,10 +27,10 @@ async def open_studio_graph(
     brings its own). Agent connections are opened only when the graph will `execute`, and are
     closed on exit."""
     metrics = Metrics()
-    agents = build_registry(settings, metrics)
-    # Same topology either way; the model (httpx/SSL set-up: off the loop) only when running.
-    model = await asyncio.to_thread(build_model, settings) if execute else None
     http = await asyncio.to_thread(httpx.AsyncClient)
+    agents = build_registry(settings, metrics, http)
+    # Same topology either way; the models (httpx/SSL set-up: off the loop) only when running.
+    models = await asyncio.to_thread(ModelPool, settings) if execute else None
     try:
         contexts = BusinessContextClient(
             settings.CONTEXTO_NEGOCIO_ENDPOINT,
@@ -38,15 +38,7 @@ async def open_studio_graph(
             timeout=settings.CONTEXTO_NEGOCIO_TIMEOUT,
             ttl=settings.CONTEXTO_NEGOCIO_CACHE_TTL,
         )
-        deps = GraphDeps(
-            agents=agents,
-            contexts=contexts,
-            model=model,
-            model_timeout=settings.OPENAI_TIMEOUT,
-            max_history_turns=settings.MAX_HISTORY_TURNS,
-            agent_max_steps=settings.AGENT_MAX_STEPS,
-            events=metrics,
-        )
+        deps = build_deps(settings, agents, models, contexts, metrics)
         if execute:
             await agents.start()
             await agents.wait_connected(min(settings.MCP_TIMEOUT, CONNECT_WAIT))

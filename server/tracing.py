@@ -12,6 +12,7 @@ from langsmith.anonymizer import create_secret_anonymizer
 from langsmith.run_trees import RunTree
 from langsmith.utils import LangSmithError
 
+from server.request_ids import current_request_id
 from server.schemas import ChatRequest
 from server.settings import Settings
 
@@ -76,11 +77,6 @@ class TurnTrace:
     def __init__(self, run: RunTree | None) -> None:
         self._run = run
 
-    @property
-    def run_id(self) -> str | None:
-        """The root run's id (None when not tracing)."""
-        return str(self._run.id) if self._run is not None else None
-
     def finish(self, outcome: Mapping[str, Any]) -> None:
         """Record the reply, agent and action (from the final graph state or the response)."""
         if self._run is None:
@@ -96,9 +92,10 @@ class TurnTrace:
 def turn_metadata(request: ChatRequest) -> dict[str, Any]:
     """What groups and filters the turn in LangSmith (threads by `session_id`); no message text."""
     return {
-        "session_id": request.session_id,
-        "thread_id": request.session_id,
-        "id_empresa": request.config.id_empresa,
+        "session_id": request.session_key,
+        "thread_id": request.session_key,
+        "id_empresa": request.company,
+        "request_id": current_request_id.get(),
         "nombre_bot": request.config.nombre_bot,
         "service": SERVICE,
     }
@@ -113,14 +110,14 @@ def turn_trace(request: ChatRequest, settings: Settings) -> Iterator[TurnTrace]:
             yield TurnTrace(None)
         return
     project = settings.LANGSMITH_PROJECT
-    tags = [SERVICE, f"empresa:{request.config.id_empresa}"]
+    tags = [SERVICE, f"empresa:{request.company}"]
     with tracing_context(enabled=True, client=client, project_name=project):
         with trace(
             ROOT_RUN,
             "chain",
             client=client,
             project_name=project,
-            inputs={"message": request.message, "session_id": request.session_id},
+            inputs={"message": request.message, "session_id": request.session_key},
             metadata=turn_metadata(request),
             tags=tags,
         ) as run:

@@ -1,14 +1,19 @@
-"""One chat turn: lock the session, run the graph with the checkpoint, map the outcome to the API."""
+"""One chat turn: lock the session, run the graph under the turn's deadline, map it to the API."""
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage
 
+from graph.context import TurnContext
+from graph.nodes.responder import ORCHESTRATOR
+from graph.phrases import fallback_phrase
 from server.errors import BUSY, STORAGE_DOWN, ApiError, error_id
-from server.schemas import ChatRequest, ChatResponse
+from server.request_ids import current_request_id
+from server.schemas import SESSION_EMPTY, ChatRequest, ChatResponse
 from server.services import Services
 from server.session_ids import session_ref
 from server.storage.backend import STORAGE_ERRORS
@@ -18,48 +23,77 @@ from server.tracing import turn_trace
 log = logging.getLogger(__name__)
 
 NO_KEY = "OPENAI_API_KEY no configurada"
-
-
-def turn_input(request: ChatRequest) -> dict[str, Any]:
-    """The graph input for one turn: the user's message, the session and the client's config."""
-    config = request.config.model_dump(mode="json", exclude_unset=True)
-    return {
-        "messages": [HumanMessage(request.message)],
-        "session_id": request.session_id,
-        "bot_config": config,
-    }
-
-
-def run_config(session_id: str, services: Services) -> dict[str, Any]:
-    """The LangGraph run config of a turn (thread = session; trace metadata)."""
-    return {
-        "configurable": {"thread_id": session_id},
-        "metadata": {"thread_id": session_id},
-        "run_name": "chat_turn",
-    }
-
-
-def check_model_configured(services: Services) -> None:
-    """The spec's 500 when the configured mode needs a model key that is missing."""
-    settings = services.settings
-    if settings.LLM_MODE == "openai" and settings.OPENAI_API_KEY is None:
-        raise ApiError(500, NO_KEY)
-
+MODALIDAD_EMPTY = SESSION_EMPTY.replace("session_id", "config.modalidad")
+MODALIDAD_UNKNOWN = "Modalidad no reconocida: {value}"
+DEADLINE_MARGIN = 5.0
+"""Seconds past TURN_TIMEOUT after which the whole graph run is abandoned (a safety net: every
+model and agent call already ends by the deadline)."""
 
 TurnEvents = Callable[[str, dict[str, Any]], None]
 """Receives progress events of a turn: ("delegating", {"agent": name})."""
 
 
+def check_request(request: ChatRequest, services: Services) -> None:
+    """The errors a turn answers before it starts: no model key, a modalidad `direct` needs."""
+    settings = services.settings
+    if settings.LLM_MODE == "openai" and settings.OPENAI_API_KEY is None:
+        if request.company_key is None:
+            raise ApiError(500, NO_KEY)
+    if settings.ROUTING_MODE == "direct":
+        value = request.config.modalidad
+        if value is None or not value.strip():
+            raise ApiError(400, MODALIDAD_EMPTY)
+        if services.modalidades.resolve(value).key is None:
+            raise ApiError(400, MODALIDAD_UNKNOWN.format(value=value))
+
+
+def turn_context(request: ChatRequest, services: Services, deadline: float) -> TurnContext:
+    """The runtime context of one turn: the client's config and the turn's limits."""
+    config = request.config.model_dump(mode="json", exclude_unset=True)
+    modalidad = services.modalidades.resolve(config.get("modalidad"))
+    direct = services.settings.ROUTING_MODE == "direct"
+    if modalidad.key is None and not direct:
+        services.metrics.modalidad_unrecognized()
+    return TurnContext(
+        bot_config=config,
+        session_id=request.session_key,
+        id_empresa=request.company,
+        api_key=request.company_key,
+        request_id=current_request_id.get(),
+        allowed_agents=(modalidad.agent,) if modalidad.agent else None,
+        modalidad=modalidad.key,
+        direct=direct,
+        deadline=deadline,
+    )
+
+
+def run_config(request: ChatRequest, services: Services) -> dict[str, Any]:
+    """The LangGraph run config of a turn (thread = session; trace metadata; step budget)."""
+    session = request.session_key
+    return {
+        "configurable": {"thread_id": session},
+        "metadata": {"thread_id": session, "request_id": current_request_id.get()},
+        "run_name": "chat_turn",
+        "recursion_limit": 2 * services.settings.AGENT_MAX_STEPS + 6,
+    }
+
+
 async def _run_graph(
-    request: ChatRequest, services: Services, events: TurnEvents | None
+    request: ChatRequest, services: Services, context: TurnContext, events: TurnEvents | None
 ) -> dict[str, Any]:
     """Invoke the graph for one turn (one checkpoint at exit), reporting progress to `events`."""
-    graph_input, config = turn_input(request), run_config(request.session_id, services)
+    graph_input = {"messages": [HumanMessage(request.message)]}
+    config = run_config(request, services)
+    graph = services.graph
     if events is None:
-        return await services.graph.ainvoke(graph_input, config, durability="exit")
+        return await graph.ainvoke(graph_input, config, context=context, durability="exit")
     state: dict[str, Any] = {}
-    async for mode, chunk in services.graph.astream(
-        graph_input, config, stream_mode=["updates", "values"], durability="exit"
+    async for mode, chunk in graph.astream(
+        graph_input,
+        config,
+        context=context,
+        stream_mode=["updates", "values"],
+        durability="exit",
     ):
         if mode == "values":
             state = chunk
@@ -70,24 +104,50 @@ async def _run_graph(
     return state
 
 
+async def _timed_out(
+    request: ChatRequest, services: Services, context: TurnContext
+) -> dict[str, Any]:
+    """The turn ran past its deadline: answer the fallback phrase and store the turn as such."""
+    services.metrics.turn_timeout()
+    reply = fallback_phrase(context.bot_config)
+    state: dict[str, Any] = {"reply": reply, "action": "respond", "agent_used": None, "url": None}
+    update = {
+        **state,
+        "messages": [HumanMessage(request.message), AIMessage(reply, name=ORCHESTRATOR)],
+        "decision": None,
+        "agent_result": None,
+    }
+    await services.graph.aupdate_state(run_config(request, services), update, as_node="responder")
+    return state
+
+
 async def run_turn(
     request: ChatRequest, services: Services, events: TurnEvents | None = None
 ) -> ChatResponse:
     """Run one turn and record it in the metrics; errors become ApiError with Spanish details."""
     started = time.perf_counter()
     status, response = 500, None
+    settings = services.settings
     try:
-        check_model_configured(services)
-        async with services.locks.hold(request.session_id, services.settings.SESSION_LOCK_TIMEOUT):
-            await services.sessions.expire_if_idle(request.session_id)
-            with turn_trace(request, services.settings) as trace:
-                state = await _run_graph(request, services, events)
+        check_request(request, services)
+        async with services.locks.hold(request.session_key, settings.SESSION_LOCK_TIMEOUT):
+            deadline = time.monotonic() + settings.TURN_TIMEOUT
+            context = turn_context(request, services, deadline)
+            await services.sessions.expire_if_idle(request.session_key)
+            with turn_trace(request, settings) as trace:
+                try:
+                    async with asyncio.timeout(settings.TURN_TIMEOUT + DEADLINE_MARGIN):
+                        state = await _run_graph(request, services, context, events)
+                except TimeoutError:
+                    log.error("turn overran its deadline; answered with the fallback phrase")
+                    state = await _timed_out(request, services, context)
                 trace.finish(state)
         response = ChatResponse(
             reply=state["reply"],
             session_id=request.session_id,
             agent_used=state.get("agent_used"),
             action=state["action"],
+            url=state.get("url"),
         )
         status = 200
         return response
@@ -106,7 +166,7 @@ async def run_turn(
         log.error(
             "turn failed",
             exc_info=exc,
-            extra={"session": session_ref(request.session_id), "error_id": ref},
+            extra={"session": session_ref(request.session_key), "error_id": ref},
         )
         raise ApiError(500, f"Error interno del servidor (id: {ref})") from None
     finally:
@@ -120,11 +180,11 @@ async def run_turn(
         log.info(
             "turn",
             extra={
-                "session": session_ref(request.session_id),
+                "session": session_ref(request.session_key),
                 "status": status,
                 "action": response.action if response else None,
                 "agent_used": response.agent_used if response else None,
-                "id_empresa": request.config.id_empresa,
+                "id_empresa": request.company,
                 "latency_ms": round(elapsed * 1000, 1),
             },
         )

@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from graph.decision import AGENT_NAMES, RouteDecision
+from graph.agents.roster import REFERENCE_AGENTS, AgentSpec, reference_roster
+from graph.decision import RouteDecision
 from graph.offline.business import split_sentences
 from graph.offline.router import route_offline
 from graph.offline.text import normalize, phonetic_key, same_stem
@@ -29,17 +30,22 @@ CLINIC = "Clínica Dental Sonrisa. Estamos en Jr. Junín 455, Arequipa. Teléfon
 def route(
     message: str,
     active: str | None = None,
-    enabled: tuple[str, ...] = AGENT_NAMES,
+    enabled: tuple[str, ...] = REFERENCE_AGENTS,
     config: dict | None = CONFIG,
     context: str | None = CONTEXT,
 ) -> RouteDecision:
     return route_offline(
         message,
         active_agent=active,
-        enabled_agents=enabled,
+        enabled_agents=specs(enabled),
         config=config,
         business_context=context,
     )
+
+
+def specs(names: tuple[str, ...]) -> list[AgentSpec]:
+    """The reference agents named, as roster entries."""
+    return [spec for spec in reference_roster() if spec.name in names]
 
 
 def assert_delegates(decision: RouteDecision, agent: str) -> None:
@@ -276,7 +282,7 @@ def test_disabled_agent_is_never_chosen(message: str) -> None:
 
 
 def test_disabled_active_agent_is_ignored() -> None:
-    decision = route("a las 5", active="reserva", enabled=("venta",))
+    decision = route("a las 5", active="reserva", enabled=("venta", "cita"))
     assert decision.agent != "reserva"
     assert decision.action == "respond"
 
@@ -300,8 +306,14 @@ def test_unclear_without_active_agent_asks_to_clarify(message: str) -> None:
 
 
 def test_clarify_offers_only_enabled_agents() -> None:
-    reply = route("mmm", enabled=("venta",)).reply or ""
-    assert "productos" in reply and "reserva" not in reply and "cita" not in reply
+    reply = route("mmm", enabled=("venta", "cita")).reply or ""
+    assert "productos" in reply and "cita" in reply and "reserva" not in reply
+
+
+@pytest.mark.parametrize("message", ["mmm", "quiero reservar una mesa", "tienen algo para hoy?"])
+def test_a_bot_with_one_agent_sends_it_what_it_does_not_answer(message: str) -> None:
+    assert_delegates(route(message, enabled=("venta",)), "venta")
+    assert_responds(route("hola", enabled=("venta",), context=None), "greeting")
 
 
 @pytest.mark.parametrize(
@@ -365,7 +377,7 @@ def test_never_raises_on_odd_input() -> None:
     ],
 )
 def test_availability_questions_reach_the_agent(message: str, agent: str) -> None:
-    decision = route_offline(message, active_agent=None, enabled_agents=AGENT_NAMES)
+    decision = route_offline(message, active_agent=None, enabled_agents=reference_roster().enabled)
     assert (decision.action, decision.agent) == ("delegate", agent)
 
 
@@ -374,6 +386,9 @@ def test_availability_questions_reach_the_agent(message: str, agent: str) -> Non
 )
 def test_money_complaints_are_escalated(message: str) -> None:
     decision = route_offline(
-        message, active_agent="venta", enabled_agents=AGENT_NAMES, config={"frase_esc": "ESC"}
+        message,
+        active_agent="venta",
+        enabled_agents=reference_roster().enabled,
+        config={"frase_esc": "ESC"},
     )
     assert (decision.action, decision.reply, decision.intent) == ("respond", "ESC", "escalation")

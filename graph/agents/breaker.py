@@ -1,8 +1,9 @@
 """A per-agent circuit breaker with the states closed, open and half_open."""
 
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 BreakerState = Literal["closed", "open", "half_open"]
 
@@ -21,7 +22,6 @@ class CircuitBreaker:
     failure_count: int = 0
     _opened_at: float | None = None
     _probe_in_flight: bool = False
-    on_change: Callable[[BreakerState], None] | None = field(default=None, repr=False)
 
     @property
     def state(self) -> BreakerState:
@@ -42,12 +42,9 @@ class CircuitBreaker:
 
     def record_success(self) -> None:
         """A call succeeded: close the circuit."""
-        changed = self._opened_at is not None
         self.failure_count = 0
         self._opened_at = None
         self._probe_in_flight = False
-        if changed and self.on_change:
-            self.on_change("closed")
 
     def record_failure(self) -> None:
         """A call failed: count it and open the circuit at the threshold (or on a failed probe)."""
@@ -56,8 +53,6 @@ class CircuitBreaker:
         self._probe_in_flight = False
         if probe_failed or self.failure_count >= self.threshold:
             self._opened_at = self.clock()
-            if self.on_change:
-                self.on_change("open")
 
     def snapshot(self) -> dict[str, object]:
         """The shape `/metrics` shows: state and consecutive failures."""

@@ -1,24 +1,34 @@
-"""Send the session id in the type an agent's `chat` tool declares (WhatsApp ids may be integers)."""
+"""Session ids as agents take them: canonical digits as integers, anything else a stable integer."""
 
+import hashlib
 from typing import Any
 
+DERIVED_BASE = 2**52
+"""Derived ids live in [2^52, 2^53): above any phone number, below JavaScript's safe integers."""
 
-class SessionIdTypeError(ValueError):
-    """The session id cannot be given in the type the agent declares; the call is not made."""
+
+def as_integer(session_id: str) -> int:
+    """The integer an agent that declares `session_id: int` receives for this session.
+
+    A canonical positive decimal (digits only, no sign, no leading zero: "51987654321") is sent
+    as that number. Any other id ("user-abc", "051987654321", "a/b") is sent as
+    2^52 + (the first 8 bytes of SHA-256 of its UTF-8 text, mod 2^52): the same on every
+    instance and after restarts, distinct from every phone-sized number, and different for
+    different ids in all practical cases (a collision needs about 2^26 ids).
+    """
+    if session_id.isascii() and session_id.isdigit() and not session_id.startswith("0"):
+        value = int(session_id)
+        if 0 < value < 2**63:
+            return value
+    digest = hashlib.sha256(session_id.encode("utf-8", "surrogatepass")).digest()
+    return DERIVED_BASE + int.from_bytes(digest[:8], "big") % DERIVED_BASE
 
 
-def coerce_session_id(session_id: str, input_schema: dict[str, Any] | None) -> str | int:
-    """Return `session_id` as the declared type: int when the schema says integer, else str."""
+def for_schema(session_id: str, input_schema: dict[str, Any] | None) -> str | int:
+    """The id in the type an MCP tool declares: an integer when it says integer, else the text."""
     declared = _declared_types((input_schema or {}).get("properties", {}).get("session_id", {}))
-    if not declared or "string" in declared:
-        return session_id
-    if "integer" in declared or "number" in declared:
-        text = session_id.strip()
-        if text.isascii() and text.isdigit():
-            return int(text)
-        raise SessionIdTypeError(
-            f"agent declares session_id as {'/'.join(sorted(declared))}; id is not all digits"
-        )
+    if declared and "string" not in declared and declared & {"integer", "number"}:
+        return as_integer(session_id)
     return session_id
 
 

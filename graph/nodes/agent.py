@@ -1,5 +1,6 @@
-"""One subgraph per agent: its `chat` tool called directly, or a tool-calling loop over its MCP tools."""
+"""One subgraph per agent: its conversational call made directly, or a tool loop over its MCP tools."""
 
+import asyncio
 import logging
 from functools import partial
 from typing import Annotated, Any, Literal
@@ -8,9 +9,15 @@ from langchain_core.messages import AIMessage, AnyMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.managed import RemainingSteps
 from langgraph.prebuilt import ToolNode
+from langgraph.runtime import Runtime
 
 from graph.agents.breaker import CircuitOpenError
+from graph.agents.resilience import DeadlineExceeded
+from graph.agents.roster import AgentSpec
+from graph.agents.transport import AgentCall, AgentError
+from graph.context import TurnContext
 from graph.deps import GraphDeps
 from graph.model_errors import MODEL_ERRORS
 from graph.prompts import agent_system
@@ -18,66 +25,100 @@ from graph.state import AgentResult, State, last_user_text
 
 log = logging.getLogger(__name__)
 
+STEPS_RESERVED = 2
+"""Steps the tool loop keeps for its last model answer and `finish`."""
+
 
 class AgentState(State, total=False):
     """The parent's state plus the tool loop's private scratch messages (never checkpointed)."""
 
     scratch: Annotated[list[AnyMessage], add_messages]
-    steps: int
+    remaining_steps: RemainingSteps
 
 
-def _result(agent: str, reply: str | None, error: str | None = None) -> dict[str, Any]:
+def _result(
+    agent: str, reply: str | None, error: str | None = None, url: str | None = None
+) -> dict[str, Any]:
     outcome: AgentResult = {
         "agent": agent,
         "ok": error is None and bool(reply),
         "reply": reply,
+        "url": url,
         "error": error,
     }
     return {"agent_result": outcome}
 
 
-async def call_chat(state: AgentState, *, agent: str, deps: GraphDeps) -> dict[str, Any]:
-    """The conversational path: the user's message unchanged to the agent's `chat` tool."""
+def _context(runtime: Runtime[TurnContext]) -> TurnContext:
+    return runtime.context or TurnContext()
+
+
+async def call_chat(
+    state: AgentState, runtime: Runtime[TurnContext], *, agent: str, deps: GraphDeps
+) -> dict[str, Any]:
+    """The conversational path: the user's message unchanged to the agent."""
+    ctx = _context(runtime)
+    call = AgentCall(
+        message=last_user_text(state.get("messages", [])),
+        session_id=ctx.session_id,
+        config=ctx.bot_config,
+        id_empresa=ctx.id_empresa,
+        api_key=ctx.api_key,
+        request_id=ctx.request_id,
+    )
     try:
-        reply = await deps.agents.chat(
-            agent,
-            last_user_text(state.get("messages", [])),
-            state.get("session_id", ""),
-            state.get("bot_config") or {},
-        )
+        answer = await deps.agents.chat(agent, call, deadline=ctx.deadline)
     except CircuitOpenError:
         return _result(agent, None, "circuit_open")
-    except Exception as exc:  # noqa: BLE001 - every agent failure becomes the responder's fallback
-        log.warning(
-            "agent call failed",
-            extra={"agent": agent, "error": type(exc).__name__, "reason": str(exc)[:200]},
-        )
-        return _result(agent, None, type(exc).__name__)
-    return _result(agent, reply)
+    except AgentError as exc:
+        reason = "deadline" if isinstance(exc, DeadlineExceeded) or ctx.expired() else exc.reason
+        log.warning("agent call failed", extra={"agent": agent, "error": exc.reason})
+        if exc.detail:
+            log.debug("agent error detail", extra={"agent": agent, "reason": exc.detail})
+        return _result(agent, None, reason)
+    except Exception as exc:  # noqa: BLE001 - a bug must not cost the user a reply: logged, counted
+        log.error("agent path error", exc_info=exc, extra={"agent": agent})
+        deps.events.internal_error("agent")
+        return _result(agent, None, "internal")
+    return _result(agent, answer.reply, url=answer.url)
 
 
-async def call_model(state: AgentState, *, agent: str, deps: GraphDeps) -> dict[str, Any]:
+async def call_model(
+    state: AgentState, runtime: Runtime[TurnContext], *, spec: AgentSpec, deps: GraphDeps
+) -> dict[str, Any]:
     """One step of the tool loop: the model, bound to the agent's tools, answers or calls tools."""
-    tools = deps.agents.langchain_tools(agent)
-    if deps.model is None or not tools:
-        return {**_result(agent, None, "agent_unavailable"), "scratch": []}
+    ctx = _context(runtime)
+    tools = deps.agents.langchain_tools(spec.name)
+    model = deps.model(ctx.api_key)
+    if model is None or not tools:
+        return {**_result(spec.name, None, "agent_unavailable"), "scratch": []}
     prompt = [
-        SystemMessage(agent_system(agent, state.get("bot_config") or {})),
+        SystemMessage(agent_system(spec, ctx.bot_config)),
         *state.get("messages", []),
         *state.get("scratch", []),
     ]
     try:
-        response = await deps.model.bind_tools(tools).ainvoke(prompt)
+        async with asyncio.timeout(ctx.remaining(deps.model_timeout)):
+            response = await model.model.bind_tools(tools).ainvoke(prompt)
     except MODEL_ERRORS as exc:
+        if ctx.expired():
+            return _result(spec.name, None, "deadline")
         deps.events.llm_fallback(type(exc).__name__)
-        return _result(agent, None, f"model:{type(exc).__name__}")
-    return {"scratch": [response], "steps": state.get("steps", 0) + 1}
+        return _result(spec.name, None, f"model:{type(exc).__name__}")
+    return {"scratch": [response]}
 
 
-async def run_tools(state: AgentState, *, agent: str, deps: GraphDeps) -> dict[str, Any]:
+async def run_tools(
+    state: AgentState, runtime: Runtime[TurnContext], *, agent: str, deps: GraphDeps
+) -> dict[str, Any]:
     """Execute the tool calls of the last model message against the agent's MCP server."""
+    ctx = _context(runtime)
     node = ToolNode(deps.agents.langchain_tools(agent), handle_tool_errors=True)
-    output = await node.ainvoke({"messages": state.get("scratch", [])})
+    try:
+        async with asyncio.timeout(ctx.remaining(3600.0)):
+            output = await node.ainvoke({"messages": state.get("scratch", [])})
+    except TimeoutError:
+        return _result(agent, None, "deadline")
     return {"scratch": output["messages"]}
 
 
@@ -89,35 +130,40 @@ async def finish(state: AgentState, *, agent: str) -> dict[str, Any]:
     return _result(agent, None, "max_steps")
 
 
-def _pick_path(state: AgentState, *, agent: str, deps: GraphDeps) -> Literal["chat", "model"]:
-    if deps.model is None or deps.agents.resolved_mode(agent) == "chat":
-        return "chat"
-    return "model"
+def _pick_path(
+    state: AgentState, runtime: Runtime[TurnContext], *, agent: str, deps: GraphDeps
+) -> Literal["chat", "model"]:
+    model = deps.model(_context(runtime).api_key) is not None
+    return "model" if deps.agents.resolved_mode(agent, model=model) == "tools" else "chat"
 
 
-def _after_model(state: AgentState, *, max_steps: int) -> Literal["tools", "finish", "__end__"]:
+def _after_model(state: AgentState) -> Literal["tools", "finish", "__end__"]:
     if state.get("agent_result") is not None:
         return END
     last = (state.get("scratch") or [None])[-1]
-    if isinstance(last, AIMessage) and last.tool_calls and state.get("steps", 0) < max_steps:
+    steps_left = state.get("remaining_steps", STEPS_RESERVED + 1) > STEPS_RESERVED
+    if isinstance(last, AIMessage) and last.tool_calls and steps_left:
         return "tools"
     return "finish"
 
 
-def build_agent_subgraph(agent: str, deps: GraphDeps) -> CompiledStateGraph:
+def _after_tools(state: AgentState) -> Literal["model", "__end__"]:
+    return END if state.get("agent_result") is not None else "model"
+
+
+def build_agent_subgraph(spec: AgentSpec, deps: GraphDeps) -> CompiledStateGraph:
     """The subgraph for one agent; which path runs is decided per turn from the agent's mode."""
-    graph = StateGraph(AgentState)
-    graph.add_node("chat", partial(call_chat, agent=agent, deps=deps))
-    graph.add_node("model", partial(call_model, agent=agent, deps=deps))
-    graph.add_node("tools", partial(run_tools, agent=agent, deps=deps))
-    graph.add_node("finish", partial(finish, agent=agent))
+    name = spec.name
+    graph = StateGraph(AgentState, context_schema=TurnContext)
+    graph.add_node("chat", partial(call_chat, agent=name, deps=deps))
+    graph.add_node("model", partial(call_model, spec=spec, deps=deps))
+    graph.add_node("tools", partial(run_tools, agent=name, deps=deps))
+    graph.add_node("finish", partial(finish, agent=name))
     graph.add_conditional_edges(
-        START, partial(_pick_path, agent=agent, deps=deps), ["chat", "model"]
+        START, partial(_pick_path, agent=name, deps=deps), ["chat", "model"]
     )
     graph.add_edge("chat", END)
-    graph.add_conditional_edges(
-        "model", partial(_after_model, max_steps=deps.agent_max_steps), ["tools", "finish", END]
-    )
-    graph.add_edge("tools", "model")
+    graph.add_conditional_edges("model", _after_model, ["tools", "finish", END])
+    graph.add_conditional_edges("tools", _after_tools, ["model", END])
     graph.add_edge("finish", END)
-    return graph.compile(checkpointer=False, name=f"agent_{agent}")
+    return graph.compile(checkpointer=False, name=f"agent_{name}")

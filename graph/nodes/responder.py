@@ -4,7 +4,9 @@ import logging
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
+from langgraph.runtime import Runtime
 
+from graph.context import TurnContext
 from graph.deps import GraphDeps
 from graph.phrases import fallback_phrase, phrase
 from graph.state import State
@@ -15,21 +17,28 @@ ORCHESTRATOR = "orquestador"
 _CLOSING_INTENTS = {"farewell", "escalation"}
 
 
-async def respond(state: State, *, deps: GraphDeps) -> dict[str, Any]:
+async def respond(
+    state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps
+) -> dict[str, Any]:
     """Turn the decision and the agent's result into the reply; bound the stored history."""
-    config = state.get("bot_config") or {}
+    config = (runtime.context or TurnContext()).bot_config
     decision = state.get("decision") or {"action": "respond", "intent": "other"}
     result = state.get("agent_result")
     active = state.get("active_agent")
     agent = decision.get("agent")
+    url = None
     if decision.get("action") == "delegate" and agent:
         active = agent
         if result and result.get("ok") and (result.get("reply") or "").strip():
-            reply, action, agent_used = result["reply"].strip(), "delegate", agent
+            reply, action, agent_used = (result["reply"] or "").strip(), "delegate", agent
+            url = result.get("url")
         else:
+            error = (result or {}).get("error")
+            if error == "deadline":
+                deps.events.turn_timeout()
             log.warning(
                 "agent failed; answering with the fallback phrase",
-                extra={"agent": agent, "error": (result or {}).get("error")},
+                extra={"agent": agent, "error": error},
             )
             reply, action, agent_used = fallback_phrase(config), "respond", None
     else:
@@ -42,8 +51,11 @@ async def respond(state: State, *, deps: GraphDeps) -> dict[str, Any]:
         "reply": reply,
         "action": action,
         "agent_used": agent_used,
+        "url": url,
         "active_agent": active,
         "turns": state.get("turns", 0) + 1,
+        "decision": None,
+        "agent_result": None,
         "messages": [answer, *trim_history(state.get("messages", []), deps.max_history_turns)],
     }
 

@@ -1,74 +1,117 @@
-"""The router node: one structured-output model call (or the offline router) decides who answers."""
+"""The router node: the business context, then one structured-output model call (or the offline
+router) decides who answers; only the turn's allowed agents can come out of here."""
 
 import asyncio
 import logging
 from typing import Any
 
 from langchain_core.messages import AnyMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
 
+from graph.agents.roster import AgentSpec
+from graph.context import TurnContext
 from graph.decision import RouteDecision
-from graph.deps import GraphDeps
+from graph.deps import GraphDeps, TurnModel
 from graph.model_errors import MODEL_ERRORS
 from graph.offline.router import route_offline
-from graph.phrases import phrase
+from graph.phrases import fallback_phrase, phrase
 from graph.prompts import context_block, router_system
 from graph.state import State, last_user_text
 
 log = logging.getLogger(__name__)
 
 
-async def route(state: State, *, deps: GraphDeps) -> dict[str, Any]:
-    """Decide delegate/respond and the agent; only enabled agents can come out of here."""
-    config = state.get("bot_config") or {}
-    enabled = deps.agents.names
+async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps) -> dict[str, Any]:
+    """Decide delegate/respond and the agent for this turn."""
+    ctx = runtime.context or TurnContext()
+    allowed = deps.allowed(ctx.allowed_agents)
+    names = tuple(spec.name for spec in allowed)
+    if ctx.direct:  # the gateway's behaviour: the bot's agent answers every turn
+        if names:
+            return {"decision": RouteDecision(action="delegate", agent=names[0]).model_dump()}
+        return {"decision": _unavailable(ctx)}
+    business = None
+    if deps.contexts is not None and ctx.id_empresa is not None:
+        business = await deps.contexts.get(ctx.id_empresa)
     active = state.get("active_agent")
-    text = last_user_text(state.get("messages", []))
     decision: RouteDecision | None = None
-    if deps.model is not None:
-        try:
-            decision = await _route_with_model(state, deps, enabled, active)
-        except MODEL_ERRORS as exc:
-            log.warning(
-                "model router failed; using the offline router", extra={"error": type(exc).__name__}
-            )
-            deps.events.llm_fallback(type(exc).__name__)
+    model = deps.model(ctx.api_key)
+    if model is not None:
+        decision = await _try_model(state, ctx, deps, model, allowed, business)
+        if decision is None and ctx.expired():
+            deps.events.turn_timeout()
+            return {"decision": _unavailable(ctx, timed_out=True)}
     if decision is None:
         decision = route_offline(
-            text,
+            last_user_text(state.get("messages", [])),
             active_agent=active,
-            enabled_agents=enabled,
-            config=config,
-            business_context=state.get("business_context"),
+            enabled_agents=allowed,
+            config=ctx.bot_config,
+            business_context=business,
         )
-    return {"decision": enforce_allowed(decision, enabled, config).model_dump()}
+    return {"decision": enforce_allowed(decision, names, ctx, deps).model_dump()}
+
+
+async def _try_model(
+    state: State,
+    ctx: TurnContext,
+    deps: GraphDeps,
+    model: TurnModel,
+    allowed: list[AgentSpec],
+    business: str | None,
+) -> RouteDecision | None:
+    """The model's decision; None (and the reason counted) when the model failed."""
+    try:
+        return await _route_with_model(state, ctx, deps, model, allowed, business)
+    except MODEL_ERRORS as exc:
+        log.warning(
+            "model router failed; using the offline router", extra={"error": type(exc).__name__}
+        )
+        deps.events.llm_fallback(type(exc).__name__)
+    except Exception as exc:  # noqa: BLE001 - a bug must not cost the user a reply: logged, counted
+        log.error("router error; using the offline router", exc_info=exc)
+        deps.events.internal_error("router")
+    return None
 
 
 async def _route_with_model(
-    state: State, deps: GraphDeps, enabled: list[str], active: str | None
+    state: State,
+    ctx: TurnContext,
+    deps: GraphDeps,
+    model: TurnModel,
+    allowed: list[AgentSpec],
+    business: str | None,
 ) -> RouteDecision:
-    assert deps.router_model is not None
-    config = state.get("bot_config") or {}
     messages = state.get("messages", [])
     history, current = messages[:-1], messages[-1:]
     prompt: list[AnyMessage] = [
-        SystemMessage(router_system(config, enabled, active)),
-        HumanMessage(context_block(state.get("business_context"), history)),
+        SystemMessage(router_system(ctx.bot_config, allowed, state.get("active_agent"))),
+        HumanMessage(context_block(business, history)),
         *current,
     ]
-    async with asyncio.timeout(deps.model_timeout):
-        result = await deps.router_model.ainvoke(prompt)
+    runnable = model.router(tuple(spec.name for spec in allowed))
+    async with asyncio.timeout(ctx.remaining(deps.model_timeout)):
+        result = await runnable.ainvoke(prompt)
     if not isinstance(result, RouteDecision):
         result = RouteDecision.model_validate(result)
     return result
 
 
 def enforce_allowed(
-    decision: RouteDecision, enabled: list[str], config: dict[str, Any]
+    decision: RouteDecision, allowed: tuple[str, ...], ctx: TurnContext, deps: GraphDeps
 ) -> RouteDecision:
     """Keep the decision inside the allowed set, whatever the model or the user said."""
+    config = ctx.bot_config
     if decision.action == "delegate":
-        if decision.agent in enabled:
+        if decision.agent in allowed:
             return decision.model_copy(update={"reply": None})
+        if ctx.modalidad is not None and len(allowed) == 1:
+            deps.events.routing_correction(ctx.modalidad, str(decision.agent))
+            log.info(
+                "router picked another agent than the bot's; corrected",
+                extra={"agent_requested": decision.agent, "agent": allowed[0]},
+            )
+            return RouteDecision(action="delegate", agent=allowed[0], intent="delegate")
         log.info(
             "router picked an agent that is not enabled; answering instead",
             extra={"agent_requested": decision.agent},
@@ -78,3 +121,9 @@ def enforce_allowed(
         )
     reply = (decision.reply or "").strip() or phrase(config, "frase_no_sabe")
     return decision.model_copy(update={"agent": None, "reply": reply})
+
+
+def _unavailable(ctx: TurnContext, *, timed_out: bool = False) -> dict[str, Any]:
+    """A respond decision with the fallback phrase (no agent can take the turn)."""
+    decision = RouteDecision(action="respond", reply=fallback_phrase(ctx.bot_config))
+    return {**decision.model_dump(), "timed_out": timed_out}

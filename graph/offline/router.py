@@ -5,7 +5,8 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from graph.decision import AGENT_NAMES, Intent, RouteDecision
+from graph.agents.roster import AgentSpec
+from graph.decision import Intent, RouteDecision
 from graph.offline.business import (
     answer_by_overlap,
     answer_from_context,
@@ -27,19 +28,15 @@ from graph.offline.lexicon import (
     STOPWORDS,
     THANKS,
 )
-from graph.offline.terms import mentions_escalation_topic, message_scores
+from graph.offline.terms import description_score, mentions_escalation_topic, message_scores
 from graph.offline.text import normalize_tokens
 from graph.phrases import phrase
 
 MAX_CHARS = 1000  # a routing decision reads at most this much of a message
 STRONG = 3  # a score that names an agent outright (a booking verb, "cita", a price question)
 WEAK = 2  # enough to delegate when nothing else claims the message
+VOCABULARY = ("reserva", "cita", "venta")  # the lexicon's agent classes (graph/offline/lexicon)
 
-_OFFER = {
-    "reserva": "hacer una reserva",
-    "cita": "agendar una cita",
-    "venta": "comprar nuestros productos",
-}
 _SMALL_TALK = (GREETING, FAREWELL, THANKS, CLOSING, AFFIRM, FILLER)
 _PRICE_WORDS = frozenset(
     "cuanto cuesta cuestan precio precios seria sale salen costo costaria esta estan total vale "
@@ -85,8 +82,13 @@ def _delegate(agent: str) -> RouteDecision:
     )
 
 
-def _clarify(enabled: Sequence[str], among: Sequence[str] = ()) -> RouteDecision:
-    options = [_OFFER[a] for a in (among or enabled)]
+def _clarify(
+    agents: Sequence[AgentSpec], among: Sequence[str] = (), *, hand_over: bool = True
+) -> RouteDecision:
+    if hand_over and len(agents) == 1:  # a one-agent bot sends it what it does not answer itself
+        return _delegate(agents[0].name)
+    by_name = {spec.name: spec for spec in agents}
+    options = [by_name[a].offer for a in among] if among else [s.offer for s in agents]
     if len(among) > 1:
         return _respond(f"¿Quieres {' o '.join(options)}?", "clarify")
     if not options:
@@ -109,22 +111,55 @@ def _is_escalation(
 
 def _choose(
     scores: Mapping[str, int],
-    enabled: Sequence[str],
+    agents: Sequence[AgentSpec],
     config: Mapping[str, Any],
     message: str,
     context: str | None,
 ) -> RouteDecision:
-    """Delegate to the top-scoring agent; never to a disabled one (answer or apologize instead)."""
-    top = max(scores[a] for a in AGENT_NAMES)
-    allowed = [a for a in AGENT_NAMES if scores[a] == top and a in enabled]
+    """Delegate to the top-scoring agent; never to one the turn may not use."""
+    top = max(scores.values(), default=0)
+    allowed = [spec.name for spec in agents if scores[spec.name] == top and top > 0]
     if len(allowed) == 1:
         return _delegate(allowed[0])
     if allowed:
-        return _clarify(enabled, allowed)
+        return _clarify(agents, allowed)
     answer = answer_by_overlap(message, context)  # "¿tienen menú vegetariano?" without sales
     if answer:
         return _respond(answer, "business")
+    if len(agents) == 1:
+        return _delegate(agents[0].name)
     return _respond(phrase(config, "frase_no_sabe"), "clarify")
+
+
+def _agent_scores(
+    classes: Mapping[str, int], agents: Sequence[AgentSpec], tokens: Sequence[str]
+) -> dict[str, int]:
+    """Each agent's score: its vocabulary classes' best, else the words of its description."""
+    return {
+        spec.name: max(classes[c] for c in spec.vocabulary)
+        if spec.vocabulary
+        else description_score(tokens, spec.summary)
+        for spec in agents
+    }
+
+
+def _unserved(classes: Mapping[str, int], agents: Sequence[AgentSpec]) -> int:
+    """The strongest vocabulary score that no agent of this turn takes."""
+    served = {c for spec in agents for c in spec.vocabulary}
+    return max((classes[c] for c in VOCABULARY if c not in served), default=0)
+
+
+def _not_offered(message: str, context: str | None, config: Mapping[str, Any]) -> RouteDecision:
+    """The message asks for what no agent of this bot does: answer from context, or say so."""
+    answer = answer_by_overlap(message, context)
+    if answer:
+        return _respond(answer, "business")
+    return _respond(phrase(config, "frase_no_sabe"), "clarify")
+
+
+def _sales_agent(agents: Sequence[AgentSpec]) -> str | None:
+    """The agent that takes sales questions (the first with the sales vocabulary)."""
+    return next((spec.name for spec in agents if "venta" in spec.vocabulary), None)
 
 
 def _business(
@@ -138,24 +173,25 @@ def route_offline(
     message: str,
     *,
     active_agent: str | None,
-    enabled_agents: Sequence[str],
+    enabled_agents: Sequence[AgentSpec],
     config: Mapping[str, Any] | None = None,
     business_context: str | None = None,
 ) -> RouteDecision:
     """Decide who answers `message` from keyword rules alone (pure and deterministic)."""
     cfg: Mapping[str, Any] = config or {}
-    enabled = [a for a in AGENT_NAMES if a in enabled_agents]
-    active = active_agent if active_agent in enabled else None
+    enabled = list(enabled_agents)
+    active = active_agent if active_agent in {s.name for s in enabled} else None
     message = message[:MAX_CHARS]
     tokens = normalize_tokens(message)
     text = " ".join(tokens)
-    scores = message_scores(tokens, text)
-    if _is_escalation(text, tokens, scores, cfg):
+    classes = message_scores(tokens, text)
+    scores = _agent_scores(classes, enabled, tokens)
+    if _is_escalation(text, tokens, classes, cfg):
         return _respond(phrase(cfg, "frase_esc"), "escalation")
     if INJECTION.search(text):
-        return _clarify(enabled)
+        return _clarify(enabled, hand_over=False)
     talk = _small_talk(text, cfg)
-    best = max(scores[a] for a in AGENT_NAMES)
+    best = max(scores.values(), default=0)
     if talk.farewell and best < STRONG:
         return _respond(phrase(cfg, "frase_des"), "farewell")
     if not talk.rest:
@@ -168,12 +204,17 @@ def route_offline(
     if active and topics == {"hours"} and not OPENING_HOURS.search(text):
         topics = frozenset()  # "otro horario" while booking asks for another slot
     if active:
-        return _route_active(active, scores, topics, talk, message, business_context, cfg, enabled)
+        return _route_active(
+            active, classes, tokens, topics, talk, message, business_context, cfg, enabled
+        )
+    if len(enabled) != 1 and _unserved(classes, enabled) > max(best, STRONG - 1):
+        return _not_offered(message, business_context, cfg)  # "reservar" with reserva off
     if best >= STRONG or (best >= WEAK and not topics):
         return _choose(scores, enabled, cfg, message, business_context)
     if topics:
-        if is_sales_only(topics) and "venta" in enabled:
-            return _delegate("venta")
+        sales = _sales_agent(enabled)
+        if is_sales_only(topics) and sales:
+            return _delegate(sales)
         return _business(topics, message, business_context, cfg)
     if talk.greeting and len(talk.rest) <= 3:
         return _respond(phrase(cfg, "frase_saludo"), "greeting")
@@ -185,27 +226,32 @@ def route_offline(
 
 def _route_active(
     active: str,
-    scores: Mapping[str, int],
+    classes: Mapping[str, int],
+    tokens: Sequence[str],
     topics: frozenset[str],
     talk: SmallTalk,
     message: str,
     context: str | None,
     config: Mapping[str, Any],
-    enabled: Sequence[str],
+    enabled: Sequence[AgentSpec],
 ) -> RouteDecision:
     """An agent owns the conversation: keep it unless the user clearly moved on."""
-    if active != "venta" and scores["price"] and (scores[active] or _bare(talk.rest)):
+    sales = _sales_agent(enabled)
+    scores = _agent_scores(classes, enabled, tokens)
+    if active != sales and classes["price"] and (scores[active] or _bare(talk.rest)):
         # "¿y cuánto cuesta (la cancha)?" asks the active agent about its own service
-        scores = {**scores, "venta": scores["goods"]}
-    best = max(scores[a] for a in AGENT_NAMES)
+        scores = _agent_scores({**classes, "venta": classes["goods"]}, enabled, tokens)
+    best = max(scores.values(), default=0)
+    if _unserved(classes, enabled) > max(best, STRONG - 1) and len(enabled) != 1:
+        return _not_offered(message, context, config)
     if best >= STRONG and best > scores[active]:
         return _choose(scores, enabled, config, message, context)
     if topics and best < STRONG and looks_like_question(message):
-        if "delivery" in topics and active != "venta" and "venta" in enabled:
-            return _delegate("venta")
+        if "delivery" in topics and sales and active != sales:
+            return _delegate(sales)
         if not is_sales_only(topics):
             return _business(topics, message, context, config)
-        if active != "venta":
+        if active != sales:
             answer = answer_from_context(topics, message, context)
             return _respond(answer, "business") if answer else _delegate(active)
     return _delegate(active)

@@ -174,3 +174,20 @@ def mentions_escalation_topic(tokens: Sequence[str], temas_esc: object) -> bool:
         all(any(same_stem(k, topic_key) for k in keys) for topic_key in topic)
         for topic in _topic_keys(temas_esc)
     )
+
+
+DESCRIPTION_HIT = 2
+"""What each distinct word of an agent's description found in a message scores (WEAK)."""
+
+
+@lru_cache(maxsize=256)
+def _description_keys(description: str) -> tuple[str, ...]:
+    words = {w for w in normalize_tokens(description) if w not in STOPWORDS and len(w) > 3}
+    return tuple(sorted(phonetic_key(w) for w in words if w not in COMMON_WORDS))
+
+
+def description_score(tokens: Sequence[str], description: str) -> int:
+    """How strongly a message names what an agent's description says it does (shared stems)."""
+    keys = {phonetic_key(t) for t in tokens if t not in STOPWORDS and len(t) > 3}
+    found = sum(1 for d in _description_keys(description) if any(same_stem(k, d) for k in keys))
+    return DESCRIPTION_HIT * found

@@ -50,9 +50,29 @@ async def config(services: ServicesDep) -> dict[str, Any]:
         "mcp_reserva_enabled": s.MCP_RESERVA_ENABLED,
         "mcp_cita_enabled": s.MCP_CITA_ENABLED,
         "mcp_venta_enabled": s.MCP_VENTA_ENABLED,
+        "agents": {
+            spec.name: {
+                "url": spec.url,
+                "protocol": spec.transport,
+                "enabled": spec.enabled,
+                "description": spec.summary,
+                **(
+                    {"mode": services.agents.resolved_mode(spec.name), "tool": spec.tool}
+                    if spec.transport == "mcp" and spec.enabled
+                    else {"body": spec.body, "token_configured": spec.token is not None}
+                    if spec.transport == "http"
+                    else {}
+                ),
+            }
+            for spec in s.roster
+        },
         "agent_modes": {
             name: services.agents.resolved_mode(name) for name in services.agents.names
         },
+        "agent_max_concurrency": s.AGENT_MAX_CONCURRENCY,
+        "routing_mode": s.ROUTING_MODE,
+        "modalidad_agents": s.MODALIDAD_AGENTS,
+        "turn_timeout": s.TURN_TIMEOUT,
         "openai_model": s.OPENAI_MODEL,
         "openai_base_url": s.OPENAI_BASE_URL,
         "openai_api_key_configured": s.OPENAI_API_KEY is not None,

@@ -6,7 +6,7 @@ from sse_starlette.sse import EventSourceResponse
 from server.routes.dependencies import ServicesDep
 from server.schemas import ChatRequest, ChatResponse, ErrorResponse
 from server.streaming import stream_turn
-from server.turns import check_model_configured, run_turn
+from server.turns import check_request, run_turn
 
 router = APIRouter(prefix="/api/agent", tags=["chat"])
 
@@ -49,5 +49,5 @@ async def chat(body: ChatRequest, services: ServicesDep) -> ChatResponse:
 async def chat_stream(body: ChatRequest, services: ServicesDep) -> EventSourceResponse:
     """The same turn as /chat, streamed: progress events, the reply in tokens, then `done`."""
     await services.security.admit_turn(body)
-    check_model_configured(services)
+    check_request(body, services)
     return EventSourceResponse(stream_turn(body, services), ping=15)

@@ -39,8 +39,8 @@ async def root() -> dict[str, Any]:
             "redoc": "/redoc",
             "ready": "/ready",
         },
-        "info": "Orquestador de conversaciones: responde o delega en agentes MCP "
-        "(reserva, cita, venta).",
+        "info": "Orquestador de conversaciones: responde o delega en agentes especialistas "
+        "(MCP o HTTP).",
     }
 
 
@@ -52,11 +52,15 @@ async def health() -> dict[str, str]:
 
 @router.get("/ready", responses={503: {"model": ErrorResponse}})
 async def ready(services: ServicesDep) -> JSONResponse:
-    """Readiness: 200 only when the checkpointer answers."""
+    """Readiness: 200 only when the checkpointer answers; every agent's state in the body (an
+    agent down does not take the service out of rotation: its turns get fallbacks)."""
+    agents = await services.agents.states()
     if await services.backend.ping():
-        return JSONResponse({"status": "ready", "checkpointer": services.backend.kind})
+        body = {"status": "ready", "checkpointer": services.backend.kind, "agents": agents}
+        return JSONResponse(body)
     return JSONResponse(
-        {"detail": "El almacenamiento de conversaciones no responde"}, status_code=503
+        {"detail": "El almacenamiento de conversaciones no responde", "agents": agents},
+        status_code=503,
     )
 
 

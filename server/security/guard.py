@@ -33,7 +33,7 @@ class SecurityGuard:
     async def admit_turn(self, request: ChatRequest) -> None:
         """After validation: 400 for oversized input, then 429 past the per-session limit."""
         check_chat_input(request, self.settings.MAX_MESSAGE_CHARS)
-        wait = await self.limiter.hit("session", session_ref(request.session_id))
+        wait = await self.limiter.hit("session", session_ref(request.session_key))
         if wait is not None:
             raise ApiError(429, SESSION_LIMITED.format(seconds=wait), limited_headers(wait))
 

@@ -31,9 +31,9 @@ def check_chat_input(request: ChatRequest, max_message_chars: int) -> None:
         raise ApiError(400, MESSAGE_TOO_LONG.format(limit=max_message_chars))
     if not _clean(request.message):
         raise ApiError(400, BAD_TEXT.format(field="message"))
-    if len(request.session_id) > MAX_SESSION_ID_CHARS:
+    if len(request.session_key) > MAX_SESSION_ID_CHARS:
         raise ApiError(400, SESSION_TOO_LONG)
-    if not _clean(request.session_id):
+    if not _clean(request.session_key):
         raise ApiError(400, BAD_TEXT.format(field="session_id"))
     _check_config(request.config.model_dump(mode="python", exclude_unset=True))
 

@@ -17,4 +17,5 @@ def secret_values(settings: Settings) -> list[str]:
             password = urlsplit(url.get_secret_value()).password
             if password:
                 values.append(password)
+    values += [spec.token for spec in settings.roster if spec.token]
     return values

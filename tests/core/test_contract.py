@@ -74,12 +74,15 @@ def test_broken_json_is_400_in_spanish(app: RunningApp, raw: bytes) -> None:
     assert detail.startswith("El ") and "Traceback" not in detail and "pydantic" not in detail
 
 
-def test_integer_session_id_is_its_decimal_string(app: RunningApp) -> None:
+def test_integer_session_id_is_echoed_as_an_integer_and_stored_as_its_digits(
+    app: RunningApp,
+) -> None:
     r = app.chat("hola", session_id=51987654321)
     assert r.status_code == 200
-    assert r.json()["session_id"] == "51987654321"
+    assert r.json()["session_id"] == 51987654321
+    assert app.chat("hola", session_id="51987654322").json()["session_id"] == "51987654322"
     stats = app.client.get("/memory/stats").json()
-    assert stats["sessions"] == {"51987654321": 1}
+    assert stats["sessions"] == {"51987654321": 1, "51987654322": 1}
 
 
 @pytest.mark.parametrize(
@@ -118,7 +121,7 @@ def test_agendar_flags_and_extra_keys_reach_the_agent(
 def test_response_shape_and_delegate_invariant(app: RunningApp) -> None:
     for message in ("hola", "quiero reservar una mesa para 2 mañana"):
         body = app.chat(message).json()
-        assert set(body) == {"reply", "session_id", "agent_used", "action"}
+        assert set(body) == {"reply", "session_id", "agent_used", "action", "url"}
         assert (body["agent_used"] is None) == (body["action"] == "respond")
         assert body["reply"].strip()
 

@@ -100,18 +100,32 @@ def test_two_instances_share_sessions_on_postgres(
 def test_lock_timeout_is_409_and_writes_nothing(
     start_app: StartApp, storage: dict, chat_agent: AgentFactory
 ) -> None:
+    """A follow-up waits for the turn before it (the deadline ends that turn before the lock
+    wait does); only a message queued behind two turns can outwait SESSION_LOCK_TIMEOUT."""
     agent = chat_agent("reserva", delay=2.0)
     app = start_app(
-        agents={"reserva": agent.url}, LLM_MODE="offline", SESSION_LOCK_TIMEOUT=0.5, **storage
+        agents={"reserva": agent.url},
+        LLM_MODE="offline",
+        SESSION_LOCK_TIMEOUT=0.6,
+        TURN_TIMEOUT=0.4,
+        **storage,
     )
-    with cf.ThreadPoolExecutor(2) as pool:
+    with cf.ThreadPoolExecutor(3) as pool:
         slow = pool.submit(app.chat, "quiero reservar una mesa", "busy")
-        time.sleep(0.3)
-        blocked = app.chat("y para mañana", "busy")
-        assert blocked.status_code == 409
-        assert "ocupada" in blocked.json()["detail"]
+        time.sleep(0.2)
+        followups = [pool.submit(app.chat, text, "busy") for text in ("para mañana", "a las 8")]
         assert slow.result().status_code == 200
-    assert stored_user_messages(app, "busy") == ["quiero reservar una mesa"]
+        answers = [f.result() for f in followups]
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [200, 409], [r.text for r in answers]
+    blocked = next(r for r in answers if r.status_code == 409)
+    assert "ocupada" in blocked.json()["detail"]
+    answered = next(
+        text
+        for text, r in zip(("para mañana", "a las 8"), answers, strict=True)
+        if r.status_code == 200
+    )
+    assert stored_user_messages(app, "busy") == ["quiero reservar una mesa", answered]
 
 
 def test_ttl_expires_idle_sessions_and_keeps_active_ones(
@@ -219,7 +233,9 @@ def _pg(action: str) -> None:
 def test_postgres_restart_gives_503_then_recovers(
     start_app: StartApp, pg_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = start_app(LLM_MODE="offline", DATABASE_URL=pg_url, SESSION_LOCK_TIMEOUT=3)
+    app = start_app(
+        LLM_MODE="offline", DATABASE_URL=pg_url, SESSION_LOCK_TIMEOUT=3, TURN_TIMEOUT=2.5
+    )
     assert app.chat("hola", "pg").status_code == 200
     try:
         _pg("stop")

@@ -40,6 +40,7 @@ def test_stream_of_a_delegated_turn(start_app: StartApp, chat_agent: AgentFactor
         "session_id": "st1",
         "agent_used": "reserva",
         "action": "delegate",
+        "url": None,
     }
     # the streamed turn is stored like any other
     assert app.client.get("/memory/stats").json()["sessions"]["st1"] == 1
@@ -65,7 +66,9 @@ def test_client_leaving_mid_stream_leaves_no_lock_and_no_half_turn(
     start_app: StartApp, chat_agent: AgentFactory
 ) -> None:
     agent = chat_agent("reserva", delay=1.0)
-    app = start_app(agents={"reserva": agent.url}, LLM_MODE="offline", SESSION_LOCK_TIMEOUT=5)
+    app = start_app(
+        agents={"reserva": agent.url}, LLM_MODE="offline", SESSION_LOCK_TIMEOUT=5, TURN_TIMEOUT=4
+    )
     with (
         httpx.Client(base_url=app.url, timeout=30) as client,
         client.stream(

@@ -36,6 +36,7 @@ def test_delegate_turn_returns_the_agents_reply(
         "session_id": "d1",
         "agent_used": "reserva",
         "action": "delegate",
+        "url": None,
     }
     call = reserva.chat_calls()[-1]
     assert call["message"] == "Quiero reservar una mesa para 4"
@@ -55,6 +56,7 @@ def test_respond_turn_uses_the_model_reply(
         "session_id": "r1",
         "agent_used": None,
         "action": "respond",
+        "url": None,
     }
     assert reserva.chat_calls() == []
 

@@ -144,7 +144,7 @@ async def test_config_endpoint_never_shows_secrets(tmp_path: Path, keys: Keys) -
 async def test_admin_memory_errors_are_409_and_503(tmp_path: Path, keys: Keys) -> None:
     import sqlite3
 
-    settings = settings_for(tmp_path, **keys.env(), SESSION_LOCK_TIMEOUT=0.2)
+    settings = settings_for(tmp_path, **keys.env(), SESSION_LOCK_TIMEOUT=0.2, TURN_TIMEOUT=0.1)
     admin = {"X-API-Key": keys.admin}
     async with serve(settings) as (app, client):
         services = app.state.services

@@ -50,14 +50,7 @@ def model_env(stub: OpenAIStub) -> dict[str, Any]:
 
 
 async def wait_connected(app: Any) -> None:
-    import asyncio
-
-    services = app.state.services
-    for _ in range(500):
-        if all(services.agents.connection(n).connected for n in services.agents.names):
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("agents did not connect")
+    assert await app.state.services.agents.wait_connected(10), "agents did not connect"
 
 
 def assert_untouched(agents: dict[str, AgentHandle]) -> None:

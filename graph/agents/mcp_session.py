@@ -1,35 +1,20 @@
-"""One agent's MCP session: opened and owned by one long-lived task, tools listed once, reopened when broken."""
+"""One agent's held MCP session: opened and owned by one long-lived task, tools listed once, reopened."""
 
 import asyncio
 import logging
-from typing import Any
 
-import anyio
-import httpx
 from langchain_mcp_adapters.client import MultiServerMCPClient
 from mcp import ClientSession
-from mcp.shared.exceptions import McpError
-from mcp.types import CallToolResult, Tool
+from mcp.types import Tool
 
 log = logging.getLogger(__name__)
-
-# Errors that mean the held session is unusable and must be reopened.
-BROKEN_SESSION_ERRORS: tuple[type[BaseException], ...] = (
-    anyio.ClosedResourceError,
-    anyio.BrokenResourceError,
-    anyio.EndOfStream,
-    httpx.TransportError,
-    McpError,
-    TimeoutError,
-    ConnectionError,
-)
 
 
 class AgentUnavailableError(RuntimeError):
     """The agent's MCP server could not be reached (down, or not connected yet)."""
 
 
-class AgentConnection:
+class McpSession:
     """Holds one MCP session to one agent server; callers borrow it, the owner task reopens it."""
 
     def __init__(
@@ -139,19 +124,6 @@ class AgentConnection:
         """Ask the owner task to reopen, if `session` is still the current one."""
         if session is self._session:
             self._broken.set()
-
-    async def call_tool(self, tool: str, args: dict[str, Any], timeout: float) -> CallToolResult:
-        """One attempt of one tool call on the held session, bounded by `timeout`."""
-        session: ClientSession | None = None
-        try:
-            async with asyncio.timeout(timeout):
-                session = await self.wait_session(timeout)
-                return await session.call_tool(tool, args)
-        except BROKEN_SESSION_ERRORS:
-            # Includes our own timeout: the SDK can hang forever on a server that died mid-call.
-            if session is not None:
-                self.mark_broken(session)
-            raise
 
 
 def describe(exc: BaseException) -> str:

@@ -1,0 +1,124 @@
+"""Around every agent call: the turn's deadline, a per-call timeout, safe retries, breaker, cap."""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_exponential,
+)
+
+from graph.agents.breaker import CircuitBreaker, CircuitOpenError
+from graph.agents.transport import AgentError, AgentFailed
+
+T = TypeVar("T")
+
+
+class DeadlineExceeded(AgentError):
+    """The turn's deadline passed before or during the call."""
+
+    def __init__(self) -> None:
+        super().__init__("deadline")
+
+
+@dataclass(frozen=True)
+class ResiliencePolicy:
+    """Per-call limits shared by every agent."""
+
+    timeout: float = 30.0
+    max_attempts: int = 3
+    backoff: float = 0.2
+    breaker_threshold: int = 5
+    breaker_reset: float = 60.0
+    max_concurrency: int = 25
+
+
+def _safe_to_retry(idempotent: bool) -> Callable[[BaseException], bool]:
+    """Retry only what surely did not reach the agent, or anything transient when idempotent."""
+
+    def check(exc: BaseException) -> bool:
+        if isinstance(exc, DeadlineExceeded):
+            return False
+        if isinstance(exc, AgentError) and exc.retryable:
+            return True
+        return idempotent and isinstance(exc, AgentFailed)
+
+    return check
+
+
+class AgentGuard:
+    """One agent's breaker and concurrency cap, and the retry rule of its calls."""
+
+    def __init__(self, policy: ResiliencePolicy) -> None:
+        self.policy = policy
+        self.breaker = CircuitBreaker(policy.breaker_threshold, policy.breaker_reset)
+        self._slots = asyncio.Semaphore(policy.max_concurrency)
+
+    async def run(
+        self,
+        attempt: Callable[[float], Awaitable[T]],
+        *,
+        deadline: float | None,
+        idempotent: bool = False,
+    ) -> T:
+        """Call `attempt(timeout)` behind the breaker; raises the last AgentError on failure.
+
+        Every attempt's timeout, every wait for a slot and every backoff end by `deadline`
+        (a `time.monotonic()` value); a call that would start after it is not made.
+        """
+        end = deadline if deadline is not None else time.monotonic() + 10 * self.policy.timeout
+        self.breaker.before_call()
+        try:
+            result = await self._attempts(attempt, end, idempotent)
+        except asyncio.CancelledError:
+            self.breaker.abort_probe()  # not the agent's fault: the breaker does not count it
+            raise
+        except DeadlineExceeded:
+            self.breaker.abort_probe()
+            raise
+        except AgentError:
+            self.breaker.record_failure()
+            raise
+        self.breaker.record_success()
+        return result
+
+    async def _attempts(
+        self, attempt: Callable[[float], Awaitable[T]], end: float, idempotent: bool
+    ) -> T:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.policy.max_attempts)
+            | stop_before_delay(max(0.0, end - time.monotonic())),
+            wait=wait_exponential(multiplier=self.policy.backoff, max=5),
+            retry=retry_if_exception(_safe_to_retry(idempotent)),
+            reraise=True,
+        )
+        async for state in retrying:
+            with state:
+                return await self._one(attempt, end)
+        raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
+
+    async def _one(self, attempt: Callable[[float], Awaitable[T]], end: float) -> T:
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            raise DeadlineExceeded()
+        try:
+            async with asyncio.timeout(remaining):
+                await self._slots.acquire()  # further calls wait their turn, never fail
+        except TimeoutError:
+            raise DeadlineExceeded() from None
+        try:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                raise DeadlineExceeded()
+            return await attempt(min(self.policy.timeout, remaining))
+        finally:
+            self._slots.release()
+
+
+__all__ = ["AgentGuard", "CircuitOpenError", "DeadlineExceeded", "ResiliencePolicy"]

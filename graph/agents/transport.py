@@ -1,0 +1,76 @@
+"""What every agent transport (MCP or HTTP) takes and returns, and how its failures are told apart."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+AgentState = Literal["ok", "circuit_open", "unreachable", "disabled"]
+
+
+@dataclass(frozen=True)
+class AgentCall:
+    """One conversational turn handed to an agent."""
+
+    message: str
+    session_id: str
+    """The canonical session id (transports convert it to the type the agent takes)."""
+    config: Mapping[str, Any]
+    """The client's bot configuration, passed through."""
+    id_empresa: int | None = None
+    api_key: str | None = field(default=None, repr=False)
+    """The company's own model key (a secret: never logged, never stored)."""
+    request_id: str = ""
+    """The turn's id: X-Request-ID / context.request_id, an idempotency key for the agent."""
+
+
+@dataclass(frozen=True)
+class AgentReply:
+    """What an agent answered: the reply text and, optionally, a file or image link."""
+
+    reply: str
+    url: str | None = None
+
+
+class AgentError(Exception):
+    """An agent call failed; `reason` is a short label for logs and metrics."""
+
+    retryable = False
+    """True only when the agent surely did not act (the request never reached it)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+        """The agent's own error text: may echo the user's message, so logged at DEBUG only."""
+
+
+class AgentUnreachable(AgentError):
+    """Not connected, connection refused, connect timeout: nothing was sent."""
+
+    retryable = True
+
+
+class AgentBusy(AgentError):
+    """502, 503 or 504 from in front of the agent: it did not process the request."""
+
+    retryable = True
+
+
+class AgentFailed(AgentError):
+    """The request reached the agent and failed (500, read timeout, dropped, empty reply)."""
+
+
+class AgentRejected(AgentError):
+    """The agent refused the request (a 4xx, an `isError` result): a configuration problem."""
+
+
+class AgentTransport(Protocol):
+    """One agent's way in: started and closed with the app, one conversational call per turn."""
+
+    async def start(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+    async def chat(self, call: AgentCall, timeout: float) -> AgentReply: ...
+
+    async def reachable(self) -> bool: ...
