@@ -16,7 +16,7 @@ from graph.builder import build_graph
 from graph.business_context import BusinessContextClient
 from graph.deps import GraphDeps
 from server.metrics import Metrics
-from server.security.guard import SecurityGuard, open_guard
+from server.security.guard import SecurityGuard
 from server.settings import Settings
 from server.storage.backend import CheckpointBackend, open_checkpointer
 from server.storage.locks import TurnLocks
@@ -72,10 +72,11 @@ def build_registry(settings: Settings, metrics: Metrics) -> AgentRegistry:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, metrics: Metrics, security: SecurityGuard
+) -> AsyncIterator[Services]:
     """Open the checkpointer, the agents' sessions and the HTTP client; close them on exit."""
     async with AsyncExitStack() as stack:
-        metrics = Metrics()
         backend = await stack.enter_async_context(open_checkpointer(settings))
         http = await stack.enter_async_context(httpx.AsyncClient())
         contexts = BusinessContextClient(
@@ -100,7 +101,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         graph = build_graph(deps, checkpointer=backend.saver)
         sessions = ConversationStore(backend, settings.SESSION_TTL_SECONDS)
         locks = TurnLocks(backend.shared_lock)
-        security = await stack.enter_async_context(open_guard(settings, metrics))
         if settings.SESSION_TTL_SECONDS > 0:
             sweeper = asyncio.create_task(
                 sessions.run_sweeper(locks, settings.SESSION_SWEEP_INTERVAL), name="ttl-sweeper"
