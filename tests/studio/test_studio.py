@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from harness import REPO_ROOT, orchestrator
 from harness.agents import AgentFactory, AgentHandle
 from harness.openai_specs import route_json
 from harness.openai_stub import OpenAIStub
-from harness.procs import ServerProcess, free_port
+from harness.procs import ServerProcess, child_env, free_port
 from server.studio import make_graph, open_studio_graph
 
 GRAPH_ID = "orquestador"
@@ -160,8 +161,22 @@ def test_langgraph_dev_runs_turns_on_a_thread(
 async def test_invalid_settings_are_an_error_not_an_exit(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """Studio shows the very lines the server prints before it exits with code 3."""
+    bad = {"MCP_TIMEOUT": "-1", "LLM_MODE": "bogus"}
+    server = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "server.main:app", "--port", str(free_port())],
+        env=child_env(bad),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert server.returncode == 3, server.stderr
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MCP_TIMEOUT", "-1")
-    with pytest.raises(ValueError, match="MCP_TIMEOUT"):
+    for name, value in bad.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match="MCP_TIMEOUT") as err:
         async with make_graph(SimpleNamespace(execution_runtime=None)):  # a schema read
             pass
+    assert str(err.value).splitlines() == server.stderr.strip().splitlines()
+    assert len(server.stderr.strip().splitlines()) == 2
