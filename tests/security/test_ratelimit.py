@@ -141,13 +141,13 @@ async def test_limits_are_shared_across_instances_through_redis(
     tmp_path: Path, keys: Keys, redis_clean: str
 ) -> None:
     """Two app instances (each with its own lifespan) on the same Redis share every counter."""
-    common = dict(
-        API_KEYS=keys.chat,
-        ADMIN_API_KEYS=keys.admin,
-        REDIS_URL=redis_clean,
-        RATE_LIMIT_PER_MINUTE=4,
-        SESSION_RATE_LIMIT_PER_MINUTE=3,
-    )
+    common = {
+        "API_KEYS": keys.chat,
+        "ADMIN_API_KEYS": keys.admin,
+        "REDIS_URL": redis_clean,
+        "RATE_LIMIT_PER_MINUTE": 4,
+        "SESSION_RATE_LIMIT_PER_MINUTE": 3,
+    }
     run = uuid.uuid4().hex[:8]
     async with AsyncExitStack() as stack:
         _, a = await stack.enter_async_context(serve(settings_for(tmp_path / "a", **common)))

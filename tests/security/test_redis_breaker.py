@@ -90,7 +90,9 @@ def test_hung_redis_opens_the_breaker_and_turns_keep_their_pace(
             CHECKPOINT_DB=str(tmp_path / "hung.sqlite"),
             **LIMITS,
         )
-        plain = start_app(LLM_MODE="offline", CHECKPOINT_DB=str(tmp_path / "plain.sqlite"), **LIMITS)
+        plain = start_app(
+            LLM_MODE="offline", CHECKPOINT_DB=str(tmp_path / "plain.sqlite"), **LIMITS
+        )
         assert silent_redis.accepted, "the app never connected to the silent listener"
         # the first decisions wait on Redis (REDIS_TIMEOUT each) until the breaker opens
         for i in range(BREAKER_THRESHOLD):
