@@ -25,7 +25,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     UVICORN_HOST=0.0.0.0 \
     UVICORN_PORT=8000 \
-    CHECKPOINT_DB=/app/data/checkpoints.sqlite
+    CHECKPOINT_DB=/app/data/checkpoints.sqlite \
+    FORWARDED_ALLOW_IPS=""
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app \
     && mkdir -p /app/data \

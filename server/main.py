@@ -1,6 +1,5 @@
-"""The ASGI app (`uvicorn server.main:app`): assembles settings, lifespan, routes and handlers."""
+"""The ASGI app (`uvicorn server.main:app`): settings read once, then middleware, routes, lifespan."""
 
-import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,27 +8,30 @@ from fastapi import FastAPI
 
 from server.errors import install_error_handlers
 from server.logging_config import configure_logging
+from server.metrics import Metrics
 from server.request_ids import RequestIdMiddleware
 from server.routes import admin, chat, info
 from server.security import install_security
+from server.security.guard import build_guard
 from server.security.secrets import secret_values
 from server.services import open_services
 from server.settings import Settings, SettingsError, load_settings
 
+BAD_SETTINGS_EXIT = 3
+"""Exit code of a start-up refused for its settings (uvicorn's own start-up failure code)."""
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; settings are read at start-up (or given by a test)."""
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app from these settings: middleware configured now; storage, Redis and the
+    agents' sessions opened by the lifespan."""
+    metrics = Metrics()
+    guard = build_guard(settings, metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        try:
-            active = settings or load_settings()
-        except SettingsError as exc:  # one clear line per variable, no traceback, non-zero exit
-            sys.stderr.write(f"{exc}\n")
-            sys.stderr.flush()
-            os._exit(3)
-        configure_logging(active.LOG_LEVEL, secrets=secret_values(active))
-        async with open_services(active) as services:
+        # logging is set when the app serves, so importing this module leaves a process's logs alone
+        configure_logging(settings.LOG_LEVEL, secrets=secret_values(settings))
+        async with guard.connect(), open_services(settings, metrics, guard) as services:
             app.state.services = services
             yield
 
@@ -40,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Routes customer chat turns to the orchestrator or to MCP agents.",
     )
     install_error_handlers(app)
-    install_security(app)
+    install_security(app, guard)
     app.add_middleware(RequestIdMiddleware)  # outermost: every response and log line has the id
     app.include_router(chat.router)
     app.include_router(admin.router)
@@ -48,4 +50,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
+def app_from_environment() -> FastAPI:
+    """The app for the environment's settings; a bad setting prints one line per variable on
+    stderr and exits with code 3 (no traceback)."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        sys.stderr.write(f"{exc}\n")
+        sys.stderr.flush()
+        raise SystemExit(BAD_SETTINGS_EXIT) from None
+    return create_app(settings)
+
+
+app = app_from_environment()

@@ -18,7 +18,7 @@ from graph.deps import GraphDeps
 from server.metrics import Metrics
 from server.modalidad import ModalidadTable
 from server.models import ModelPool
-from server.security.guard import SecurityGuard, open_guard
+from server.security.guard import SecurityGuard
 from server.settings import Settings
 from server.storage.backend import CheckpointBackend, open_checkpointer
 from server.storage.locks import TurnLocks
@@ -79,10 +79,11 @@ def build_deps(
 
 
 @asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, metrics: Metrics, security: SecurityGuard
+) -> AsyncIterator[Services]:
     """Open the checkpointer, the agents' sessions and the HTTP client; close them on exit."""
     async with AsyncExitStack() as stack:
-        metrics = Metrics()
         backend = await stack.enter_async_context(open_checkpointer(settings))
         http = await stack.enter_async_context(httpx.AsyncClient())
         agent_http = await stack.enter_async_context(
@@ -104,7 +105,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         graph = build_graph(deps, checkpointer=backend.saver)
         sessions = ConversationStore(backend, settings.SESSION_TTL_SECONDS)
         locks = TurnLocks(backend.shared_lock)
-        security = await stack.enter_async_context(open_guard(settings, metrics))
         if settings.SESSION_TTL_SECONDS > 0:
             sweeper = asyncio.create_task(
                 sessions.run_sweeper(locks, settings.SESSION_SWEEP_INTERVAL), name="ttl-sweeper"

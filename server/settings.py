@@ -84,11 +84,15 @@ class Settings(BaseSettings):
     API_KEYS: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     ADMIN_API_KEYS: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    RATE_LIMIT_PER_MINUTE: int = Field(60, ge=0)
-    SESSION_RATE_LIMIT_PER_MINUTE: int = Field(20, ge=0)
+    RATE_LIMIT_PER_MINUTE: int = Field(600, ge=0)
+    SESSION_RATE_LIMIT_PER_MINUTE: int = Field(30, ge=0)
     REDIS_URL: SecretStr | None = None
     MAX_BODY_BYTES: int = Field(64 * 1024, ge=1024)
     MAX_MESSAGE_CHARS: int = Field(4000, ge=1)
+    # Rate-limit Redis short-circuit: a decision never waits longer than REDIS_TIMEOUT; 3 failures
+    # in a row count per process for REDIS_BREAKER_RESET_SECONDS
+    REDIS_TIMEOUT: float = Field(0.5, gt=0, le=10)
+    REDIS_BREAKER_RESET_SECONDS: float = Field(30, gt=0)
 
     # Tracing (LangSmith): one trace per turn when on; nothing is sent when off
     LANGSMITH_TRACING: bool = False
@@ -221,8 +225,9 @@ _SECRET_FIELDS = {
 }
 
 
-class SettingsError(SystemExit):
-    """Raised at start-up with one clear line per invalid variable."""
+class SettingsError(ValueError):
+    """Invalid settings, with one clear line per invalid variable (the server prints it and exits
+    with code 3; LangGraph Studio shows it as the graph's error)."""
 
 
 def load_settings(**overrides: object) -> Settings:

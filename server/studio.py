@@ -13,7 +13,7 @@ from graph.business_context import BusinessContextClient
 from server.metrics import Metrics
 from server.models import ModelPool
 from server.services import build_deps, build_registry
-from server.settings import Settings, SettingsError, load_settings
+from server.settings import Settings, load_settings
 
 CONNECT_WAIT = 5.0
 """Seconds a Studio run waits for the agents' MCP sessions before the graph starts."""
@@ -51,9 +51,8 @@ async def open_studio_graph(
 @asynccontextmanager
 async def make_graph(runtime: ServerRuntime) -> AsyncIterator[CompiledStateGraph]:
     """The factory named in `langgraph.json`; the server calls it per access (runs, schema reads)."""
-    try:
-        settings = await asyncio.to_thread(load_settings)  # reads `.env`: off the event loop
-    except SettingsError as exc:  # a SystemExit for the server; here, an error Studio can show
-        raise ValueError(str(exc)) from None
+    # reads `.env` off the event loop; a SettingsError (a ValueError) is the graph's error in
+    # Studio, with the same lines the server prints before it exits with code 3
+    settings = await asyncio.to_thread(load_settings)
     async with open_studio_graph(settings, execute=runtime.execution_runtime is not None) as graph:
         yield graph

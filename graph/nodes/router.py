@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 from graph.agents.roster import AgentSpec
 from graph.context import TurnContext
 from graph.decision import RouteDecision
-from graph.deps import GraphDeps, TurnModel
+from graph.deps import GraphDeps, GraphEvents, TurnModel
 from graph.model_errors import MODEL_ERRORS
 from graph.offline.router import route_offline
 from graph.phrases import fallback_phrase, phrase
@@ -49,7 +49,7 @@ async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps)
             config=ctx.bot_config,
             business_context=business,
         )
-    return {"decision": enforce_allowed(decision, names, ctx, deps).model_dump()}
+    return {"decision": enforce_allowed(decision, names, ctx, deps.events).model_dump()}
 
 
 async def _try_model(
@@ -98,7 +98,7 @@ async def _route_with_model(
 
 
 def enforce_allowed(
-    decision: RouteDecision, allowed: tuple[str, ...], ctx: TurnContext, deps: GraphDeps
+    decision: RouteDecision, allowed: tuple[str, ...], ctx: TurnContext, events: GraphEvents
 ) -> RouteDecision:
     """Keep the decision inside the allowed set, whatever the model or the user said."""
     config = ctx.bot_config
@@ -106,7 +106,7 @@ def enforce_allowed(
         if decision.agent in allowed:
             return decision.model_copy(update={"reply": None})
         if ctx.modalidad is not None and len(allowed) == 1:
-            deps.events.routing_correction(ctx.modalidad, str(decision.agent))
+            events.routing_correction(ctx.modalidad, str(decision.agent))
             log.info(
                 "router picked another agent than the bot's; corrected",
                 extra={"agent_requested": decision.agent, "agent": allowed[0]},

@@ -67,7 +67,10 @@ async def ready(services: ServicesDep) -> JSONResponse:
 @router.get("/metrics")
 async def metrics(services: ServicesDep) -> dict[str, Any]:
     """Request counts, latency percentiles, breakers and fallbacks (JSON)."""
-    return services.metrics.snapshot()
+    return {
+        **services.metrics.snapshot(),
+        "rate_limit_storage": services.security.limiter.store.snapshot(),
+    }
 
 
 @router.get("/metrics/prometheus", response_class=PlainTextResponse)

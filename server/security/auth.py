@@ -4,13 +4,13 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from starlette.datastructures import Headers
 from starlette.routing import get_route_path
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.security.asgi import ServicesMiddleware, send_error
+from server.security.asgi import send_error
 from server.security.policy import access_for
 
 log = logging.getLogger(__name__)
@@ -108,13 +108,20 @@ def authorize(
     return Identity(best, bucket)
 
 
-class AuthMiddleware(ServicesMiddleware):
+class AuthMiddleware:
     """Refuses chat and admin requests without the right key before anything reads the body."""
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, services: Any) -> None:
+    def __init__(self, app: ASGIApp, keys: KeyRing) -> None:
+        self.app = app
+        self.keys = keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         access = access_for(get_route_path(scope))
         client = (scope.get("client") or ("desconocido", 0))[0]
-        outcome = authorize(services.security.keys, access, Headers(scope=scope), client)
+        outcome = authorize(self.keys, access, Headers(scope=scope), client)
         if isinstance(outcome, tuple):
             status, detail = outcome
             log.debug("request refused by auth", extra={"status": status, "access": access})

@@ -1,21 +1,26 @@
 """413 for bodies over MAX_BODY_BYTES, by Content-Length or by counting chunked bytes, before parsing."""
 
-from typing import Any
-
 from starlette.datastructures import Headers
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.security.asgi import ServicesMiddleware, send_error
+from server.security.asgi import send_error
 
 TOO_LARGE = "El cuerpo de la solicitud es demasiado grande (máximo {limit} bytes)"
 BAD_LENGTH = "La cabecera Content-Length no es válida"
 
 
-class BodyLimitMiddleware(ServicesMiddleware):
-    """Reads (and replays) the body only up to the limit; anything larger never reaches the app."""
+class BodyLimitMiddleware:
+    """Reads (and replays) the body only up to `limit` bytes; anything larger never reaches the app."""
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, services: Any) -> None:
-        limit: int = services.settings.MAX_BODY_BYTES
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit
         headers = Headers(scope=scope)
         length = headers.get("content-length")
         chunked = "chunked" in headers.get("transfer-encoding", "").lower()

@@ -1,11 +1,10 @@
 """CORS from the CORS_ORIGINS allowlist (none by default), never `*` with credentials."""
 
+from typing import Any
+
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from server.security.asgi import services_of
 
 REFUSED = "Solicitud CORS no permitida: el origen, el método o las cabeceras no están autorizados"
 ALLOWED_METHODS = ("GET", "POST", "OPTIONS")
@@ -27,34 +26,13 @@ class SpanishCORSMiddleware(CORSMiddleware):
         return JSONResponse({"detail": REFUSED}, status_code=400, headers=headers)
 
 
-def build_cors(app: ASGIApp, origins: list[str]) -> ASGIApp:
-    """The CORS layer for these origins (the app itself when the allowlist is empty)."""
-    if not origins:
-        return app
-    return SpanishCORSMiddleware(
-        app,
-        allow_origins=["*"] if "*" in origins else origins,
-        allow_methods=ALLOWED_METHODS,
-        allow_headers=ALLOWED_HEADERS,
-        allow_credentials=False,
-        expose_headers=["Retry-After"],
-        max_age=600,
-    )
-
-
-class CORSGate:
-    """Applies the CORS settings of the running app (settings are only known in its lifespan)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self._built: tuple[object, ASGIApp] | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        services = services_of(scope)
-        if scope["type"] != "http" or services is None:
-            await self.app(scope, receive, send)
-            return
-        settings = services.settings
-        if self._built is None or self._built[0] is not settings:
-            self._built = (settings, build_cors(self.app, list(settings.CORS_ORIGINS)))
-        await self._built[1](scope, receive, send)
+def cors_options(origins: list[str]) -> dict[str, Any]:
+    """SpanishCORSMiddleware's constructor arguments for this allowlist."""
+    return {
+        "allow_origins": ["*"] if "*" in origins else list(origins),
+        "allow_methods": ALLOWED_METHODS,
+        "allow_headers": ALLOWED_HEADERS,
+        "allow_credentials": False,
+        "expose_headers": ["Retry-After"],
+        "max_age": 600,
+    }

@@ -1,4 +1,4 @@
-"""The per-app security objects (keys, limiter), built in the lifespan, and the turn's admission check."""
+"""The per-app security objects (keys, limiter), built with the app, and the turn's admission check."""
 
 import logging
 from collections.abc import AsyncIterator
@@ -10,12 +10,8 @@ from server.metrics import Metrics
 from server.schemas import ChatRequest
 from server.security.auth import KeyRing
 from server.security.input_limits import check_chat_input
-from server.security.ratelimit import (
-    SESSION_LIMITED,
-    RateLimiter,
-    limited_headers,
-    open_rate_limiter,
-)
+from server.security.limit_store import LimitStore, LimitStoreCollector
+from server.security.ratelimit import SESSION_LIMITED, RateLimiter, limited_headers
 from server.session_ids import session_ref
 from server.settings import Settings
 
@@ -37,39 +33,53 @@ class SecurityGuard:
         if wait is not None:
             raise ApiError(429, SESSION_LIMITED.format(seconds=wait), limited_headers(wait))
 
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[None]:
+        """The lifespan part: log the security set-up and hold the Redis connection, if any."""
+        settings = self.settings
+        if self.keys.chat_open:
+            log.warning(
+                "API_KEYS is not set: the chat API is open to anyone (local development only)"
+            )
+        if self.keys.admin_open:
+            log.warning(
+                "API_KEYS and ADMIN_API_KEYS are not set: /memory, /config and /metrics "
+                "are open (local development only)"
+            )
+        if "*" in settings.CORS_ORIGINS:
+            log.warning(
+                "CORS_ORIGINS contains '*': any web origin may call the API (no credentials)"
+            )
+        redis_url = settings.REDIS_URL.get_secret_value() if settings.REDIS_URL else None
+        async with self.limiter.store.connect(redis_url):
+            log.info(
+                "security configured",
+                extra={
+                    "api_keys": len(settings.API_KEYS),
+                    "admin_api_keys": len(settings.ADMIN_API_KEYS),
+                    "cors_origins": len(settings.CORS_ORIGINS),
+                    "rate_limit_per_minute": settings.RATE_LIMIT_PER_MINUTE,
+                    "session_rate_limit_per_minute": settings.SESSION_RATE_LIMIT_PER_MINUTE,
+                    "rate_limit_storage": self.limiter.store.backend,
+                },
+            )
+            yield
 
-@asynccontextmanager
-async def open_guard(settings: Settings, metrics: Metrics) -> AsyncIterator[SecurityGuard]:
-    """Build the guard (Redis-backed limits when REDIS_URL is set) and warn about open access."""
+
+def build_guard(settings: Settings, metrics: Metrics) -> SecurityGuard:
+    """Keys and limiter from the settings (no I/O; `connect()` opens Redis in the lifespan)."""
     keys = KeyRing(
         [key.get_secret_value() for key in settings.API_KEYS],
         [key.get_secret_value() for key in settings.ADMIN_API_KEYS],
     )
-    if keys.chat_open:
-        log.warning("API_KEYS is not set: the chat API is open to anyone (local development only)")
-    if keys.admin_open:
-        log.warning(
-            "API_KEYS and ADMIN_API_KEYS are not set: /memory, /config and /metrics "
-            "are open (local development only)"
-        )
-    if "*" in settings.CORS_ORIGINS:
-        log.warning("CORS_ORIGINS contains '*': any web origin may call the API (no credentials)")
-    redis_url = settings.REDIS_URL.get_secret_value() if settings.REDIS_URL else None
-    async with open_rate_limiter(
-        redis_url,
+    store = LimitStore(
+        timeout=settings.REDIS_TIMEOUT, breaker_reset=settings.REDIS_BREAKER_RESET_SECONDS
+    )
+    metrics.registry.register(LimitStoreCollector(store))
+    limiter = RateLimiter(
+        store,
         per_client=settings.RATE_LIMIT_PER_MINUTE,
         per_session=settings.SESSION_RATE_LIMIT_PER_MINUTE,
         on_limited=metrics.limited,
-    ) as limiter:
-        log.info(
-            "security configured",
-            extra={
-                "api_keys": len(settings.API_KEYS),
-                "admin_api_keys": len(settings.ADMIN_API_KEYS),
-                "cors_origins": len(settings.CORS_ORIGINS),
-                "rate_limit_per_minute": settings.RATE_LIMIT_PER_MINUTE,
-                "session_rate_limit_per_minute": settings.SESSION_RATE_LIMIT_PER_MINUTE,
-                "rate_limit_storage": "redis" if redis_url else "memory",
-            },
-        )
-        yield SecurityGuard(settings=settings, keys=keys, limiter=limiter)
+    )
+    return SecurityGuard(settings=settings, keys=keys, limiter=limiter)

@@ -84,7 +84,7 @@ def _check_scalar(value: Any, field: str) -> None:
             raise ApiError(400, BAD_TEXT.format(field=field))
     elif isinstance(value, bool) or value is None:
         return
-    elif isinstance(value, int) and not -INT64 - 1 <= value <= INT64:
-        raise ApiError(400, BAD_NUMBER.format(field=field))
-    elif isinstance(value, float) and not math.isfinite(value):
+    elif (isinstance(value, int) and not -INT64 - 1 <= value <= INT64) or (
+        isinstance(value, float) and not math.isfinite(value)
+    ):
         raise ApiError(400, BAD_NUMBER.format(field=field))

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from server.schemas import ErrorResponse
+from server.security.auth import KeyRing
 from server.security.policy import access_for, is_rate_limited
 
 SCHEMES = {
@@ -64,21 +65,15 @@ def decorate(schema: dict[str, Any], *, chat_open: bool, admin_open: bool) -> No
                 responses.setdefault("400", _error(400))
 
 
-def document_security(app: FastAPI) -> None:
-    """Wrap app.openapi so the document reflects the keys the running app was given."""
+def document_security(app: FastAPI, keys: KeyRing) -> None:
+    """Wrap app.openapi so the document, built and decorated once, shows the app's keys."""
     base = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = base()
-        services = getattr(app.state, "services", None)
-        keys = services.security.keys if services is not None else None
-        decorate(
-            schema,
-            chat_open=keys is not None and keys.chat_open,
-            admin_open=keys is not None and keys.admin_open,
-        )
-        return schema
+        if app.openapi_schema is None:
+            schema = base()  # FastAPI builds it and caches it in app.openapi_schema
+            decorate(schema, chat_open=keys.chat_open, admin_open=keys.admin_open)
+            app.openapi_schema = schema
+        return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override

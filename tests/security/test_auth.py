@@ -12,7 +12,7 @@ import pytest
 from server.metrics import Metrics
 from server.security import auth
 from server.security.auth import KeyRing
-from server.security.guard import open_guard
+from server.security.guard import build_guard
 from tests.security.conftest import Keys, assert_error, chat_body, serve, settings_for
 
 CHAT = [("POST", "/api/agent/chat"), ("POST", "/api/agent/chat/stream")]
@@ -196,12 +196,12 @@ async def test_startup_warns_when_keys_are_unset(tmp_path: Path, keys: Keys) -> 
     logger = logging.getLogger("server.security.guard")
     logger.addHandler(handler)
     try:
-        async with open_guard(settings_for(tmp_path), Metrics()):
+        async with build_guard(settings_for(tmp_path), Metrics()).connect():
             pass
         warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
         assert any("API_KEYS is not set" in w for w in warnings), warnings
         records.clear()
-        async with open_guard(settings_for(tmp_path, **keys.env()), Metrics()):
+        async with build_guard(settings_for(tmp_path, **keys.env()), Metrics()).connect():
             pass
         assert not [r for r in records if r.levelno >= logging.WARNING]
         assert keys.chat not in str([r.__dict__ for r in records])

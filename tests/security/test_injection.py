@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from graph.decision import RouteDecision
+from graph.context import TurnContext
+from graph.deps import NoEvents
 from graph.nodes.router import enforce_allowed
 from harness.agents import AgentFactory, AgentHandle
 from harness.context_server import ContextServer
@@ -79,10 +81,11 @@ async def test_offline_injection_never_reaches_a_disabled_agent(
             if endpoint.endswith("/chat"):
                 body = r.json()
                 assert body["agent_used"] in (None, "reserva"), body
-                assert "ENABLED AGENTS" not in body["reply"] and "router" not in body["reply"]
+                if body["action"] == "respond":  # the orchestrator's own words leak nothing
+                    assert "ENABLED AGENTS" not in body["reply"] and "router" not in body["reply"]
             else:
                 assert '"venta"' not in r.text and '"cita"' not in r.text
-        assert app.state.services.agents.names == ["reserva"]
+        assert app.state.services.agents.names == ("reserva",)
     assert_untouched(agents)
 
 
@@ -162,13 +165,13 @@ async def test_user_text_and_context_never_enter_the_system_prompt(
 
 @pytest.mark.parametrize("agent", ["venta", "cita"])
 def test_enforce_allowed_unit(agent: str) -> None:
-    config = {"frase_no_sabe": "No lo sé."}
+    ctx = TurnContext(bot_config={"frase_no_sabe": "No lo sé."})
     decision = RouteDecision(action="delegate", agent=agent, reply="texto del modelo")
-    out = enforce_allowed(decision, ["reserva"], config)
+    out = enforce_allowed(decision, ("reserva",), ctx, NoEvents())
     assert (out.action, out.agent, out.reply) == ("respond", None, "No lo sé.")
     ok = enforce_allowed(
-        RouteDecision(action="delegate", agent="reserva", reply="x"), ["reserva"], config
+        RouteDecision(action="delegate", agent="reserva", reply="x"), ("reserva",), ctx, NoEvents()
     )
     assert (ok.action, ok.agent, ok.reply) == ("delegate", "reserva", None)
-    none = enforce_allowed(decision, [], config)
+    none = enforce_allowed(decision, (), ctx, NoEvents())
     assert none.action == "respond" and none.agent is None

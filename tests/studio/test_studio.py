@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,7 @@ from harness import REPO_ROOT, orchestrator
 from harness.agents import AgentFactory, AgentHandle
 from harness.openai_specs import route_json
 from harness.openai_stub import OpenAIStub
-from harness.procs import ServerProcess, free_port
+from harness.procs import ServerProcess, child_env, free_port
 from server.studio import make_graph, open_studio_graph
 
 GRAPH_ID = "orquestador"
@@ -48,7 +50,7 @@ async def test_studio_graph_is_the_server_graph_without_a_checkpointer(tmp_path:
     async with open_studio_graph(settings, execute=False) as graph:
         assert graph.checkpointer is None  # the API server brings its own
         nodes = set(graph.get_graph().nodes)
-        assert {"load_context", "router", "agent_reserva", "agent_venta", "responder"} <= nodes
+        assert {"router", "agent_reserva", "agent_venta", "responder"} <= nodes
         assert "agent_cita" not in nodes
 
 
@@ -133,9 +135,7 @@ def test_langgraph_dev_runs_turns_on_a_thread(
     assistants = studio.post("/assistants/search", json={"graph_id": GRAPH_ID}).json()
     assert [a["graph_id"] for a in assistants] == [GRAPH_ID]
     drawn = studio.get(f"/assistants/{assistants[0]['assistant_id']}/graph").json()
-    assert {"load_context", "router", "agent_reserva", "responder"} <= {
-        n["id"] for n in drawn["nodes"]
-    }
+    assert {"router", "agent_reserva", "responder"} <= {n["id"] for n in drawn["nodes"]}
 
     thread = studio.post("/threads", json={}).json()["thread_id"]
     openai_stub_server.enqueue(
@@ -160,8 +160,24 @@ def test_langgraph_dev_runs_turns_on_a_thread(
 async def test_invalid_settings_are_an_error_not_an_exit(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """Studio shows the very lines the server prints before it exits with code 3."""
+    bad = {"MCP_TIMEOUT": "-1", "LLM_MODE": "bogus"}
+    server = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "uvicorn", "server.main:app", "--port", str(free_port())],
+        env=child_env(bad),
+        check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert server.returncode == 3, server.stderr
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MCP_TIMEOUT", "-1")
-    with pytest.raises(ValueError, match="MCP_TIMEOUT"):
+    for name, value in bad.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match="MCP_TIMEOUT") as err:
         async with make_graph(SimpleNamespace(execution_runtime=None)):  # a schema read
             pass
+    assert str(err.value).splitlines() == server.stderr.strip().splitlines()
+    assert len(server.stderr.strip().splitlines()) == 2

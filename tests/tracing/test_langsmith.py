@@ -117,7 +117,7 @@ def test_each_turn_is_one_trace_with_thread_metadata_and_nested_node_runs(
 
     nested = descendants(runs, delegate)
     names = {run["name"] for run in nested}
-    assert {"load_context", "router", "agent_reserva", "responder"} <= names
+    assert {"router", "agent_reserva", "responder"} <= names
     assert any(run["run_type"] == "llm" for run in nested)  # the router's model call
     assert all(metadata(run).get("session_id") == "trace-1" for run in nested)
     assert "agent_reserva" not in {run["name"] for run in descendants(runs, respond)}
