@@ -7,6 +7,7 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage
 
+from server.answer_tokens import answer_token
 from server.errors import BUSY, STORAGE_DOWN, ApiError, error_id
 from server.schemas import ChatRequest, ChatResponse
 from server.services import Services
@@ -47,7 +48,7 @@ def check_model_configured(services: Services) -> None:
 
 
 TurnEvents = Callable[[str, dict[str, Any]], None]
-"""Receives progress events of a turn: ("delegating", {"agent": name})."""
+"""Receives progress events of a turn: ("delegating", {"agent": name}), ("token", {"text": …})."""
 
 
 async def _run_graph(
@@ -58,9 +59,19 @@ async def _run_graph(
     if events is None:
         return await services.graph.ainvoke(graph_input, config, durability="exit")
     state: dict[str, Any] = {}
-    async for mode, chunk in services.graph.astream(
-        graph_input, config, stream_mode=["updates", "values"], durability="exit"
+    async for namespace, mode, chunk in services.graph.astream(
+        graph_input,
+        config,
+        stream_mode=["updates", "values", "messages"],
+        subgraphs=True,  # the tool loop's model runs inside an agent subgraph
+        durability="exit",
     ):
+        if mode == "messages":
+            if text := answer_token(*chunk):
+                events("token", {"text": text})
+            continue
+        if namespace:  # progress and state come from the top-level graph only
+            continue
         if mode == "values":
             state = chunk
             continue
