@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from server.errors import install_error_handlers
 from server.logging_config import configure_logging
-from server.routes import admin, chat, info
+from server.routes import admin, chat, info, playground
 from server.security import install_security
 from server.security.secrets import secret_values
 from server.services import open_services
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(admin.router)
     app.include_router(info.router)
+    app.include_router(playground.router)
     return app
 
 
