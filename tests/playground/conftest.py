@@ -115,7 +115,9 @@ def open_playground(browser: Browser) -> Iterator[Callable[..., PlaygroundPage]]
         page.on("pageerror", lambda exc: view.js_errors.append(f"pageerror: {exc}"))
         page.on(
             "console",
-            lambda msg: view.js_errors.append(f"console: {msg.text}") if _is_js_error(msg) else None,
+            lambda msg: (
+                view.js_errors.append(f"console: {msg.text}") if _is_js_error(msg) else None
+            ),
         )
         response = page.goto(f"{app.url}/playground")
         assert response is not None and response.status == 200

@@ -52,9 +52,7 @@ def test_three_turns_typed_into_the_page(
     ]
 
     # the side panel shows the stored turns
-    page.wait_for_function(
-        "() => document.querySelectorAll('#stored-messages li').length === 6"
-    )
+    page.wait_for_function("() => document.querySelectorAll('#stored-messages li').length === 6")
     assert page.text_content("#stored-summary").startswith("3 turnos guardados")
     assert "agente activo: venta" in page.text_content("#stored-summary")
     panel = page.eval_on_selector_all("#stored-messages li", "items => items.map(i => i.className)")

@@ -67,12 +67,12 @@
     $("api-key").focus();
   }
 
-  function explainRefusal(status, detail) {
+  function explainRefusal(status, detail, prompt = true) {
     if (status === 401) {
       const text = apiKey()
         ? "La clave de API no es válida (401). Escribe otra clave."
         : "Este servicio pide una clave de API (401). Escríbela para continuar.";
-      showKeyPanel(text);
+      if (prompt) showKeyPanel(text);
       return `${text} Detalle: ${detail}`;
     }
     if (status === 403) {
@@ -331,7 +331,7 @@
     if (!response.ok) {
       const detail = await detailOf(response);
       summary.textContent = response.status === 401 || response.status === 403
-        ? explainRefusal(response.status, detail)
+        ? explainRefusal(response.status, detail, false)
         : `Error ${response.status}: ${detail}`;
       return;
     }
