@@ -50,7 +50,7 @@ class StoredConversation(BaseModel):
 @router.get(
     "/memory/sessions/{session_id:path}",
     response_model=StoredConversation,
-    responses={404: {"model": ErrorResponse}, **STORAGE},
+    responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
 )
 async def stored_conversation(session_id: str, services: ServicesDep) -> dict[str, Any]:
     """One session's stored conversation: messages, the active agent and its turns."""
