@@ -31,9 +31,12 @@ DESKTOP = {"width": 1280, "height": 860}
 AGENTS = ("reserva", "cita", "venta")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Debian's Chromium (`make test` installs it), headless; a missing browser fails the test."""
+    """Debian's Chromium (`make test` installs it), headless; a missing browser fails the test.
+
+    Module-scoped: Playwright's sync API runs its own event loop in the main thread while it is
+    open, which async tests of later modules (pytest-asyncio) must not find running."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"{CHROMIUM} not found: the browser tests need Debian's chromium "
