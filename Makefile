@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FILE ?= ../shared/data/routing_es.jsonl
 
-.PHONY: install run serve test eval demo bench studio clean
+.PHONY: install run playground serve test browser eval demo bench studio clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,13 +20,26 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) -m scripts.run_stack
 
+## playground: the same stack as `make run`; prints the playground page's URL (opens nothing)
+playground: $(STAMP)
+	$(PY) -m scripts.run_stack
+
 ## serve: only the orchestrator (uvicorn server.main:app) on :8000
 serve: $(STAMP)
 	$(PY) -m uvicorn server.main:app --host 0.0.0.0 --port 8000
 
 ## test: the whole test suite (fails when no test ran)
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -q -p no:cacheprovider
+
+## browser: Debian's chromium for the playground's browser tests (apt-get install when missing)
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+	  echo ">> installing Debian's chromium for the browser tests (tests/playground)"; \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; }
 
 ## eval: offline router accuracy over a labelled JSONL file (FILE=...)
 eval: $(STAMP)

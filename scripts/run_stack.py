@@ -48,6 +48,16 @@ def _wait_healthy(service: Service, timeout: float = 30) -> bool:
     return False
 
 
+def _playground_line(base: str) -> str:
+    """Where the playground page is, or that it is turned off (PLAYGROUND_ENABLED=false)."""
+    url = f"{base}/playground"
+    try:
+        with urllib.request.urlopen(url.replace("localhost", "127.0.0.1"), timeout=2):
+            return f"playground: {url} (chat with a bot configuration in the browser)"
+    except OSError:
+        return "playground: off (PLAYGROUND_ENABLED=false)"
+
+
 def services() -> list[Service]:
     """What `make run` starts; ports and hosts can be changed through the environment."""
     py = sys.executable
@@ -113,11 +123,12 @@ def main() -> int:
                 )
                 stop_all()
                 return 1
+        base = f"http://localhost:{os.environ.get('PORT', '8000')}"
         print(
-            f"{_prefix('make run')} all up: orchestrator at "
-            f"http://localhost:{os.environ.get('PORT', '8000')} (Ctrl-C stops everything)",
+            f"{_prefix('make run')} all up: orchestrator at {base} (Ctrl-C stops everything)",
             flush=True,
         )
+        print(f"{_prefix('make run')} {_playground_line(base)}", flush=True)
         while all(s.proc and s.proc.poll() is None for s in running):
             time.sleep(0.5)
         dead = [s.name for s in running if s.proc and s.proc.poll() is not None]

@@ -10,7 +10,7 @@ from server.errors import install_error_handlers
 from server.logging_config import configure_logging
 from server.metrics import Metrics
 from server.request_ids import RequestIdMiddleware
-from server.routes import admin, chat, info
+from server.routes import admin, chat, info, playground
 from server.security import install_security
 from server.security.guard import build_guard
 from server.security.secrets import secret_values
@@ -47,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(admin.router)
     app.include_router(info.router)
+    app.include_router(playground.router)
     return app
 
 

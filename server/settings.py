@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     LANGSMITH_API_KEY: SecretStr | None = None
     LANGSMITH_PROJECT: str = "maravia-orquestador"
     LANGSMITH_ENDPOINT: str = "https://api.smith.langchain.com"
+    # Playground page (issue 16): GET /playground, a browser page to try a bot configuration
+    PLAYGROUND_ENABLED: bool = True
 
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 

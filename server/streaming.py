@@ -11,16 +11,40 @@ from server.schemas import ChatRequest
 from server.services import Services
 from server.turns import run_turn
 
-_WORDS = re.compile(r"\S+\s*|\s+")
+PIECE_MIN, PIECE_MAX = 40, 80
+# A piece is up to PIECE_MAX characters ending after a whitespace (or at the end of the text),
+# at least PIECE_MIN when the text allows; a word longer than PIECE_MAX is cut inside.
+_PIECES = re.compile(rf".{{{PIECE_MIN},{PIECE_MAX - 1}}}(?:\s|\Z)|.{{1,{PIECE_MAX}}}", re.DOTALL)
 _END = object()
+
+
+def pieces(text: str) -> list[str]:
+    """The reply cut at word boundaries into pieces of about 40-80 characters (joined: `text`)."""
+    return _PIECES.findall(text)
 
 
 def _event(name: str, data: dict[str, Any]) -> dict[str, str]:
     return {"event": name, "data": json.dumps(data, ensure_ascii=False)}
 
 
+def _coalesced(items: list[Any]) -> list[Any]:
+    """Queued events with consecutive live tokens merged into one (a busy loop sends fewer)."""
+    merged: list[Any] = []
+    for item in items:
+        if item is not _END and item[0] == "token" and merged and merged[-1] is not _END:
+            name, data = merged[-1]
+            if name == "token":
+                merged[-1] = ("token", {"text": data["text"] + item[1]["text"]})
+                continue
+        merged.append(item)
+    return merged
+
+
 async def stream_turn(request: ChatRequest, services: Services) -> AsyncIterator[dict[str, str]]:
-    """Run the turn in its own task (a client that leaves does not cut it) and relay its events."""
+    """Run the turn in its own task (a client that leaves does not cut it) and relay its events.
+
+    Tokens are the model's own stream when a tool-loop agent answers (`tools` mode); otherwise
+    the finished reply is sent in pieces. Either way `done` carries the reply as /chat does."""
     queue: asyncio.Queue[Any] = asyncio.Queue()
     yield _event("routing", {"session_id": request.session_id})
     task = asyncio.create_task(
@@ -29,13 +53,31 @@ async def stream_turn(request: ChatRequest, services: Services) -> AsyncIterator
     services.inflight.add(task)  # kept alive until the turn is stored and its lock released
     task.add_done_callback(services.inflight.discard)
     task.add_done_callback(lambda _: queue.put_nowait(_END))
-    while (item := await queue.get()) is not _END:
-        yield _event(*item)
+    live = ""
+    finished = False
+    while not finished:
+        items = [await queue.get()]
+        while not queue.empty():
+            items.append(queue.get_nowait())
+        for item in _coalesced(items):
+            if item is _END:
+                finished = True
+                break
+            name, data = item
+            if name == "token":
+                text = data["text"] if live else data["text"].lstrip()  # the reply is trimmed
+                if not text:
+                    continue
+                live += text
+                data = {"text": text}
+            yield _event(name, data)
     try:
         response = task.result()
     except ApiError as exc:
         yield _event("error", {"detail": exc.detail, "status": exc.status_code})
         return
-    for piece in _WORDS.findall(response.reply):
+    rest = response.reply[len(live) :] if response.reply.startswith(live) else ""
+    for piece in pieces(rest):
         yield _event("token", {"text": piece})
+        await asyncio.sleep(0)  # a long reply never holds the event loop (health checks)
     yield _event("done", response.model_dump())

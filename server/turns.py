@@ -11,6 +11,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from graph.context import TurnContext
 from graph.nodes.responder import ORCHESTRATOR
 from graph.phrases import fallback_phrase
+from server.answer_tokens import answer_token
 from server.errors import BUSY, STORAGE_DOWN, ApiError, error_id
 from server.request_ids import current_request_id
 from server.schemas import SESSION_EMPTY, ChatRequest, ChatResponse
@@ -30,7 +31,7 @@ DEADLINE_MARGIN = 5.0
 model and agent call already ends by the deadline)."""
 
 TurnEvents = Callable[[str, dict[str, Any]], None]
-"""Receives progress events of a turn: ("delegating", {"agent": name})."""
+"""Receives progress events of a turn: ("delegating", {"agent": name}), ("token", {"text": …})."""
 
 
 def check_request(request: ChatRequest, services: Services) -> None:
@@ -88,13 +89,20 @@ async def _run_graph(
     if events is None:
         return await graph.ainvoke(graph_input, config, context=context, durability="exit")
     state: dict[str, Any] = {}
-    async for mode, chunk in graph.astream(
+    async for namespace, mode, chunk in graph.astream(
         graph_input,
         config,
         context=context,
-        stream_mode=["updates", "values"],
+        stream_mode=["updates", "values", "messages"],
+        subgraphs=True,  # the tool loop's model runs inside an agent subgraph
         durability="exit",
     ):
+        if mode == "messages":
+            if text := answer_token(*chunk):
+                events("token", {"text": text})
+            continue
+        if namespace:  # progress and state come from the top-level graph only
+            continue
         if mode == "values":
             state = chunk
             continue

@@ -1,8 +1,9 @@
 """Admin endpoints: stored conversations and the non-secret configuration."""
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
 
 from server.errors import BUSY, STORAGE_DOWN, ApiError
 from server.routes.dependencies import ServicesDep
@@ -14,6 +15,7 @@ router = APIRouter(tags=["admin"])
 
 
 STORAGE = {503: {"model": ErrorResponse}}
+NO_CONVERSATION = "No hay conversación guardada para esta sesión"
 
 
 @router.get("/memory/stats", responses=STORAGE)
@@ -24,6 +26,41 @@ async def memory_stats(services: ServicesDep) -> dict[str, Any]:
     except STORAGE_ERRORS:
         raise ApiError(503, STORAGE_DOWN) from None
     return {"total_sessions": len(sessions), "sessions": sessions}
+
+
+class StoredMessage(BaseModel):
+    """One message of a stored conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str
+    agent: str | None = Field(description="Who answered: an agent, `orquestador`, or null (user).")
+
+
+class StoredConversation(BaseModel):
+    """A session's conversation as its checkpoint holds it (no config, context or secrets)."""
+
+    session_id: str
+    active_agent: str | None
+    turns: int = Field(description="Turns held in `messages` (the last MAX_HISTORY_TURNS).")
+    total_turns: int = Field(description="Turns the session has had in total.")
+    updated_at: str = Field(description="When the last turn was stored (ISO-8601, UTC).")
+    messages: list[StoredMessage]
+
+
+@router.get(
+    "/memory/sessions/{session_id:path}",
+    response_model=StoredConversation,
+    responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+)
+async def stored_conversation(session_id: str, services: ServicesDep) -> dict[str, Any]:
+    """One session's stored conversation: messages, the active agent and its turns."""
+    try:
+        conversation = await services.sessions.conversation(session_id.strip())
+    except STORAGE_ERRORS:
+        raise ApiError(503, STORAGE_DOWN) from None
+    if conversation is None:
+        raise ApiError(404, NO_CONVERSATION)
+    return conversation
 
 
 @router.post("/memory/clear/{session_id}", responses={409: {"model": ErrorResponse}, **STORAGE})

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import BaseMessage, HumanMessage
 
 from server.storage.backend import CheckpointBackend
 from server.storage.locks import SessionLockTimeout, TurnLocks
@@ -40,6 +40,25 @@ class ConversationStore:
             if item is not None:
                 counts[thread] = count_turns(item.checkpoint["channel_values"].get("messages", []))
         return counts
+
+    async def conversation(self, session_id: str) -> dict[str, Any] | None:
+        """The session's stored conversation as the checkpoint holds it (None: none or expired).
+
+        Only the conversation: messages with their role and answering agent, `active_agent` and
+        turn counts. The client's config, the business context and the decision are left out."""
+        item = await self._backend.saver.aget_tuple({"configurable": {"thread_id": session_id}})
+        if item is None or self._expired(item.checkpoint["id"], time.time()):
+            return None
+        values = item.checkpoint["channel_values"]
+        messages = values.get("messages", [])
+        return {
+            "session_id": session_id,
+            "active_agent": values.get("active_agent"),
+            "turns": count_turns(messages),
+            "total_turns": values.get("turns", 0),
+            "updated_at": item.checkpoint["ts"],
+            "messages": [stored_message(message) for message in messages],
+        }
 
     async def expire_if_idle(self, session_id: str) -> bool:
         """Delete the session when it has been idle past the TTL (caller holds its lock)."""
@@ -81,6 +100,13 @@ class ConversationStore:
                     log.info("expired sessions deleted", extra={"count": removed})
             except Exception as exc:  # noqa: BLE001 - the next sweep tries again
                 log.warning("session sweep failed", extra={"error": type(exc).__name__})
+
+
+def stored_message(message: BaseMessage) -> dict[str, Any]:
+    """One stored message as `{role, content, agent}` (agent: who answered, None for the user)."""
+    if isinstance(message, HumanMessage):
+        return {"role": "user", "content": message.text, "agent": None}
+    return {"role": "assistant", "content": message.text, "agent": message.name}
 
 
 def count_turns(messages: Iterable[Any]) -> int:
