@@ -40,25 +40,37 @@ def test_a_stream_error_event_is_shown_in_the_page(
     start_app: StartApp, chat_agent: AgentFactory, open_playground: OpenPlayground
 ) -> None:
     agent = chat_agent("reserva", delay=4.0)
-    app = start_app(agents={"reserva": agent.url}, LLM_MODE="offline", SESSION_LOCK_TIMEOUT=0.5)
+    app = start_app(
+        agents={"reserva": agent.url},
+        LLM_MODE="offline",
+        TURN_TIMEOUT=1.5,
+        SESSION_LOCK_TIMEOUT=2.0,
+    )
     view = open_playground(app)
     page = view.page
     session = view.session_id()
-    # another client's slow turn holds this session while the page sends its message
-    busy = threading.Thread(
-        target=lambda: app.client.post(
-            "/api/agent/chat", json=chat_body("quiero reservar una mesa", session)
+    # two slow turns of another client hold this session (each up to TURN_TIMEOUT): the page's
+    # message, queued behind both, outwaits SESSION_LOCK_TIMEOUT
+    busy = [
+        threading.Thread(
+            target=lambda: app.client.post(
+                "/api/agent/chat", json=chat_body("quiero reservar una mesa", session)
+            )
         )
-    )
-    busy.start()
+        for _ in range(2)
+    ]
+    busy[0].start()
     for _ in range(200):  # until the agent is working on that turn (at most ~10 s)
         if agent.stats()["in_flight"]:
             break
         page.wait_for_timeout(50)
     assert agent.stats()["in_flight"] == 1
+    busy[1].start()
+    page.wait_for_timeout(100)
     view.send("hola")
     view.wait_replies(1)
-    busy.join(30)
+    for thread in busy:
+        thread.join(30)
     reply = view.bot_replies()[0]
     assert reply["error"]
     assert reply["text"].endswith("(409)")
