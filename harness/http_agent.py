@@ -1,0 +1,171 @@
+"""Plain-HTTP test agents shaped like the production agents of 2026 (FastAPI, pydantic, 422s)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from fastapi import FastAPI, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from harness.asgi_thread import ThreadedASGIServer
+
+Shape = Literal["flat", "context"]
+
+
+class FlatBody(BaseModel):
+    """agente_citas / agente_ventes 2.5: POST /api/chat."""
+
+    message: str = Field(min_length=1, max_length=4096)
+    session_id: int
+    id_empresa: int
+    api_key: str | None = None
+    config: dict[str, Any] | None = None
+
+
+class ContextConfig(BaseModel):
+    """agente_reserva 3.0 / agente_citas_ventas 2.0: the config inside `context`."""
+
+    config: dict[str, Any]
+
+
+class ContextBody(BaseModel):
+    """agente_reserva 3.0 (POST /chat) and agente_citas_ventas 2.0 (POST /api/chat)."""
+
+    message: str = Field(min_length=1)
+    session_id: int
+    context: ContextConfig
+
+
+@dataclass
+class HttpAgentState:
+    """What the agent received and the faults it is told to inject (thread-safe enough: one
+    event loop serves it, tests read between turns)."""
+
+    name: str
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    """Each accepted request: body, headers (lower-cased names)."""
+    requests: int = 0
+    """Every POST, accepted or not."""
+    in_flight: int = 0
+    max_in_flight: int = 0
+    delay: float = 0.0
+    statuses: list[int] = field(default_factory=list)
+    """Statuses to answer next, one per request (200 answers normally)."""
+    empty_next: int = 0
+    url: str | None = None
+    memory: dict[int, int] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.requests = self.in_flight = self.max_in_flight = self.empty_next = 0
+        self.delay = 0.0
+        self.statuses.clear()
+        self.url = None
+        self.memory.clear()
+
+
+def build_app(state: HttpAgentState, shape: Shape, token: str | None) -> FastAPI:
+    """The agent's FastAPI app: one chat path for its body shape, plus GET /health."""
+    app = FastAPI()
+    path = "/chat" if shape == "context" and state.name == "reserva" else "/api/chat"
+
+    async def answer(request: Request, body: BaseModel, session_id: int) -> JSONResponse:
+        state.in_flight += 1
+        state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            state.calls.append(
+                {"body": body.model_dump(), "headers": {k: v for k, v in request.headers.items()}}
+            )
+            if state.delay:
+                await asyncio.sleep(state.delay)
+            status = state.statuses.pop(0) if state.statuses else 200
+            if status != 200:
+                return JSONResponse({"detail": f"fallo simulado {status}"}, status_code=status)
+            if state.empty_next:
+                state.empty_next -= 1
+                return JSONResponse({"reply": "", "url": None})
+            turn = state.memory[session_id] = state.memory.get(session_id, 0) + 1
+            message = body.model_dump()["message"]
+            reply = f"[{state.name}] recibido: {message} (turno {turn})"
+            return JSONResponse({"reply": reply, "url": state.url})
+        finally:
+            state.in_flight -= 1
+
+    def check_token(sent: str | None) -> JSONResponse | None:
+        if token is not None and sent != token:
+            return JSONResponse({"detail": "Unauthorized"}, status_code=401)
+        return None
+
+    if shape == "flat":
+
+        @app.post(path)
+        async def chat_flat(
+            request: Request,
+            body: FlatBody,
+            x_internal_token: str | None = Header(default=None),
+        ) -> JSONResponse:
+            return check_token(x_internal_token) or await answer(request, body, body.session_id)
+
+    else:
+
+        @app.post(path)
+        async def chat_context(
+            request: Request,
+            body: ContextBody,
+            x_internal_token: str | None = Header(default=None),
+        ) -> JSONResponse:
+            return check_token(x_internal_token) or await answer(request, body, body.session_id)
+
+    @app.middleware("http")
+    async def count(request: Request, call_next: Any) -> Any:
+        if request.method == "POST":
+            state.requests += 1
+        return await call_next(request)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+class HttpAgent:
+    """One HTTP test agent served in a thread: `.url` is its chat endpoint."""
+
+    def __init__(self, name: str, shape: Shape = "flat", token: str | None = None) -> None:
+        self.name, self.shape = name, shape
+        self.state = HttpAgentState(name)
+        self.server = ThreadedASGIServer(build_app(self.state, shape, token), name=f"http-{name}")
+        self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        path = "/chat" if self.shape == "context" and self.name == "reserva" else "/api/chat"
+        return f"{self.server.url}{path}"
+
+    def start(self) -> HttpAgent:
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> HttpAgent:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        return self.state.calls
+
+    def last_body(self) -> dict[str, Any]:
+        return self.state.calls[-1]["body"]
+
+    def last_headers(self) -> dict[str, str]:
+        return self.state.calls[-1]["headers"]
