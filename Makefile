@@ -57,11 +57,7 @@ bench: $(STAMP)
 STUDIO_PORT ?= 2024
 studio: $(STAMP)
 	@mkdir -p data
-	@pids=""; trap 'kill $$pids 2>/dev/null' EXIT INT TERM; \
-	for agent in venta cita reserva contexto; do $(PY) -m mcp_agents.$$agent & pids="$$pids $$!"; done; \
-	CONTEXTO_NEGOCIO_ENDPOINT=$${CONTEXTO_NEGOCIO_ENDPOINT:-http://127.0.0.1:8004/} \
-	LANGGRAPH_CLI_NO_ANALYTICS=$${LANGGRAPH_CLI_NO_ANALYTICS:-1} \
-	$(VENV)/bin/langgraph dev --config langgraph.json --host 127.0.0.1 --port $(STUDIO_PORT)
+	$(PY) -m scripts.run_stack --studio $(STUDIO_PORT)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -7,7 +7,10 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from graph.agents.roster import KNOWN_AGENTS, REFERENCE_AGENTS
 
 COLORS = {"venta": "35", "cita": "36", "reserva": "33", "contexto": "34", "orquestador": "32"}
 
@@ -35,7 +38,7 @@ def _pump(service: Service) -> None:
         sys.stdout.flush()
 
 
-def _wait_healthy(service: Service, timeout: float = 30) -> bool:
+def _wait_healthy(service: Service, timeout: float = 60) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if service.proc is not None and service.proc.poll() is not None:
@@ -58,14 +61,19 @@ def _playground_line(base: str) -> str:
         return "playground: off (PLAYGROUND_ENABLED=false)"
 
 
-def services() -> list[Service]:
-    """What `make run` starts; ports and hosts can be changed through the environment."""
+def services(studio_port: str | None = None) -> list[Service]:
+    """What `make run` starts (with `studio_port`: `langgraph dev` instead of the server);
+    the server's host and port can be changed through the environment."""
     py = sys.executable
     host = os.environ.get("HOST", "0.0.0.0")
     port = os.environ.get("PORT", "8000")
     agents = [
-        Service(name, [py, "-m", f"mcp_agents.{name}"], f"http://127.0.0.1:{agent_port}/health")
-        for name, agent_port in (("venta", 8001), ("cita", 8002), ("reserva", 8003))
+        Service(
+            name,
+            [py, "-m", f"mcp_agents.{name}"],
+            f"http://127.0.0.1:{KNOWN_AGENTS[name].port}/health",
+        )
+        for name in REFERENCE_AGENTS
     ]
     contexto = Service(
         "contexto", [py, "-m", "mcp_agents.contexto"], "http://127.0.0.1:8004/health"
@@ -80,11 +88,34 @@ def services() -> list[Service]:
             )
         },
     )
+    if studio_port is not None:
+        studio = Service(
+            "studio",
+            [py, "-m", "langgraph_cli", "dev", "--config", "langgraph.json"]
+            + ["--host", "127.0.0.1", "--port", studio_port, "--no-browser"],
+            f"http://127.0.0.1:{studio_port}/ok",
+            env={**orchestrator.env, "LANGGRAPH_CLI_NO_ANALYTICS": "1"},
+        )
+        return [*agents, contexto, studio]
     return [*agents, contexto, orchestrator]
 
 
+def _supervise(running: list[Service], stop_all: Callable[[], None]) -> int:
+    """Wait until one service exits, then stop the rest."""
+    while all(s.proc and s.proc.poll() is None for s in running):
+        time.sleep(0.5)
+    dead = [s.name for s in running if s.proc and s.proc.poll() is not None]
+    print(f"{_prefix('make run')} {', '.join(dead)} exited; stopping the rest", flush=True)
+    stop_all()
+    return 1
+
+
 def main() -> int:
-    """Start everything in order, relay prefixed logs, stop all on Ctrl-C or when one dies."""
+    """Start everything in order, relay prefixed logs, stop all on Ctrl-C or when one dies.
+
+    `--studio PORT` starts LangGraph Studio's dev server on PORT instead of the orchestrator."""
+    args = sys.argv[1:]
+    studio_port = args[args.index("--studio") + 1] if "--studio" in args else None
     os.makedirs("data", exist_ok=True)
     running: list[Service] = []
 
@@ -101,7 +132,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, lambda *_: (stop_all(), sys.exit(0)))
     try:
-        for service in services():
+        for service in services(studio_port):
             print(
                 f"{_prefix('make run')} starting {service.name}: {' '.join(service.argv[1:])}",
                 flush=True,
@@ -123,18 +154,20 @@ def main() -> int:
                 )
                 stop_all()
                 return 1
+        if studio_port is not None:
+            print(
+                f"{_prefix('make run')} all up: LangGraph Studio's API at "
+                f"http://127.0.0.1:{studio_port} (Ctrl-C stops everything)",
+                flush=True,
+            )
+            return _supervise(running, stop_all)
         base = f"http://localhost:{os.environ.get('PORT', '8000')}"
         print(
             f"{_prefix('make run')} all up: orchestrator at {base} (Ctrl-C stops everything)",
             flush=True,
         )
         print(f"{_prefix('make run')} {_playground_line(base)}", flush=True)
-        while all(s.proc and s.proc.poll() is None for s in running):
-            time.sleep(0.5)
-        dead = [s.name for s in running if s.proc and s.proc.poll() is not None]
-        print(f"{_prefix('make run')} {', '.join(dead)} exited; stopping the rest", flush=True)
-        stop_all()
-        return 1
+        return _supervise(running, stop_all)
     except KeyboardInterrupt:
         print(f"\n{_prefix('make run')} stopping…", flush=True)
         stop_all()
