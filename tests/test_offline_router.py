@@ -8,7 +8,7 @@ from graph.agents.roster import REFERENCE_AGENTS, AgentSpec, reference_roster
 from graph.decision import RouteDecision
 from graph.offline.business import split_sentences
 from graph.offline.router import route_offline
-from graph.offline.text import normalize, phonetic_key, same_stem
+from graph.offline.text import normalize_tokens, phonetic_key, same_stem
 
 CONFIG = {
     "nombre_bot": "Valeria",
@@ -338,7 +338,7 @@ def test_accents_case_typos_and_emoji(message: str, agent: str) -> None:
 
 
 def test_normalization_helpers() -> None:
-    assert normalize("¡¡HOLAAA!! q tal, x favor 😊") == "hola que tal por favor"
+    assert " ".join(normalize_tokens("¡¡HOLAAA!! q tal, x favor 😊")) == "hola que tal por favor"
     assert phonetic_key("reservar") == phonetic_key("reserbar")
     assert phonetic_key("cita") == phonetic_key("sita")
     assert same_stem(phonetic_key("devolver"), phonetic_key("devoluciones"))

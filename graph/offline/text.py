@@ -157,11 +157,6 @@ def normalize_tokens(text: str) -> list[str]:
     return tokens
 
 
-def normalize(text: str) -> str:
-    """`normalize_tokens` joined by single spaces (the text the phrase patterns read)."""
-    return " ".join(normalize_tokens(text))
-
-
 _PHONETIC_RE = re.compile(
     r"(g(?=[ei]))|(gu(?=[ei]))|(qu(?=[ei]))|(c(?=[ei]))|(ch)|(ll)|([qc])|(z)|(v)|(w)|(h)|(y$)"
 )

@@ -54,10 +54,6 @@ def format_date(day: date) -> str:
     return f"{WEEKDAYS[day.weekday()]} {day:%d/%m/%Y}"
 
 
-def format_time(value: time) -> str:
-    return f"{value:%H:%M}"
-
-
 def parse_iso_date(raw: str) -> date | None:
     """A strict YYYY-MM-DD date, or None."""
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()):
