@@ -17,9 +17,14 @@ class GraphEvents(Protocol):
 
     def llm_fallback(self, reason: str) -> None: ...
 
+    def reply_truncated(self) -> None: ...
+
 
 class _NoEvents:
     def llm_fallback(self, reason: str) -> None:
+        return None
+
+    def reply_truncated(self) -> None:
         return None
 
 
@@ -33,6 +38,7 @@ class GraphDeps:
     model_timeout: float = 60.0
     max_history_turns: int = 10
     agent_max_steps: int = 6
+    max_reply_chars: int = 4096
     events: GraphEvents = field(default_factory=_NoEvents)
 
     @cached_property

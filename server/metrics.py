@@ -19,6 +19,7 @@ class Metrics:
         self.by_action: Counter[str] = Counter()
         self.llm_fallbacks = 0
         self.rate_limited = 0
+        self.replies_truncated = 0
         self.agent_failures: Counter[str] = Counter()
         self.agent_calls: Counter[str] = Counter()
         self._latencies: deque[float] = deque(maxlen=window)
@@ -59,6 +60,11 @@ class Metrics:
             ["scope"],
             registry=self.registry,
         )
+        self._p_truncated = PromCounter(
+            "orquestador_replies_truncated",
+            "Replies cut to MAX_REPLY_CHARS",
+            registry=self.registry,
+        )
         self._p_breaker = Gauge(
             "orquestador_circuit_breaker_state",
             "Breaker state (0 closed, 1 half_open, 2 open)",
@@ -90,6 +96,11 @@ class Metrics:
         self.llm_fallbacks += 1
         self._p_fallbacks.inc()
 
+    def reply_truncated(self) -> None:
+        """Record a reply cut to MAX_REPLY_CHARS (GraphEvents)."""
+        self.replies_truncated += 1
+        self._p_truncated.inc()
+
     def limited(self, scope: str) -> None:
         """Record a request refused by a rate limit."""
         self.rate_limited += 1
@@ -112,6 +123,7 @@ class Metrics:
             "agent_failures": dict(self.agent_failures),
             "agent_calls": dict(self.agent_calls),
             "rate_limited": self.rate_limited,
+            "replies_truncated": self.replies_truncated,
         }
 
     def refresh_gauges(self) -> None:

@@ -7,6 +7,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveM
 
 from graph.deps import GraphDeps
 from graph.phrases import fallback_phrase, phrase
+from graph.reply_bound import final_reply
 from graph.state import State
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ async def respond(state: State, *, deps: GraphDeps) -> dict[str, Any]:
         action, agent_used = "respond", None
         if decision.get("intent") in _CLOSING_INTENTS:
             active = None
+    reply = final_reply(reply, deps)
     answer = AIMessage(reply, name=agent_used or ORCHESTRATOR)
     return {
         "reply": reply,
