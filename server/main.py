@@ -3,7 +3,7 @@
 import os
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -14,6 +14,7 @@ from server.security import install_security
 from server.security.secrets import secret_values
 from server.services import open_services
 from server.settings import Settings, SettingsError, load_settings
+from server.shutdown import graceful_shutdown
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -21,16 +22,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        try:
-            active = settings or load_settings()
-        except SettingsError as exc:  # one clear line per variable, no traceback, non-zero exit
-            sys.stderr.write(f"{exc}\n")
-            sys.stderr.flush()
-            os._exit(3)
-        configure_logging(active.LOG_LEVEL, secrets=secret_values(active))
-        async with open_services(active) as services:
+        async with AsyncExitStack() as stack:
+            try:
+                active = settings or load_settings()
+                configure_logging(active.LOG_LEVEL, secrets=secret_values(active))
+                services = await stack.enter_async_context(open_services(active))
+            except SettingsError as exc:  # one clear line per variable (storage too), exit 3
+                sys.stderr.write(f"{exc}\n")
+                sys.stderr.flush()
+                os._exit(3)
             app.state.services = services
-            yield
+            async with graceful_shutdown(services.shutdown):
+                yield
 
     app = FastAPI(
         title="MaravIA Orquestador",

@@ -18,6 +18,7 @@ from graph.deps import GraphDeps
 from server.metrics import Metrics
 from server.security.guard import SecurityGuard, open_guard
 from server.settings import Settings
+from server.shutdown import Shutdown
 from server.storage.backend import CheckpointBackend, open_checkpointer
 from server.storage.locks import TurnLocks
 from server.storage.sessions import ConversationStore
@@ -37,6 +38,7 @@ class Services:
     sessions: ConversationStore
     locks: TurnLocks
     security: SecurityGuard
+    shutdown: Shutdown
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     """Turns running on behalf of streams (kept referenced until they finish)."""
 
@@ -83,6 +85,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             http=http,
             timeout=settings.CONTEXTO_NEGOCIO_TIMEOUT,
             ttl=settings.CONTEXTO_NEGOCIO_CACHE_TTL,
+            failure_ttl=settings.CONTEXTO_NEGOCIO_FAILURE_TTL,
         )
         agents = build_registry(settings, metrics)
         await agents.start()
@@ -95,6 +98,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             model_timeout=settings.OPENAI_TIMEOUT,
             max_history_turns=settings.MAX_HISTORY_TURNS,
             agent_max_steps=settings.AGENT_MAX_STEPS,
+            max_reply_chars=settings.MAX_REPLY_CHARS,
             events=metrics,
         )
         graph = build_graph(deps, checkpointer=backend.saver)
@@ -123,4 +127,5 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             sessions=sessions,
             locks=locks,
             security=security,
+            shutdown=Shutdown(settings.SHUTDOWN_GRACE_SECONDS),
         )

@@ -23,7 +23,7 @@ async def stream_turn(request: ChatRequest, services: Services) -> AsyncIterator
     """Run the turn in its own task (a client that leaves does not cut it) and relay its events."""
     queue: asyncio.Queue[Any] = asyncio.Queue()
     yield _event("routing", {"session_id": request.session_id})
-    task = asyncio.create_task(
+    task = services.shutdown.spawn(
         run_turn(request, services, events=lambda name, data: queue.put_nowait((name, data)))
     )
     services.inflight.add(task)  # kept alive until the turn is stored and its lock released

@@ -79,6 +79,8 @@ async def run_turn(
     try:
         check_model_configured(services)
         async with services.locks.hold(request.session_id, services.settings.SESSION_LOCK_TIMEOUT):
+            if services.backend.health is not None:
+                services.backend.health.require_file()  # never write into a deleted SQLite file
             await services.sessions.expire_if_idle(request.session_id)
             with turn_trace(request, services.settings) as trace:
                 state = await _run_graph(request, services, events)

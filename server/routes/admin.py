@@ -6,7 +6,9 @@ from fastapi import APIRouter
 
 from server.errors import BUSY, STORAGE_DOWN, ApiError
 from server.routes.dependencies import ServicesDep
-from server.schemas import ErrorResponse
+from server.schemas import SESSION_EMPTY, ErrorResponse
+from server.security.input_limits import BAD_TEXT
+from server.session_ids import canonical_session_id, storable_session_id
 from server.storage.backend import STORAGE_ERRORS
 from server.storage.locks import SessionLockTimeout
 
@@ -26,9 +28,17 @@ async def memory_stats(services: ServicesDep) -> dict[str, Any]:
     return {"total_sessions": len(sessions), "sessions": sessions}
 
 
-@router.post("/memory/clear/{session_id}", responses={409: {"model": ErrorResponse}, **STORAGE})
+@router.post(
+    "/memory/clear/{session_id:path}",
+    responses={400: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, **STORAGE},
+)
 async def clear_memory(session_id: str, services: ServicesDep) -> dict[str, str]:
-    """Delete one session's stored conversation; its next turn starts fresh."""
+    """Delete one session's stored conversation (the id as chat stores it: trimmed, `/` allowed)."""
+    session_id = canonical_session_id(session_id)
+    if not session_id:
+        raise ApiError(400, SESSION_EMPTY)
+    if not storable_session_id(session_id):
+        raise ApiError(400, BAD_TEXT.format(field="session_id"))
     try:
         async with services.locks.hold(session_id, services.settings.SESSION_LOCK_TIMEOUT):
             await services.sessions.clear(session_id)

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from server.routes.dependencies import ServicesDep
 from server.schemas import ErrorResponse
+from server.shutdown import NOT_READY
 
 router = APIRouter(tags=["service"])
 VERSION = "0.3.0"
@@ -52,7 +53,9 @@ async def health() -> dict[str, str]:
 
 @router.get("/ready", responses={503: {"model": ErrorResponse}})
 async def ready(services: ServicesDep) -> JSONResponse:
-    """Readiness: 200 only when the checkpointer answers."""
+    """Readiness: 200 only when the storage can be written and the service is not stopping."""
+    if services.shutdown.draining:
+        return JSONResponse({"detail": NOT_READY}, status_code=503)
     if await services.backend.ping():
         return JSONResponse({"status": "ready", "checkpointer": services.backend.kind})
     return JSONResponse(
