@@ -14,6 +14,7 @@ from graph.agents.breaker import CircuitOpenError
 from graph.deps import GraphDeps
 from graph.model_errors import MODEL_ERRORS
 from graph.prompts import agent_system
+from graph.reply_bound import final_reply
 from graph.state import AgentResult, State, last_user_text
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ async def call_chat(state: AgentState, *, agent: str, deps: GraphDeps) -> dict[s
             extra={"agent": agent, "error": type(exc).__name__, "reason": str(exc)[:200]},
         )
         return _result(agent, None, type(exc).__name__)
-    return _result(agent, reply)
+    return _result(agent, final_reply(reply, deps))  # checkpointed: cleaned and bounded here too
 
 
 async def call_model(state: AgentState, *, agent: str, deps: GraphDeps) -> dict[str, Any]:
