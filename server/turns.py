@@ -11,7 +11,7 @@ from server.errors import BUSY, STORAGE_DOWN, ApiError, error_id
 from server.schemas import ChatRequest, ChatResponse
 from server.services import Services
 from server.session_ids import session_ref
-from server.storage.backend import STORAGE_ERRORS
+from server.storage.backend import STORAGE_ERRORS, STORAGE_REJECTED
 from server.storage.locks import SessionLockTimeout
 from server.tracing import turn_trace
 
@@ -103,6 +103,18 @@ async def run_turn(
     except ApiError as exc:
         status = exc.status_code
         raise
+    except STORAGE_REJECTED as exc:  # never the driver's text: it may quote the row
+        ref = error_id()
+        log.error(
+            "turn failed: storage refused the checkpoint",
+            extra={
+                "session": session_ref(request.session_id),
+                "error_id": ref,
+                "error": type(exc).__name__,
+                "sqlstate": getattr(exc, "sqlstate", None),
+            },
+        )
+        raise ApiError(500, f"Error interno del servidor (id: {ref})") from None
     except Exception as exc:
         ref = error_id()
         log.error(

@@ -35,8 +35,12 @@ STORAGE_ERRORS: tuple[type[BaseException], ...] = (
     psycopg.InterfaceError,
     PoolTimeout,
     sqlite3.OperationalError,
+    psycopg.errors.ReadOnlySqlTransaction,
     StorageFault,
 )
+# Any other error of a database driver: the database refused what a turn wrote. Logged by type
+# and SQLSTATE only: the driver's message may quote the row (user text, session ids).
+STORAGE_REJECTED: tuple[type[BaseException], ...] = (psycopg.Error, sqlite3.Error)
 
 
 class StorageSettingError(SettingsError):
