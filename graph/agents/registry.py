@@ -181,7 +181,8 @@ class AgentRegistry:
             async for retrying in AsyncRetrying(
                 stop=stop_after_attempt(self._policy.max_attempts),
                 wait=wait_exponential(multiplier=self._policy.backoff, max=5),
-                retry=retry_if_not_exception_type(SessionIdTypeError),
+                # a cancelled turn (shutdown deadline, client gone) is never retried
+                retry=retry_if_not_exception_type((SessionIdTypeError, asyncio.CancelledError)),
                 reraise=True,
             ):
                 with retrying:
