@@ -98,3 +98,13 @@ def test_hostile_message_context_and_reply_are_stored_clean(
         assert_clean(text)
     stats = app.client.get("/memory/stats").json()["sessions"]
     assert stats["h1"] == 1 and stats["h2"] == 2
+
+
+def test_hostile_config_keys_and_values_are_cleaned(start_app: StartApp) -> None:
+    app = start_app(LLM_MODE="offline")
+    body = chat_body("\ud800hola", "cfg", extra="\udfffok\u202e", **{"\ud800": 1})
+    r = post_raw(app, body)
+    assert r.status_code == 200, r.text
+    values = app.call(app.services.graph.aget_state({"configurable": {"thread_id": "cfg"}})).values
+    assert values["bot_config"]["extra"] == "ok" and values["bot_config"][""] == 1
+    assert values["messages"][0].text == "hola"
