@@ -2,11 +2,11 @@
 
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import aiosqlite
 import psycopg
@@ -179,7 +179,7 @@ async def _open_postgres(settings: Settings) -> AsyncIterator[CheckpointBackend]
         await pool.close()
 
 
-async def _check_postgres(url: str, settings: Settings, kwargs: dict[str, object]) -> None:
+async def _check_postgres(url: str, settings: Settings, kwargs: Mapping[str, Any]) -> None:
     """One direct connection first, so an unusable DATABASE_URL fails fast with its reason."""
     try:
         conn = await psycopg.AsyncConnection.connect(url, **kwargs)  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
 """Storage health: a rate-limited write probe, and for SQLite that the open file is still at its path."""
 
+import asyncio
 import logging
 import os
 import time
@@ -53,7 +54,7 @@ class StorageHealth:
         *,
         interval: float,
         sqlite: aiosqlite.Connection | None = None,
-        sqlite_lock: object | None = None,
+        sqlite_lock: asyncio.Lock | None = None,
         sqlite_path: Path | None = None,
         pool: AsyncConnectionPool | None = None,
     ) -> None:
@@ -102,7 +103,8 @@ class StorageHealth:
         return None
 
     async def _probe_sqlite(self, conn: aiosqlite.Connection) -> None:
-        async with self._lock:  # type: ignore[attr-defined]  # the saver's asyncio.Lock
+        assert self._lock is not None  # given with the SQLite connection
+        async with self._lock:  # the saver's lock: one statement batch at a time
             try:
                 await conn.execute(SQLITE_PROBE[0])
                 await conn.execute(SQLITE_PROBE[1], (time.time(),))
