@@ -26,7 +26,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     UVICORN_HOST=0.0.0.0 \
     UVICORN_PORT=8000 \
     CHECKPOINT_DB=/app/data/checkpoints.sqlite \
-    FORWARDED_ALLOW_IPS=""
+    FORWARDED_ALLOW_IPS="" \
+    SHUTDOWN_GRACE_SECONDS=60
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app \
     && mkdir -p /app/data \
@@ -37,4 +38,8 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('UVICORN_PORT', '8000') + '/health', timeout=4)"]
+# Stopping: the app drains turns for up to SHUTDOWN_GRACE_SECONDS (60), then uvicorn closes within
+# --timeout-graceful-shutdown (10): give the container 75 s (`docker run --stop-timeout 75`;
+# compose.yaml sets stop_grace_period: 75s), else Docker kills it after its default 10 s.
+STOPSIGNAL SIGTERM
 CMD ["uvicorn", "server.main:app", "--no-server-header", "--timeout-graceful-shutdown", "10"]

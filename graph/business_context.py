@@ -6,6 +6,8 @@ import logging
 import httpx
 from cachetools import TTLCache
 
+from graph.text_clean import clean_text
+
 log = logging.getLogger(__name__)
 
 
@@ -19,6 +21,7 @@ class BusinessContextClient:
         http: httpx.AsyncClient,
         timeout: float,
         ttl: float,
+        failure_ttl: float = 30.0,
         max_entries: int = 10_000,
     ) -> None:
         self._endpoint = endpoint
@@ -26,6 +29,11 @@ class BusinessContextClient:
         self._timeout = timeout
         self._cache: TTLCache[int, str | None] | None = (
             TTLCache(maxsize=max_entries, ttl=ttl) if ttl > 0 else None
+        )
+        # A failed or timed-out fetch is remembered per company, so a hanging service costs one
+        # timeout per `failure_ttl` seconds instead of one per turn.
+        self._failed: TTLCache[int, bool] | None = (
+            TTLCache(maxsize=max_entries, ttl=failure_ttl) if failure_ttl > 0 else None
         )
         self._inflight: dict[int, asyncio.Future[str | None]] = {}
 
@@ -35,6 +43,8 @@ class BusinessContextClient:
             return None
         if self._cache is not None and id_empresa in self._cache:
             return self._cache[id_empresa]
+        if self._failed is not None and id_empresa in self._failed:
+            return None
         pending = self._inflight.get(id_empresa)
         if pending is not None:  # one fetch per company at a time
             return await asyncio.shield(pending)
@@ -44,6 +54,8 @@ class BusinessContextClient:
             text = await self._fetch(id_empresa)
             if self._cache is not None and text is not None:
                 self._cache[id_empresa] = text
+            if self._failed is not None and text is None:
+                self._failed[id_empresa] = True
             future.set_result(text)
             return text
         finally:
@@ -70,4 +82,4 @@ class BusinessContextClient:
         if not (isinstance(data, dict) and data.get("success") and isinstance(text, str)):
             log.warning("business context answer without text", extra={"id_empresa": id_empresa})
             return None
-        return text.strip() or None
+        return clean_text(text).strip() or None

@@ -23,6 +23,8 @@ class GraphEvents(Protocol):
 
     def turn_timeout(self) -> None: ...
 
+    def reply_truncated(self) -> None: ...
+
 
 class NoEvents:
     """GraphEvents that count nothing (Studio, tests of the graph alone)."""
@@ -37,6 +39,9 @@ class NoEvents:
         """Ignore."""
 
     def turn_timeout(self) -> None:
+        """Ignore."""
+
+    def reply_truncated(self) -> None:
         """Ignore."""
 
 
@@ -74,6 +79,7 @@ class GraphDeps:
     models: ModelSource | None = None
     model_timeout: float = 60.0
     max_history_turns: int = 10
+    max_reply_chars: int = 4096
     events: GraphEvents = field(default_factory=NoEvents)
 
     def model(self, api_key: str | None) -> TurnModel | None:

@@ -9,7 +9,11 @@ import httpx
 
 from harness.procs import ServerProcess, free_port
 
-MODULES = {"chat": "harness.chat_agent", "tool": "harness.tool_agent"}
+MODULES = {
+    "chat": "harness.chat_agent",
+    "tool": "harness.tool_agent",
+    "echo": "harness.echo_agent",
+}
 
 
 class AgentHandle:

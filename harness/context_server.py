@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import threading
 from collections import Counter
 from typing import Any
@@ -100,7 +101,9 @@ class ContextServer:
         text = self.texts[key] if key in self.texts else default_context(key)
         if text is None:
             return JSONResponse({"success": False, "error": f"empresa {key} no encontrada"})
-        return JSONResponse({"success": True, "contexto_negocio": text})
+        # ASCII JSON, as many backends write it: any text (even a lone surrogate) as escapes
+        body = json.dumps({"success": True, "contexto_negocio": text})
+        return Response(body, media_type="application/json")
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -16,6 +16,8 @@ from server.security.guard import build_guard
 from server.security.secrets import secret_values
 from server.services import open_services
 from server.settings import Settings, SettingsError, load_settings
+from server.shutdown import graceful_shutdown
+from server.startup import StartupErrorsMiddleware, StartupRefused
 
 BAD_SETTINGS_EXIT = 3
 """Exit code of a start-up refused for its settings (uvicorn's own start-up failure code)."""
@@ -31,9 +33,18 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # logging is set when the app serves, so importing this module leaves a process's logs alone
         configure_logging(settings.LOG_LEVEL, secrets=secret_values(settings))
-        async with guard.connect(), open_services(settings, metrics, guard) as services:
+        async with AsyncExitStack() as stack:
+            try:
+                await stack.enter_async_context(guard.connect())
+                services = await stack.enter_async_context(open_services(settings, metrics, guard))
+            except SettingsError as exc:  # a storage setting: one line, uvicorn exits with 3
+                sys.stderr.write(f"{exc}\n")
+                sys.stderr.flush()
+                app.state.startup_refused = str(exc)
+                raise StartupRefused(str(exc)) from None
             app.state.services = services
-            yield
+            async with graceful_shutdown(services.shutdown):
+                yield
 
     app = FastAPI(
         title="MaravIA Orquestador",
@@ -43,7 +54,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     install_security(app, guard)
-    app.add_middleware(RequestIdMiddleware)  # outermost: every response and log line has the id
+    app.add_middleware(RequestIdMiddleware)  # every response and log line has the request id
+    app.add_middleware(StartupErrorsMiddleware)
     app.include_router(chat.router)
     app.include_router(admin.router)
     app.include_router(info.router)

@@ -23,6 +23,7 @@ class Metrics:
         self.modalidad_unrecognized_total = 0
         self.turn_timeouts = 0
         self.rate_limited = 0
+        self.replies_truncated = 0
         self.agent_failures: Counter[str] = Counter()
         self.agent_calls: Counter[str] = Counter()
         self.agent_names: tuple[str, ...] = ()
@@ -93,6 +94,11 @@ class Metrics:
             "Turns whose modalidad was missing or not in MODALIDAD_AGENTS",
             registry=self.registry,
         )
+        self._p_truncated = PromCounter(
+            "orquestador_replies_truncated",
+            "Replies cut to MAX_REPLY_CHARS",
+            registry=self.registry,
+        )
         self._p_breaker = Gauge(
             "orquestador_circuit_breaker_state",
             "Breaker state (0 closed, 1 half_open, 2 open)",
@@ -145,6 +151,11 @@ class Metrics:
         self.modalidad_unrecognized_total += 1
         self._p_modalidad.inc()
 
+    def reply_truncated(self) -> None:
+        """Record a reply cut to MAX_REPLY_CHARS (GraphEvents)."""
+        self.replies_truncated += 1
+        self._p_truncated.inc()
+
     def limited(self, scope: str) -> None:
         """Record a request refused by a rate limit."""
         self.rate_limited += 1
@@ -171,6 +182,7 @@ class Metrics:
             "routing_corrections": self.routing_corrections,
             "modalidad_unrecognized": self.modalidad_unrecognized_total,
             "turn_timeouts": self.turn_timeouts,
+            "replies_truncated": self.replies_truncated,
         }
 
     def _per_agent(self, counts: Counter[str]) -> dict[str, int]:

@@ -5,6 +5,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from graph.text_clean import clean_text, clean_value, is_blank
+from server.session_ids import canonical_session_id
+
 MSG_EMPTY = "El campo 'message' no puede estar vacío"
 SESSION_EMPTY = "El campo 'session_id' no puede estar vacío"
 ID_EMPRESA = "El campo 'config.id_empresa' debe ser un número mayor a 0"
@@ -45,6 +48,11 @@ class ChatConfig(BaseModel):
     slots: int | None = None
     agendar_usuario: bool | None = None
     agendar_sucursal: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean_strings(cls, value: Any) -> Any:
+        return clean_value(value)
 
     @field_validator("id_empresa", mode="before")
     @classmethod
@@ -98,8 +106,10 @@ class ChatRequest(BaseModel):
     @field_validator("message", mode="before")
     @classmethod
     def _message(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            raise PydanticCustomError("empty", MSG_EMPTY)
+        if isinstance(value, str):
+            value = clean_text(value)
+            if is_blank(value):
+                raise PydanticCustomError("empty", MSG_EMPTY)
         return value
 
     @field_validator("session_id", mode="before")
@@ -107,10 +117,10 @@ class ChatRequest(BaseModel):
     def _session_id(cls, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise PydanticCustomError("string_type", "session_id must be text or an integer")
-        if isinstance(value, str) and not value.strip():
-            raise PydanticCustomError("empty", SESSION_EMPTY)
         if isinstance(value, str):
-            return value.strip()
+            value = canonical_session_id(value)
+            if not value:
+                raise PydanticCustomError("empty", SESSION_EMPTY)
         return value
 
     @field_validator("id_empresa", mode="before")

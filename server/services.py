@@ -20,6 +20,7 @@ from server.modalidad import ModalidadTable
 from server.models import ModelPool
 from server.security.guard import SecurityGuard
 from server.settings import Settings
+from server.shutdown import Shutdown
 from server.storage.backend import CheckpointBackend, open_checkpointer
 from server.storage.locks import TurnLocks
 from server.storage.sessions import ConversationStore
@@ -41,6 +42,7 @@ class Services:
     security: SecurityGuard
     models: ModelPool
     modalidades: ModalidadTable
+    shutdown: Shutdown
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     """Turns running on behalf of streams (kept referenced until they finish)."""
 
@@ -74,6 +76,7 @@ def build_deps(
         models=models,
         model_timeout=settings.OPENAI_TIMEOUT,
         max_history_turns=settings.MAX_HISTORY_TURNS,
+        max_reply_chars=settings.MAX_REPLY_CHARS,
         events=metrics,
     )
 
@@ -94,6 +97,7 @@ async def open_services(
             http=http,
             timeout=settings.CONTEXTO_NEGOCIO_TIMEOUT,
             ttl=settings.CONTEXTO_NEGOCIO_CACHE_TTL,
+            failure_ttl=settings.CONTEXTO_NEGOCIO_FAILURE_TTL,
         )
         agents = build_registry(settings, metrics, agent_http)
         await agents.start()
@@ -129,4 +133,5 @@ async def open_services(
             security=security,
             models=models,
             modalidades=ModalidadTable(settings.MODALIDAD_AGENTS, settings.roster),
+            shutdown=Shutdown(settings.SHUTDOWN_GRACE_SECONDS),
         )

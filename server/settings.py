@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     SESSION_LOCK_TIMEOUT: float = Field(120, gt=0)
     SESSION_TTL_SECONDS: int = Field(7 * 24 * 3600, ge=0)
     SESSION_SWEEP_INTERVAL: float = Field(60, gt=0)
+    # Reliability (issue 14): graceful shutdown, bounded replies, remembered context failures,
+    # storage health checks
+    SHUTDOWN_GRACE_SECONDS: float = Field(60, ge=0)
+    MAX_REPLY_CHARS: int = Field(4096, ge=16)
+    CONTEXTO_NEGOCIO_FAILURE_TTL: float = Field(30, ge=0)
+    STORAGE_CHECK_INTERVAL: float = Field(5, ge=0)
 
     # Security
     API_KEYS: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)

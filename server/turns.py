@@ -17,7 +17,7 @@ from server.request_ids import current_request_id
 from server.schemas import SESSION_EMPTY, ChatRequest, ChatResponse
 from server.services import Services
 from server.session_ids import session_ref
-from server.storage.backend import STORAGE_ERRORS
+from server.storage.backend import STORAGE_ERRORS, STORAGE_REJECTED
 from server.storage.locks import SessionLockTimeout
 from server.tracing import turn_trace
 
@@ -141,6 +141,8 @@ async def run_turn(
         async with services.locks.hold(request.session_key, settings.SESSION_LOCK_TIMEOUT):
             deadline = time.monotonic() + settings.TURN_TIMEOUT
             context = turn_context(request, services, deadline)
+            if services.backend.health is not None:
+                services.backend.health.require_file()  # never write into a deleted SQLite file
             await services.sessions.expire_if_idle(request.session_key)
             with turn_trace(request, settings) as trace:
                 try:
@@ -169,6 +171,18 @@ async def run_turn(
     except ApiError as exc:
         status = exc.status_code
         raise
+    except STORAGE_REJECTED as exc:  # never the driver's text: it may quote the row
+        ref = error_id()
+        log.error(
+            "turn failed: storage refused the checkpoint",
+            extra={
+                "session": session_ref(request.session_id),
+                "error_id": ref,
+                "error": type(exc).__name__,
+                "sqlstate": getattr(exc, "sqlstate", None),
+            },
+        )
+        raise ApiError(500, f"Error interno del servidor (id: {ref})") from None
     except Exception as exc:
         ref = error_id()
         log.error(

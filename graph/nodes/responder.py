@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 from graph.context import TurnContext
 from graph.deps import GraphDeps
 from graph.phrases import fallback_phrase, phrase
+from graph.reply_bound import final_reply
 from graph.state import State
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ async def respond(
         action, agent_used = "respond", None
         if decision.get("intent") in _CLOSING_INTENTS:
             active = None
+    reply = final_reply(reply, deps)
     answer = AIMessage(reply, name=agent_used or ORCHESTRATOR)
     return {
         "reply": reply,

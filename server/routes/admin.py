@@ -7,7 +7,9 @@ from pydantic import BaseModel, Field
 
 from server.errors import BUSY, STORAGE_DOWN, ApiError
 from server.routes.dependencies import ServicesDep
-from server.schemas import ErrorResponse
+from server.schemas import SESSION_EMPTY, ErrorResponse
+from server.security.input_limits import BAD_TEXT
+from server.session_ids import canonical_session_id, storable_session_id
 from server.storage.backend import STORAGE_ERRORS
 from server.storage.locks import SessionLockTimeout
 
@@ -55,7 +57,7 @@ class StoredConversation(BaseModel):
 async def stored_conversation(session_id: str, services: ServicesDep) -> dict[str, Any]:
     """One session's stored conversation: messages, the active agent and its turns."""
     try:
-        conversation = await services.sessions.conversation(session_id.strip())
+        conversation = await services.sessions.conversation(canonical_session_id(session_id))
     except STORAGE_ERRORS:
         raise ApiError(503, STORAGE_DOWN) from None
     if conversation is None:
@@ -63,9 +65,17 @@ async def stored_conversation(session_id: str, services: ServicesDep) -> dict[st
     return conversation
 
 
-@router.post("/memory/clear/{session_id}", responses={409: {"model": ErrorResponse}, **STORAGE})
+@router.post(
+    "/memory/clear/{session_id:path}",
+    responses={400: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, **STORAGE},
+)
 async def clear_memory(session_id: str, services: ServicesDep) -> dict[str, str]:
-    """Delete one session's stored conversation; its next turn starts fresh."""
+    """Delete one session's stored conversation (the id as chat stores it: trimmed, `/` allowed)."""
+    session_id = canonical_session_id(session_id)
+    if not session_id:
+        raise ApiError(400, SESSION_EMPTY)
+    if not storable_session_id(session_id):
+        raise ApiError(400, BAD_TEXT.format(field="session_id"))
     try:
         async with services.locks.hold(session_id, services.settings.SESSION_LOCK_TIMEOUT):
             await services.sessions.clear(session_id)

@@ -32,8 +32,9 @@ SSE_EVENT = {
 @router.post("/chat", response_model=ChatResponse, responses=ERRORS)
 async def chat(body: ChatRequest, services: ServicesDep) -> ChatResponse:
     """Answer one customer message: the orchestrator replies or delegates to an agent."""
+    services.shutdown.admit()
     await services.security.admit_turn(body)
-    return await run_turn(body, services)
+    return await services.shutdown.spawn(run_turn(body, services))
 
 
 @router.post(
@@ -48,6 +49,7 @@ async def chat(body: ChatRequest, services: ServicesDep) -> ChatResponse:
 )
 async def chat_stream(body: ChatRequest, services: ServicesDep) -> EventSourceResponse:
     """The same turn as /chat, streamed: progress events, the reply in tokens, then `done`."""
+    services.shutdown.admit()
     await services.security.admit_turn(body)
     check_request(body, services)
     return EventSourceResponse(stream_turn(body, services), ping=15)

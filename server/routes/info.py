@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from server.routes.dependencies import ServicesDep
 from server.schemas import ErrorResponse
+from server.shutdown import NOT_READY
 
 router = APIRouter(tags=["service"])
 VERSION = "0.3.0"
@@ -52,8 +53,11 @@ async def health() -> dict[str, str]:
 
 @router.get("/ready", responses={503: {"model": ErrorResponse}})
 async def ready(services: ServicesDep) -> JSONResponse:
-    """Readiness: 200 only when the checkpointer answers; every agent's state in the body (an
-    agent down does not take the service out of rotation: its turns get fallbacks)."""
+    """Readiness: 200 only when the storage can be written and the service is not stopping;
+    every agent's state in the body (an agent down does not take the service out of rotation:
+    its turns get fallbacks)."""
+    if services.shutdown.draining:
+        return JSONResponse({"detail": NOT_READY}, status_code=503)
     agents = await services.agents.states()
     if await services.backend.ping():
         body = {"status": "ready", "checkpointer": services.backend.kind, "agents": agents}

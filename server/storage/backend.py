@@ -2,11 +2,11 @@
 
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import aiosqlite
 import psycopg
@@ -16,7 +16,8 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from server.settings import Settings
+from server.settings import Settings, SettingsError
+from server.storage.health import StorageFault, StorageHealth
 from server.storage.ops import (
     PostgresOps,
     SqliteOps,
@@ -34,7 +35,16 @@ STORAGE_ERRORS: tuple[type[BaseException], ...] = (
     psycopg.InterfaceError,
     PoolTimeout,
     sqlite3.OperationalError,
+    psycopg.errors.ReadOnlySqlTransaction,
+    StorageFault,
 )
+# Any other error of a database driver: the database refused what a turn wrote. Logged by type
+# and SQLSTATE only: the driver's message may quote the row (user text, session ids).
+STORAGE_REJECTED: tuple[type[BaseException], ...] = (psycopg.Error, sqlite3.Error)
+
+
+class StorageSettingError(SettingsError):
+    """CHECKPOINT_DB or DATABASE_URL cannot be used: one line naming it, exit code 3."""
 
 
 @dataclass
@@ -47,20 +57,11 @@ class CheckpointBackend:
     sqlite: aiosqlite.Connection | None = None
     pool: AsyncConnectionPool | None = None
     shared_lock: PgSessionLock | None = None
+    health: StorageHealth | None = None
 
     async def ping(self) -> bool:
-        """True when the database answers a trivial query."""
-        try:
-            if self.pool is not None:
-                async with self.pool.connection(timeout=2) as conn:
-                    await conn.execute("SELECT 1")
-            elif self.sqlite is not None:
-                async with self.sqlite.execute("SELECT 1") as cursor:
-                    await cursor.fetchone()
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
-            log.warning("checkpointer not answering", extra={"error": type(exc).__name__})
-            return False
-        return True
+        """True when the database can be written (and, for SQLite, is still the file at its path)."""
+        return True if self.health is None else await self.health.check()
 
 
 @asynccontextmanager
@@ -71,17 +72,54 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[CheckpointBacke
             yield backend
         return
     path = Path(settings.CHECKPOINT_DB)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    async with aiosqlite.connect(str(path)) as conn:
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA busy_timeout=5000")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageSettingError(
+            f"Invalid setting CHECKPOINT_DB: cannot create the folder {str(path.parent)!r} "
+            f"({exc.strerror or type(exc).__name__})"
+        ) from None
+    async with _open_sqlite(path) as conn:
         saver = AsyncSqliteSaver(conn)
-        await saver.setup()
-        await install_sqlite_pruning(conn)
-        yield CheckpointBackend(
-            kind="sqlite", saver=saver, ops=SqliteOps(conn, saver.lock), sqlite=conn
+        health = StorageHealth(
+            interval=settings.STORAGE_CHECK_INTERVAL,
+            sqlite=conn,
+            sqlite_lock=saver.lock,
+            sqlite_path=path,
         )
+        yield CheckpointBackend(
+            kind="sqlite",
+            saver=saver,
+            ops=SqliteOps(conn, saver.lock),
+            sqlite=conn,
+            health=health,
+        )
+
+
+@asynccontextmanager
+async def _open_sqlite(path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    """The SQLite connection with the saver's tables; a file that cannot be used is one line."""
+    try:
+        conn = await aiosqlite.connect(str(path))
+    except (sqlite3.Error, OSError) as exc:
+        raise StorageSettingError(
+            f"Invalid setting CHECKPOINT_DB: cannot open {str(path)!r} ({exc})"
+        ) from None
+    try:
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA busy_timeout=5000")
+            await AsyncSqliteSaver(conn).setup()
+            await install_sqlite_pruning(conn)
+        except sqlite3.Error as exc:
+            raise StorageSettingError(
+                f"Invalid setting CHECKPOINT_DB: cannot use {str(path)!r} as a SQLite database "
+                f"({exc})"
+            ) from None
+        yield conn
+    finally:
+        await conn.close()
 
 
 @asynccontextmanager
@@ -116,19 +154,44 @@ async def _open_postgres(settings: Settings) -> AsyncIterator[CheckpointBackend]
         check=AsyncConnectionPool.check_connection,
         name="locks",
     )
-    await pool.open(wait=True, timeout=15)
-    await lock_pool.open(wait=True, timeout=15)
+    await _check_postgres(url, settings, kwargs)
     try:
+        await pool.open(wait=True, timeout=15)
+        await lock_pool.open(wait=True, timeout=15)
         saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
         await saver.setup()
         await install_postgres_pruning(pool)
+    except (psycopg.Error, PoolTimeout) as exc:
+        await lock_pool.close()
+        await pool.close()
+        raise _postgres_error(settings, exc) from None
+    try:
         yield CheckpointBackend(
             kind="postgres",
             saver=saver,
             ops=PostgresOps(pool),
             pool=pool,
             shared_lock=PgSessionLock(lock_pool, wait),
+            health=StorageHealth(interval=settings.STORAGE_CHECK_INTERVAL, pool=pool),
         )
     finally:
         await lock_pool.close()
         await pool.close()
+
+
+async def _check_postgres(url: str, settings: Settings, kwargs: Mapping[str, Any]) -> None:
+    """One direct connection first, so an unusable DATABASE_URL fails fast with its reason."""
+    try:
+        conn = await psycopg.AsyncConnection.connect(url, **kwargs)  # type: ignore[arg-type]
+    except psycopg.Error as exc:
+        raise _postgres_error(settings, exc) from None
+    await conn.close()
+
+
+def _postgres_error(settings: Settings, exc: BaseException) -> StorageSettingError:
+    """One line naming DATABASE_URL (password masked) and the first line of the reason."""
+    reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    return StorageSettingError(
+        f"Invalid setting DATABASE_URL: cannot use {settings.masked_database_url()} "
+        f"({reason or type(exc).__name__})"
+    )

@@ -29,7 +29,12 @@ def test_a_reply_of_several_kb_arrives_in_few_events_cut_at_words(
     start_app: StartApp, chat_agent: AgentFactory
 ) -> None:
     agent = chat_agent("reserva")
-    app = start_app(agents={"reserva": agent.url}, LLM_MODE="offline", MAX_MESSAGE_CHARS=20000)
+    app = start_app(
+        agents={"reserva": agent.url},
+        LLM_MODE="offline",
+        MAX_MESSAGE_CHARS=20000,
+        MAX_REPLY_CHARS=20000,
+    )
     message = "quiero reservar " + " ".join(LONG_WORDS[i % 8] for i in range(1500))
     events = read_events(app, chat_body(message, "long-1"))
     done = events[-1][1]
@@ -49,7 +54,12 @@ def test_health_answers_while_a_long_reply_streams(
     start_app: StartApp, chat_agent: AgentFactory
 ) -> None:
     agent = chat_agent("reserva")
-    app = start_app(agents={"reserva": agent.url}, LLM_MODE="offline", MAX_MESSAGE_CHARS=20000)
+    app = start_app(
+        agents={"reserva": agent.url},
+        LLM_MODE="offline",
+        MAX_MESSAGE_CHARS=20000,
+        MAX_REPLY_CHARS=20000,
+    )
     message = "quiero reservar " + " ".join(LONG_WORDS[i % 8] for i in range(2500))
     health: list[int] = []
     first_token = threading.Event()

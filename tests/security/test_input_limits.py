@@ -90,6 +90,8 @@ async def test_custom_max_message_chars(tmp_path: Path) -> None:
         assert (await http.post(URL, json=chat_body("a" * 10, "m"))).status_code == 200
 
 
+# NUL and lone surrogates in the message or config are cleaned, not refused (issue 14):
+# tests/reliability/test_text_clean.py. In a session id they are still a 400.
 BAD_BODIES: list[tuple[str, bytes | dict[str, Any], str | None]] = [
     ("malformed json", b'{"message": "hola", ', None),
     ("trailing garbage", json.dumps(chat_body("hola")).encode() + b"}", None),
@@ -98,8 +100,6 @@ BAD_BODIES: list[tuple[str, bytes | dict[str, Any], str | None]] = [
     ("json null", b"null", None),
     ("empty body", b"", None),
     ("invalid utf-8", b'{"message": "\xc3\x28\xff", "session_id": "s", "config": {}}', None),
-    ("lone surrogate", json.dumps(chat_body("\ud800hola")).encode(), "'message'"),
-    ("NUL in message", json.dumps(chat_body("ho\x00la")).encode(), "'message'"),
     ("message null", {**chat_body("x"), "message": None}, "'message'"),
     ("message number", {**chat_body("x"), "message": 12}, "'message'"),
     ("message list", {**chat_body("x"), "message": ["hola"]}, "'message'"),
@@ -124,8 +124,6 @@ BAD_BODIES: list[tuple[str, bytes | dict[str, Any], str | None]] = [
     ("long list", with_config(lista=list(range(300))), "'config'"),
     ("long string", with_config(extra="x" * 4001), "'config'"),
     ("long known field", with_config(personalidad="x" * 4001), "'config'"),
-    ("surrogate in config", json.dumps(with_config(extra="\udfff")).encode(), "'config.extra'"),
-    ("surrogate key", json.dumps(with_config(**{"\ud800": 1})).encode(), "'config'"),
     (
         "NaN",
         json.dumps(chat_body("hola")).replace('"canal"', '"x": NaN, "canal"').encode(),
