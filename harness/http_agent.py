@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
+import uvicorn
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -177,3 +179,26 @@ class HttpAgent:
 
     def last_headers(self) -> dict[str, str]:
         return self.state.calls[-1]["headers"]
+
+
+def main() -> None:
+    """Serve one HTTP test agent in this process (benchmarks): --port, --name, --shape."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--name", default="reserva")
+    parser.add_argument("--shape", choices=("flat", "context"), default="flat")
+    args = parser.parse_args()
+    state = HttpAgentState(args.name)
+    app = build_app(state, args.shape, None)
+
+    @app.middleware("http")
+    async def forget(request: Request, call_next: Any) -> Any:
+        state.calls.clear()  # a long benchmark keeps no record of each call
+        return await call_next(request)
+
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()
