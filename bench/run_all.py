@@ -35,8 +35,9 @@ BENCHMARKS: dict[str, str] = {
     "checkpoint": "bench.checkpoint",
     "startup": "bench.startup",
     "memory": "bench.memory",
+    "agents": "bench.agents_http",
 }
-ALIASES = {"baseline": "overhead", "mcp_requests": "mcp"}
+ALIASES = {"baseline": "overhead", "mcp_requests": "mcp", "agents_http": "agents"}
 
 
 def main(argv: list[str] | None = None) -> int:

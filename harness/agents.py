@@ -36,6 +36,7 @@ class AgentHandle:
         ]
         if kind == "chat":
             argv += ["--session-id-type", options.get("session_id_type", "str")]
+            argv += ["--tool-name", options.get("tool_name", "chat")]
         argv += ["--stateless"] if options.get("stateless") else []
         argv += ["--json-response"] if options.get("json_response") else []
         self.process = ServerProcess.python_module(
@@ -131,7 +132,8 @@ class AgentFactory:
     def __call__(
         self, name: str = "reserva", *, fresh: bool = False, **options: Any
     ) -> AgentHandle:
-        """An agent named `name`; options: session_id_type ("str"|"int", chat only), delay,
+        """An agent named `name`; options: session_id_type ("str"|"int", chat only), tool_name
+        (the conversational tool's name, chat only; default `chat`), delay,
         fail_first, stateless, json_response, port, env (extra environment)."""
         return self.many(name, fresh=fresh, **options)[0]
 

@@ -13,7 +13,8 @@ def reply_text(name: str, message: str, turn: int) -> str:
 
 
 def build(args: Any) -> tuple[Any, AgentState]:
-    """The FastMCP server with a `chat` tool declaring session_id as str or int."""
+    """The FastMCP server with a conversational tool (`chat`, or `--tool-name`) declaring
+    session_id as str or int."""
     mcp, state = make_server(args)
 
     async def answer(message: str, session_id: Any, context: dict[str, Any] | None) -> Any:
@@ -25,7 +26,7 @@ def build(args: Any) -> tuple[Any, AgentState]:
             history.append(message)
             return reply_text(state.name, message, len(history))
 
-        return await state.run_tool("chat", arguments, produce)
+        return await state.run_tool(args.tool_name, arguments, produce)
 
     description = (
         f"Conversa con el agente {args.name}: envía el mensaje del usuario y devuelve la respuesta."
@@ -41,13 +42,14 @@ def build(args: Any) -> tuple[Any, AgentState]:
         ) -> str:
             return await answer(message, session_id, context)
 
-    mcp.tool(name="chat", description=description)(chat)
+    mcp.tool(name=args.tool_name, description=description)(chat)
     return mcp, state
 
 
 def main() -> None:
     parser = make_parser(__doc__ or "")
     parser.add_argument("--session-id-type", choices=("str", "int"), default="str")
+    parser.add_argument("--tool-name", default="chat", help="the conversational tool's name")
     args = parser.parse_args()
     mcp, state = build(args)
     serve(mcp, state, args.host, args.port)

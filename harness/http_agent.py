@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
+import uvicorn
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -47,7 +49,7 @@ class HttpAgentState:
 
     name: str
     calls: list[dict[str, Any]] = field(default_factory=list)
-    """Each accepted request: body, headers (lower-cased names)."""
+    """Each accepted request: body (as validated), json (exactly as sent), headers (lower-cased)."""
     requests: int = 0
     """Every POST, accepted or not."""
     in_flight: int = 0
@@ -78,7 +80,11 @@ def build_app(state: HttpAgentState, shape: Shape, token: str | None) -> FastAPI
         state.max_in_flight = max(state.max_in_flight, state.in_flight)
         try:
             state.calls.append(
-                {"body": body.model_dump(), "headers": {k: v for k, v in request.headers.items()}}
+                {
+                    "body": body.model_dump(),
+                    "json": await request.json(),
+                    "headers": {k: v for k, v in request.headers.items()},
+                }
             )
             if state.delay:
                 await asyncio.sleep(state.delay)
@@ -147,14 +153,14 @@ class HttpAgent:
         path = "/chat" if self.shape == "context" and self.name == "reserva" else "/api/chat"
         return f"{self.server.url}{path}"
 
-    def start(self) -> HttpAgent:
+    def start(self) -> Self:
         self.server.start()
         return self
 
     def stop(self) -> None:
         self.server.stop()
 
-    def __enter__(self) -> HttpAgent:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *_: object) -> None:
@@ -167,5 +173,32 @@ class HttpAgent:
     def last_body(self) -> dict[str, Any]:
         return self.state.calls[-1]["body"]
 
+    def last_json(self) -> dict[str, Any]:
+        """The last accepted request's JSON exactly as the orchestrator sent it."""
+        return self.state.calls[-1]["json"]
+
     def last_headers(self) -> dict[str, str]:
         return self.state.calls[-1]["headers"]
+
+
+def main() -> None:
+    """Serve one HTTP test agent in this process (benchmarks): --port, --name, --shape."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--name", default="reserva")
+    parser.add_argument("--shape", choices=("flat", "context"), default="flat")
+    args = parser.parse_args()
+    state = HttpAgentState(args.name)
+    app = build_app(state, args.shape, None)
+
+    @app.middleware("http")
+    async def forget(request: Request, call_next: Any) -> Any:
+        state.calls.clear()  # a long benchmark keeps no record of each call
+        return await call_next(request)
+
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -42,6 +42,22 @@ class AgentVariables(PydanticBaseSettingsSource):
         return {"AGENT_VARIABLES": agents} if agents else {}
 
 
+class WithoutAgentVariables(PydanticBaseSettingsSource):
+    """Another source minus its AGENT_<KEY>_<OPTION> keys: AgentVariables reads those itself, the
+    environment before the .env file (else a .env value would beat the environment's)."""
+
+    def __init__(self, source: PydanticBaseSettingsSource) -> None:
+        super().__init__(source.settings_cls)
+        self._source = source
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: this source yields the wrapped source's mapping."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._source().items() if not AGENT_VARIABLE.match(k)}
+
+
 def collect_from_init(data: Mapping[str, Any]) -> dict[str, Any]:
     """Move AGENT_<KEY>_<OPTION> keyword arguments into AGENT_VARIABLES (tests, Studio)."""
     merged = dict(data)

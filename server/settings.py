@@ -14,7 +14,12 @@ from pydantic_settings import (
 from typing_extensions import Annotated
 
 from graph.agents.roster import REFERENCE_AGENTS, Roster
-from server.agent_settings import AgentVariables, build_roster, collect_from_init
+from server.agent_settings import (
+    AgentVariables,
+    WithoutAgentVariables,
+    build_roster,
+    collect_from_init,
+)
 
 AgentMode = Literal["auto", "chat", "tools"]
 
@@ -126,7 +131,8 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """The usual sources, plus AGENT_<KEY>_* variables of any KEY."""
         agents = AgentVariables(settings_cls, getattr(dotenv_settings, "env_file", None))
-        return init_settings, env_settings, dotenv_settings, agents, file_secret_settings
+        dotenv = WithoutAgentVariables(dotenv_settings)
+        return init_settings, env_settings, dotenv, agents, file_secret_settings
 
     @model_validator(mode="before")
     @classmethod

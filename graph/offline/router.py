@@ -118,7 +118,7 @@ def _choose(
 ) -> RouteDecision:
     """Delegate to the top-scoring agent; never to one the turn may not use."""
     top = max(scores.values(), default=0)
-    allowed = [spec.name for spec in agents if scores[spec.name] == top and top > 0]
+    allowed = _most_specific([s.name for s in agents if scores[s.name] == top and top > 0], agents)
     if len(allowed) == 1:
         return _delegate(allowed[0])
     if allowed:
@@ -129,6 +129,13 @@ def _choose(
     if len(agents) == 1:
         return _delegate(agents[0].name)
     return _respond(phrase(config, "frase_no_sabe"), "clarify")
+
+
+def _most_specific(names: Sequence[str], agents: Sequence[AgentSpec]) -> list[str]:
+    """Of agents tied on a message, the most dedicated: `cita` before `citas_ventas` for a cita."""
+    width = {spec.name: len(spec.vocabulary) or 1 for spec in agents}
+    narrowest = min((width[name] for name in names), default=0)
+    return [name for name in names if width[name] == narrowest]
 
 
 def _agent_scores(
