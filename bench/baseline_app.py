@@ -17,9 +17,12 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_mcp_adapters.client import MultiServerMCPClient
 from langchain_openai import ChatOpenAI
 from mcp.types import TextContent
+
+from graph.agents.roster import AgentSpec
 from pydantic import BaseModel
 
 from graph.decision import RouteDecision
+from graph.agents.roster import AgentSpec
 from graph.prompts import context_block, router_system
 
 AGENT = "reserva"
@@ -65,7 +68,7 @@ async def chat(body: ChatIn, request: Request) -> dict[str, Any]:
     state = request.app.state
     session_id = str(body.session_id)
     prompt = [
-        SystemMessage(router_system(body.config, [AGENT], None)),
+        SystemMessage(router_system(body.config, [AgentSpec(AGENT, url='')], None)),
         HumanMessage(context_block(None)),
         HumanMessage(body.message),
     ]

@@ -19,7 +19,7 @@ RESPONDER = "responder"
 
 def build_graph(
     deps: GraphDeps, *, checkpointer: Checkpointer = None, name: str = "orquestador"
-) -> CompiledStateGraph:
+) -> CompiledStateGraph[Any, Any, Any, Any]:
     """START → router → (responder | agent subgraph → responder) → END."""
     graph = StateGraph(State, context_schema=TurnContext, input_schema=InputState)
     graph.add_node("router", partial(route, deps=deps))

@@ -1,7 +1,7 @@
 """The router's decision: who answers this turn, shared by the model router and the offline router."""
 
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
@@ -33,8 +33,8 @@ class RouteDecision(BaseModel):
 @lru_cache(maxsize=256)
 def decision_schema(agents: tuple[str, ...]) -> type[RouteDecision]:
     """RouteDecision whose `agent` may only name `agents` (the schema the model is shown)."""
-    # A Literal built from the roster at run time (mypy cannot check a dynamic Literal).
-    annotation: object = Literal[agents] | None if agents else None  # type: ignore[valid-type]
+    # A Literal built from the roster at run time (a dynamic type: Any for mypy).
+    annotation: Any = Literal[agents] | None if agents else None
     return create_model(
         "RouteDecision",
         __base__=RouteDecision,

@@ -74,7 +74,7 @@ class OrchestratorJsonFormatter(JsonFormatter):
             for key, value in extras.items()
         }
         if record.exc_info:
-            log_data["exc_info"] = scrub(self.formatException(record.exc_info))
+            log_data["exc_info"] = scrub(str(self.formatException(record.exc_info)))
 
 
 def _scrub_value(value: Any) -> Any:

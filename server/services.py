@@ -35,7 +35,7 @@ class Services:
     settings: Settings
     metrics: Metrics
     agents: AgentRegistry
-    graph: CompiledStateGraph
+    graph: CompiledStateGraph[Any, Any, Any, Any]
     backend: CheckpointBackend
     sessions: ConversationStore
     locks: TurnLocks

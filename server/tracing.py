@@ -83,7 +83,8 @@ class TurnTrace:
             return
         agent, action = outcome.get("agent_used"), outcome.get("action")
         self._run.metadata.update({"agent_used": agent, "action": action})
-        self._run.tags.extend([f"action:{action}", f"agent:{agent or 'none'}"])
+        tags = [f"action:{action}", f"agent:{agent or 'none'}"]
+        self._run.tags = [*(self._run.tags or []), *tags]
         self._run.end(
             outputs={"reply": outcome.get("reply"), "agent_used": agent, "action": action}
         )

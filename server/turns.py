@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
 
 from graph.context import TurnContext
 from graph.nodes.responder import ORCHESTRATOR
@@ -68,7 +69,7 @@ def turn_context(request: ChatRequest, services: Services, deadline: float) -> T
     )
 
 
-def run_config(request: ChatRequest, services: Services) -> dict[str, Any]:
+def run_config(request: ChatRequest, services: Services) -> RunnableConfig:
     """The LangGraph run config of a turn (thread = session; trace metadata; step budget)."""
     session = request.session_key
     return {
@@ -176,7 +177,7 @@ async def run_turn(
         log.error(
             "turn failed: storage refused the checkpoint",
             extra={
-                "session": session_ref(request.session_id),
+                "session": session_ref(request.session_key),
                 "error_id": ref,
                 "error": type(exc).__name__,
                 "sqlstate": getattr(exc, "sqlstate", None),

@@ -124,7 +124,7 @@ async def run_tools(
 
 async def finish(state: AgentState, *, agent: str) -> dict[str, Any]:
     """The loop's answer: the model's last text once it stops calling tools."""
-    last = (state.get("scratch") or [None])[-1]
+    last = _last(state)
     if isinstance(last, AIMessage) and not last.tool_calls and last.text.strip():
         return _result(agent, last.text.strip())
     return _result(agent, None, "max_steps")
@@ -137,10 +137,15 @@ def _pick_path(
     return "model" if deps.agents.resolved_mode(agent, model=model) == "tools" else "chat"
 
 
+def _last(state: AgentState) -> AnyMessage | None:
+    scratch = state.get("scratch") or []
+    return scratch[-1] if scratch else None
+
+
 def _after_model(state: AgentState) -> Literal["tools", "finish", "__end__"]:
     if state.get("agent_result") is not None:
-        return END
-    last = (state.get("scratch") or [None])[-1]
+        return "__end__"
+    last = _last(state)
     steps_left = state.get("remaining_steps", STEPS_RESERVED + 1) > STEPS_RESERVED
     if isinstance(last, AIMessage) and last.tool_calls and steps_left:
         return "tools"
@@ -148,10 +153,10 @@ def _after_model(state: AgentState) -> Literal["tools", "finish", "__end__"]:
 
 
 def _after_tools(state: AgentState) -> Literal["model", "__end__"]:
-    return END if state.get("agent_result") is not None else "model"
+    return "__end__" if state.get("agent_result") is not None else "model"
 
 
-def build_agent_subgraph(spec: AgentSpec, deps: GraphDeps) -> CompiledStateGraph:
+def build_agent_subgraph(spec: AgentSpec, deps: GraphDeps) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The subgraph for one agent; which path runs is decided per turn from the agent's mode."""
     name = spec.name
     graph = StateGraph(AgentState, context_schema=TurnContext)

@@ -23,7 +23,7 @@ async def respond(
 ) -> dict[str, Any]:
     """Turn the decision and the agent's result into the reply; bound the stored history."""
     config = (runtime.context or TurnContext()).bot_config
-    decision = state.get("decision") or {"action": "respond", "intent": "other"}
+    decision: dict[str, Any] = state.get("decision") or {"action": "respond", "intent": "other"}
     result = state.get("agent_result")
     active = state.get("active_agent")
     agent = decision.get("agent")
