@@ -9,7 +9,7 @@ from langgraph.types import Checkpointer
 
 from graph.context import TurnContext
 from graph.deps import GraphDeps
-from graph.nodes.agent import build_agent_subgraph
+from graph.nodes.agent import build_agent_node
 from graph.nodes.responder import respond
 from graph.nodes.router import route
 from graph.state import InputState, State
@@ -25,10 +25,10 @@ def build_graph(
     graph.add_node("router", partial(route, deps=deps))
     targets = {RESPONDER: RESPONDER}
     for spec in deps.agents.roster.enabled:
-        subgraph = build_agent_subgraph(spec, deps)
-        graph.add_node(subgraph)
-        graph.add_edge(subgraph.get_name(), RESPONDER)
-        targets[spec.name] = subgraph.get_name()
+        node = f"agent_{spec.name}"
+        graph.add_node(node, build_agent_node(spec, deps))
+        graph.add_edge(node, RESPONDER)
+        targets[spec.name] = node
     graph.add_node(RESPONDER, partial(respond, deps=deps))
     graph.add_edge(START, "router")
     graph.add_conditional_edges("router", partial(_next, targets=targets), list(targets.values()))

@@ -1,7 +1,9 @@
-"""One subgraph per agent: its conversational call made directly, or a tool loop over its MCP tools."""
+"""One node per agent: its conversational call made directly, or a tool-loop subgraph over its MCP
+tools."""
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -130,13 +132,6 @@ async def finish(state: AgentState, *, agent: str) -> dict[str, Any]:
     return _result(agent, None, "max_steps")
 
 
-def _pick_path(
-    state: AgentState, runtime: Runtime[TurnContext], *, agent: str, deps: GraphDeps
-) -> Literal["chat", "model"]:
-    model = deps.model(_context(runtime).api_key) is not None
-    return "model" if deps.agents.resolved_mode(agent, model=model) == "tools" else "chat"
-
-
 def _last(state: AgentState) -> AnyMessage | None:
     scratch = state.get("scratch") or []
     return scratch[-1] if scratch else None
@@ -156,18 +151,30 @@ def _after_tools(state: AgentState) -> Literal["model", "__end__"]:
     return "__end__" if state.get("agent_result") is not None else "model"
 
 
-def build_agent_subgraph(spec: AgentSpec, deps: GraphDeps) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """The subgraph for one agent; which path runs is decided per turn from the agent's mode."""
+def build_agent_node(spec: AgentSpec, deps: GraphDeps) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """The graph node `agent_<name>`: the conversational call made directly (one agent call,
+    no nested graph loop), or, for an MCP tool server with a model, its tool-loop subgraph."""
+    tool_loop = build_tool_loop(spec, deps)
+
+    async def agent_node(state: State, runtime: Runtime[TurnContext]) -> dict[str, Any]:
+        model = deps.model(_context(runtime).api_key) is not None
+        if deps.agents.resolved_mode(spec.name, model=model) == "tools":
+            result = await tool_loop.ainvoke(state, context=runtime.context)
+            return {"agent_result": result.get("agent_result")}
+        return await call_chat(state, runtime, agent=spec.name, deps=deps)
+
+    agent_node.__name__ = f"agent_{spec.name}"
+    return agent_node
+
+
+def build_tool_loop(spec: AgentSpec, deps: GraphDeps) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """The tool-calling loop of one MCP tool server: model ⇄ tools until the model answers."""
     name = spec.name
     graph = StateGraph(AgentState, context_schema=TurnContext)
-    graph.add_node("chat", partial(call_chat, agent=name, deps=deps))
     graph.add_node("model", partial(call_model, spec=spec, deps=deps))
     graph.add_node("tools", partial(run_tools, agent=name, deps=deps))
     graph.add_node("finish", partial(finish, agent=name))
-    graph.add_conditional_edges(
-        START, partial(_pick_path, agent=name, deps=deps), ["chat", "model"]
-    )
-    graph.add_edge("chat", END)
+    graph.add_edge(START, "model")
     graph.add_conditional_edges("model", _after_model, ["tools", "finish", END])
     graph.add_conditional_edges("tools", _after_tools, ["model", END])
     graph.add_edge("finish", END)
