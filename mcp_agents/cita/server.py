@@ -59,11 +59,6 @@ def build_server(
         )
 
     @server.tool()
-    async def cancelar_cita(codigo: Codigo) -> Comprobante:
-        """Cancela una cita confirmada por su código y libera el horario."""
-        return await in_thread(book.cancel, codigo)
-
-    @server.tool()
     async def reprogramar_cita(codigo: Codigo, fecha: Fecha, hora: Hora) -> Comprobante:
         """Mueve una cita confirmada a otra fecha (AAAA-MM-DD) y hora de inicio (HH:MM) libres."""
         return await in_thread(book.reschedule, codigo, fecha, hora, lima_now())

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from .booking import BookingBook, BookingKind
 from .booking_chat import BookingChat, BookingWords
-from .booking_models import Catalogo, Disponibilidad, ServiceSeed
+from .booking_models import Catalogo, Comprobante, Disponibilidad, ServiceSeed
 from .dates import lima_now
 from .server import AgentServer, build_agent_server, in_thread
 from .sessions import DialogueMemory
@@ -37,7 +37,8 @@ class BookingAgent:
 def build_booking_server(
     agent: BookingAgent, db_path: str, *, host: str, allow_any_host: bool
 ) -> tuple[AgentServer, BookingBook]:
-    """A server with listar_servicios, consultar_disponibilidad and chat over `db_path`."""
+    """A server with listar_servicios, consultar_disponibilidad, cancelar_<noun> and chat over
+    `db_path`; the agent adds its own create (and reschedule) tools."""
     book = BookingBook(db_path, agent.kind)
     book.init(agent.seeds)
     store = DialogueMemory(db_path)
@@ -59,6 +60,19 @@ def build_booking_server(
         Úsalo antes de crear una reserva o cita: solo esas horas de inicio se pueden tomar.
         """
         return await in_thread(book.availability, servicio, fecha, lima_now())
+
+    noun, example = agent.kind.noun, f"{agent.kind.code_prefix}KM482"
+    Codigo = Annotated[str, Field(description=f"Código de la {noun}, p. ej. {example}")]
+
+    async def cancel(codigo: str) -> Comprobante:
+        return await in_thread(book.cancel, codigo)
+
+    cancel.__annotations__ = {"codigo": Codigo, "return": Comprobante}  # a per-agent description
+
+    server.tool(
+        name=f"cancelar_{noun}",
+        description=f"Cancela una {noun} confirmada por su código y libera el horario.",
+    )(cancel)
 
     @server.tool()
     async def chat(message: str, session_id: str, context: dict[str, Any] | None = None) -> str:

@@ -57,11 +57,4 @@ def build_server(
             book.create, servicio, fecha, hora, nombre_cliente, telefono, personas, lima_now()
         )
 
-    @server.tool()
-    async def cancelar_reserva(
-        codigo: Annotated[str, Field(description="Código de la reserva, p. ej. RKM482")],
-    ) -> Comprobante:
-        """Cancela una reserva confirmada por su código y libera el horario."""
-        return await in_thread(book.cancel, codigo)
-
     return server
