@@ -17,6 +17,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from server.settings import Settings
+from server.storage.locks import SharedLock
 from server.storage.ops import (
     PostgresOps,
     SqliteOps,
@@ -25,6 +26,7 @@ from server.storage.ops import (
     install_sqlite_pruning,
 )
 from server.storage.pg_lock import PgSessionLock
+from server.storage.sqlite_lock import open_sqlite_lock
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ class CheckpointBackend:
     ops: StorageOps
     sqlite: aiosqlite.Connection | None = None
     pool: AsyncConnectionPool | None = None
-    shared_lock: PgSessionLock | None = None
+    shared_lock: SharedLock | None = None
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""
@@ -72,7 +74,7 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[CheckpointBacke
         return
     path = Path(settings.CHECKPOINT_DB)
     path.parent.mkdir(parents=True, exist_ok=True)
-    async with aiosqlite.connect(str(path)) as conn:
+    async with aiosqlite.connect(str(path)) as conn, open_sqlite_lock(path) as turn_lock:
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA synchronous=NORMAL")
         await conn.execute("PRAGMA busy_timeout=5000")
@@ -80,7 +82,11 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[CheckpointBacke
         await saver.setup()
         await install_sqlite_pruning(conn)
         yield CheckpointBackend(
-            kind="sqlite", saver=saver, ops=SqliteOps(conn, saver.lock), sqlite=conn
+            kind="sqlite",
+            saver=saver,
+            ops=SqliteOps(conn, saver.lock),
+            sqlite=conn,
+            shared_lock=turn_lock,
         )
 
 

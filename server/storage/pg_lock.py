@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 class PgSessionLock:
     """Holds `pg_advisory_lock(hash(session_id))` on a dedicated connection for a turn."""
 
+    orders_arrivals = False  # waiters queue on the in-process lock first (no connection held)
+
     def __init__(self, pool: AsyncConnectionPool, checkout_timeout: float) -> None:
         self._pool = pool
         self._checkout_timeout = checkout_timeout
