@@ -21,6 +21,7 @@ from server.settings import Settings
 from server.storage.backend import CheckpointBackend, open_checkpointer
 from server.storage.locks import TurnLocks
 from server.storage.sessions import ConversationStore
+from server.worker_metrics import WorkerMetrics, open_worker_metrics
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ class Services:
     sessions: ConversationStore
     locks: TurnLocks
     security: SecurityGuard
+    service_metrics: WorkerMetrics
+    """The figures of every uvicorn worker of this run (GET /metrics)."""
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     """Turns running on behalf of streams (kept referenced until they finish)."""
 
@@ -76,6 +79,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """Open the checkpointer, the agents' sessions and the HTTP client; close them on exit."""
     async with AsyncExitStack() as stack:
         metrics = Metrics()
+        service_metrics = await stack.enter_async_context(open_worker_metrics(metrics))
         backend = await stack.enter_async_context(open_checkpointer(settings))
         http = await stack.enter_async_context(httpx.AsyncClient())
         contexts = BusinessContextClient(
@@ -123,4 +127,5 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             sessions=sessions,
             locks=locks,
             security=security,
+            service_metrics=service_metrics,
         )

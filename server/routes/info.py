@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from server.routes.dependencies import ServicesDep
 from server.schemas import ErrorResponse
@@ -62,12 +62,12 @@ async def ready(services: ServicesDep) -> JSONResponse:
 
 @router.get("/metrics")
 async def metrics(services: ServicesDep) -> dict[str, Any]:
-    """Request counts, latency percentiles, breakers and fallbacks (JSON)."""
-    return services.metrics.snapshot()
+    """Request counts, latency percentiles, breakers and fallbacks of every worker (JSON)."""
+    return await services.service_metrics.snapshot()
 
 
 @router.get("/metrics/prometheus", response_class=PlainTextResponse)
 async def metrics_prometheus(services: ServicesDep) -> Response:
-    """The same figures in the Prometheus text exposition format."""
-    services.metrics.refresh_gauges()
-    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    """The same figures in the Prometheus text exposition format (every worker summed)."""
+    body = await services.service_metrics.exposition()
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
