@@ -156,6 +156,7 @@ def merge_raw(raws: list[dict[str, Any]]) -> dict[str, object]:
         "agent_calls": dict(calls),
         "rate_limited": sum(raw["rate_limited"] for raw in raws),
         "workers": len(raws),
+        "requests_by_worker": {str(raw["worker"]): raw["requests_total"] for raw in raws},
         "circuit_breakers_by_worker": {str(raw["worker"]): raw["circuit_breakers"] for raw in raws},
     }
 
