@@ -126,14 +126,16 @@ async def _open_postgres(settings: Settings) -> AsyncIterator[CheckpointBackend]
     await lock_pool.open(wait=True, timeout=15)
     try:
         saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
-        await saver.setup()
-        await install_postgres_pruning(pool)
+        shared = PgSessionLock(lock_pool, wait)
+        async with shared.exclusive("schema-setup"):  # workers starting together: one migrates
+            await saver.setup()
+            await install_postgres_pruning(pool)
         yield CheckpointBackend(
             kind="postgres",
             saver=saver,
             ops=PostgresOps(pool),
             pool=pool,
-            shared_lock=PgSessionLock(lock_pool, wait),
+            shared_lock=shared,
         )
     finally:
         await lock_pool.close()

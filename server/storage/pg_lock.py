@@ -54,6 +54,23 @@ class PgSessionLock:
             await conn.close()
 
     @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """Hold a named lock, waiting as long as it takes (start-up DDL, one process at a time)."""
+        async with self._pool.connection(timeout=self._checkout_timeout) as conn:
+            await conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 1))", (name,))
+            try:
+                yield
+            finally:
+                await self._release_named(conn, name)
+
+    @staticmethod
+    async def _release_named(conn: psycopg.AsyncConnection, name: str) -> None:
+        try:
+            await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 1))", (name,))
+        except Exception:  # noqa: BLE001 - never hand a lock-holding connection back
+            await conn.close()
+
+    @asynccontextmanager
     async def try_hold(self, name: str) -> AsyncIterator[bool]:
         """Try a named lock without waiting; yields whether this process got it."""
         async with self._pool.connection(timeout=5) as conn:
@@ -67,9 +84,4 @@ class PgSessionLock:
                 yield got
             finally:
                 if got:
-                    try:
-                        await conn.execute(
-                            "SELECT pg_advisory_unlock(hashtextextended(%s, 1))", (name,)
-                        )
-                    except Exception:  # noqa: BLE001
-                        await conn.close()
+                    await self._release_named(conn, name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,20 +23,21 @@ from harness.procs import ServerProcess, free_port
 
 
 class WorkersApp:
-    """`uvicorn server.main:app` with two workers (by --workers or WEB_CONCURRENCY), offline."""
+    """`uvicorn server.main:app` with N workers (by --workers or WEB_CONCURRENCY), offline."""
 
-    def __init__(self, log_dir: Path, env: dict[str, str], flag: bool) -> None:
+    def __init__(self, log_dir: Path, env: dict[str, str], flag: bool, workers: int = 2) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = env
         argv: list[object] = ["server.main:app", "--host", "127.0.0.1", "--port", self.port]
-        argv += ["--workers", 2] if flag else []
+        argv += ["--workers", workers] if flag else []
+        self.workers = workers
         self.process = ServerProcess.python_module(
             "uvicorn",
             *argv,
             name=f"workers-{self.port}",
             log_dir=log_dir,
-            env=env if flag else {**env, "WEB_CONCURRENCY": "2"},
+            env=env if flag else {**env, "WEB_CONCURRENCY": str(workers)},
             ready_url=f"{self.url}/health",
             ready_timeout=60,
         )
@@ -43,11 +45,12 @@ class WorkersApp:
     def start(self) -> WorkersApp:
         self.process.start()
         with httpx.Client(base_url=self.url, timeout=30, trust_env=False) as client:
-            for _ in range(600):  # both workers up: each answers /metrics with 2 workers
-                if client.get("/metrics").json().get("workers") == 2:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:  # every worker up: /metrics counts them all
+                if client.get("/metrics").json().get("workers") == self.workers:
                     return self
-                httpx.get(f"{self.url}/health", timeout=1, trust_env=False)
-        raise RuntimeError(f"two workers never answered; log:\n{self.process.log_tail()}")
+                time.sleep(0.1)
+        raise RuntimeError(f"workers never all answered; log:\n{self.process.log_tail()}")
 
     def stop(self) -> None:
         self.process.stop(timeout=15)
@@ -116,7 +119,7 @@ def start_workers(
     """start_workers("sqlite" | "postgres", **ENV) -> (a running 2-worker app, message reader)."""
     running: list[WorkersApp] = []
 
-    def start(kind: str, **env: object) -> tuple[WorkersApp, StoredMessages]:
+    def start(kind: str, workers: int = 2, **env: object) -> tuple[WorkersApp, StoredMessages]:
         folder = tmp_path_factory.mktemp(f"workers-{kind}")
         values = {
             "LLM_MODE": "offline",
@@ -137,7 +140,7 @@ def start_workers(
             "LOG_LEVEL": "INFO",
             **{key: str(value) for key, value in env.items()},
         }
-        app = WorkersApp(folder, values, flag=kind == "sqlite").start()
+        app = WorkersApp(folder, values, flag=kind == "sqlite", workers=workers).start()
         running.append(app)
         if kind == "postgres":
             return app, _postgres_messages(values["DATABASE_URL"])

@@ -178,3 +178,13 @@ async def test_the_sweeper_of_two_workers_deletes_each_expired_session_once(
     deleted, failures = _swept(app)
     assert deleted == 10 and failures == []
     assert all(read(s) == [] for s in sessions)
+
+
+async def test_four_workers_start_together_on_a_fresh_database(
+    start_workers: StartWorkers, storage: dict[str, str]
+) -> None:
+    """Workers starting at once create the tables once (no start-up fails on a race)."""
+    app, _ = start_workers("postgres" if storage else "sqlite", workers=4, **storage)
+    assert app.metrics()["workers"] == 4
+    log = app.process.log_path.read_text(errors="replace")
+    assert "Application startup failed" not in log
