@@ -7,6 +7,7 @@ process that died is deleted by the next waiter, so a crash never blocks a sessi
 """
 
 import asyncio
+import functools
 import logging
 import sqlite3
 import time
@@ -164,7 +165,7 @@ class SqliteTurnLock:
         try:
             yield
         finally:
-            await self._release(key, ticket)
+            self._release_soon(key, ticket)
 
     def _drop_taken(self, taking: "asyncio.Future[tuple[int, bool]]") -> None:
         if not taking.cancelled() and taking.exception() is None:
@@ -201,6 +202,22 @@ class SqliteTurnLock:
                 waiters[min(waiters)].set()
             else:
                 del self._waiting[key]
+
+    def _release_soon(self, key: str, ticket: int) -> None:
+        """Drop the ticket without making the turn wait for it: the lock's one thread runs it
+        before any later take of this process; local waiters are woken once it is done."""
+        self._submit(self._queue.drop, ticket).add_done_callback(
+            functools.partial(self._released, key)
+        )
+
+    def _released(self, key: str, dropping: "asyncio.Future[None]") -> None:
+        if not dropping.cancelled() and dropping.exception() is not None:
+            log.error(
+                "turn lock release failed", extra={"error": type(dropping.exception()).__name__}
+            )
+        waiters = self._waiting.get(key)
+        if waiters:
+            waiters[min(waiters)].set()
 
     async def _release(self, key: str, ticket: int) -> None:
         try:
