@@ -114,7 +114,7 @@ StartWorkers = Callable[..., tuple[WorkersApp, StoredMessages]]
 
 @pytest.fixture(scope="module")
 def start_workers(
-    tmp_path_factory: pytest.TempPathFactory, reserva: str, pg_module_url: str
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, reserva: str
 ) -> Iterator[StartWorkers]:
     """start_workers("sqlite" | "postgres", **ENV) -> (a running 2-worker app, message reader)."""
     running: list[WorkersApp] = []
@@ -128,7 +128,7 @@ def start_workers(
             "MCP_CITA_ENABLED": "false",
             "MCP_VENTA_ENABLED": "false",
             "CHECKPOINT_DB": str(folder / "checkpoints.sqlite"),
-            "DATABASE_URL": pg_module_url if kind == "postgres" else "",
+            "DATABASE_URL": "",
             "MAX_HISTORY_TURNS": "100",
             "SESSION_TTL_SECONDS": "0",
             "RATE_LIMIT_PER_MINUTE": "0",
@@ -140,6 +140,8 @@ def start_workers(
             "LOG_LEVEL": "INFO",
             **{key: str(value) for key, value in env.items()},
         }
+        if kind == "postgres" and not values["DATABASE_URL"]:
+            values["DATABASE_URL"] = request.getfixturevalue("pg_module_url")
         app = WorkersApp(folder, values, flag=kind == "sqlite", workers=workers).start()
         running.append(app)
         if kind == "postgres":
