@@ -17,7 +17,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from server.settings import Settings
-from server.storage.locks import SharedLock
+from server.storage.locks import MachineThenShared, SharedLock
 from server.storage.ops import (
     PostgresOps,
     SqliteOps,
@@ -124,19 +124,21 @@ async def _open_postgres(settings: Settings) -> AsyncIterator[CheckpointBackend]
     )
     await pool.open(wait=True, timeout=15)
     await lock_pool.open(wait=True, timeout=15)
+    Path(settings.CHECKPOINT_DB).parent.mkdir(parents=True, exist_ok=True)
     try:
         saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
         shared = PgSessionLock(lock_pool, wait)
         async with shared.exclusive("schema-setup"):  # workers starting together: one migrates
             await saver.setup()
             await install_postgres_pruning(pool)
-        yield CheckpointBackend(
-            kind="postgres",
-            saver=saver,
-            ops=PostgresOps(pool),
-            pool=pool,
-            shared_lock=shared,
-        )
+        async with open_sqlite_lock(settings.CHECKPOINT_DB) as machine:  # arrival order
+            yield CheckpointBackend(
+                kind="postgres",
+                saver=saver,
+                ops=PostgresOps(pool),
+                pool=pool,
+                shared_lock=MachineThenShared(machine, shared),
+            )
     finally:
         await lock_pool.close()
         await pool.close()

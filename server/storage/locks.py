@@ -80,3 +80,32 @@ class TurnLocks:
                 return
             async with self._shared.hold(session_id, max(0.001, deadline - time.monotonic())):
                 yield
+
+
+class MachineThenShared:
+    """This machine's arrival-ordered lock first, then the lock shared by every host.
+
+    With PostgreSQL the advisory lock alone would let a later message overtake an earlier one
+    waiting in another worker; the machine's ticket queue (SQLite) keeps arrival order among
+    the workers of one machine, and only the first of them waits on the database.
+    """
+
+    orders_arrivals = True
+
+    def __init__(self, machine: SharedLock, shared: SharedLock) -> None:
+        self._machine = machine
+        self._shared = shared
+
+    @asynccontextmanager
+    async def hold(self, session_id: str, timeout: float) -> AsyncIterator[None]:
+        """Hold the session on this machine, then everywhere, waiting at most `timeout` in all."""
+        deadline = time.monotonic() + timeout
+        async with (
+            self._machine.hold(session_id, timeout),
+            self._shared.hold(session_id, max(0.001, deadline - time.monotonic())),
+        ):
+            yield
+
+    def try_hold(self, name: str) -> AbstractAsyncContextManager[bool]:
+        """A named lock of every host (one TTL sweeper in the whole service)."""
+        return self._shared.try_hold(name)

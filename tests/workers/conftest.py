@@ -17,7 +17,7 @@ from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from psycopg.rows import dict_row
 
-from harness.agents import AgentFactory
+from harness.agents import AgentFactory, AgentHandle
 from harness.orchestrator import chat_body
 from harness.procs import ServerProcess, free_port
 
@@ -93,9 +93,9 @@ def _postgres_messages(url: str) -> StoredMessages:
 
 
 @pytest.fixture(scope="module")
-def reserva(chat_agent: AgentFactory) -> str:
+def reserva(chat_agent: AgentFactory) -> AgentHandle:
     """One conversational reserva agent for the module (its replies count turns per session)."""
-    return chat_agent("reserva").url
+    return chat_agent("reserva")
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ StartWorkers = Callable[..., tuple[WorkersApp, StoredMessages]]
 
 @pytest.fixture(scope="module")
 def start_workers(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, reserva: str
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, reserva: AgentHandle
 ) -> Iterator[StartWorkers]:
     """start_workers("sqlite" | "postgres", **ENV) -> (a running 2-worker app, message reader)."""
     running: list[WorkersApp] = []
@@ -123,7 +123,7 @@ def start_workers(
         folder = tmp_path_factory.mktemp(f"workers-{kind}")
         values = {
             "LLM_MODE": "offline",
-            "MCP_RESERVA_URL": reserva,
+            "MCP_RESERVA_URL": reserva.url,
             "MCP_RESERVA_ENABLED": "true",
             "MCP_CITA_ENABLED": "false",
             "MCP_VENTA_ENABLED": "false",

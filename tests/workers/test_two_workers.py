@@ -6,12 +6,14 @@ import asyncio
 import re
 import time
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from prometheus_client.parser import text_string_to_metric_families
 
+from harness.agents import AgentHandle
 from tests.workers.conftest import (
     StartWorkers,
     StoredMessages,
@@ -72,10 +74,20 @@ async def test_fifty_concurrent_messages_to_one_session_are_all_stored(
     assert sum(served) == 50 and len(served) == 2
 
 
+@pytest.fixture
+def slow_reserva(reserva: AgentHandle) -> Iterator[AgentHandle]:
+    """The agent answering after 0.25 s (back to no delay after the test)."""
+    reserva.control(delay=0.25)
+    yield reserva
+    reserva.control(delay=0)
+
+
 async def test_double_texting_across_workers_keeps_arrival_order(
-    two_workers: tuple[WorkersApp, StoredMessages],
+    two_workers: tuple[WorkersApp, StoredMessages], slow_reserva: AgentHandle
 ) -> None:
-    """Messages sent 80 ms apart while earlier ones still run are stored in the order sent."""
+    """Messages sent 80 ms apart while earlier ones still run (each turn takes 0.25 s, so up
+    to three wait at once, in both workers) are stored in the order sent (PostgreSQL too: the
+    machine's ticket queue orders the workers before the advisory lock)."""
     app, read = two_workers
     session = f"order-{uuid.uuid4().hex[:8]}"
     sent = [reserva_message(n) for n in range(10)]
