@@ -60,10 +60,13 @@ class WorkerMetrics:
     async def start(self) -> None:
         if self.directory is None:
             return
-        self.directory.parent.mkdir(parents=True, exist_ok=True)
-        remove_dead_runs(self.directory.parent)
-        self.directory.mkdir(mode=0o700, exist_ok=True)
-        self._server = await asyncio.start_unix_server(self._answer, path=str(self._socket))
+        try:
+            remove_dead_runs(self.directory.parent)
+            self.directory.mkdir(mode=0o700, exist_ok=True)
+            self._server = await asyncio.start_unix_server(self._answer, path=str(self._socket))
+        except OSError as exc:  # the service still runs; /metrics shows this worker alone
+            log.warning("worker metrics not shared", extra={"error": type(exc).__name__})
+            self.directory = None
 
     async def aclose(self) -> None:
         if self._server is not None:
