@@ -2,6 +2,7 @@
 # MaravIA Orquestador: one image for the orchestrator and the reference agents (see compose.yaml).
 #   docker build -t maravia-orquestador .
 #   docker run -p 8000:8000 --env-file .env maravia-orquestador
+#   WEB_CONCURRENCY=N (uvicorn's own variable) runs N worker processes; see the README's "Workers".
 ARG PYTHON_IMAGE=python:3.11-slim
 
 # -- build: install the project and its dependencies into a virtualenv ------------------------
@@ -25,6 +26,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     UVICORN_HOST=0.0.0.0 \
     UVICORN_PORT=8000 \
+    WEB_CONCURRENCY=1 \
     CHECKPOINT_DB=/app/data/checkpoints.sqlite \
     FORWARDED_ALLOW_IPS="" \
     SHUTDOWN_GRACE_SECONDS=60

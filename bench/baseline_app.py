@@ -17,12 +17,10 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_mcp_adapters.client import MultiServerMCPClient
 from langchain_openai import ChatOpenAI
 from mcp.types import TextContent
-
-from graph.agents.roster import AgentSpec
 from pydantic import BaseModel
 
-from graph.decision import RouteDecision
 from graph.agents.roster import AgentSpec
+from graph.decision import RouteDecision
 from graph.prompts import context_block, router_system
 
 AGENT = "reserva"

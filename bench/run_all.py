@@ -1,6 +1,6 @@
 """Run the benchmarks (all, or some by name), print one table and write bench/results/latest.md.
 
-python -m bench.run_all                 # every benchmark, ~5 minutes
+python -m bench.run_all                 # every benchmark, ~7 minutes
 python -m bench.run_all --quick         # every benchmark, ~1 minute (small samples)
 python -m bench.run_all --full          # the issue's sizes, ~10 minutes
 python -m bench.run_all overhead mcp    # a subset by name
@@ -36,6 +36,7 @@ BENCHMARKS: dict[str, str] = {
     "startup": "bench.startup",
     "memory": "bench.memory",
     "agents": "bench.agents_http",
+    "scale": "bench.scale",
 }
 ALIASES = {"baseline": "overhead", "mcp_requests": "mcp", "agents_http": "agents"}
 

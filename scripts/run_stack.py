@@ -80,7 +80,7 @@ def services(studio_port: str | None = None) -> list[Service]:
     )
     orchestrator = Service(
         "orquestador",
-        [py, "-m", "uvicorn", "server.main:app", "--host", host, "--port", port],
+        [py, "-m", "uvicorn", "server.main:app", "--host", host, "--port", port, "--workers", "1"],
         f"http://127.0.0.1:{port}/health",
         env={
             "CONTEXTO_NEGOCIO_ENDPOINT": os.environ.get(

@@ -1,11 +1,16 @@
 """Service metrics: the spec's JSON `/metrics` and a Prometheus registry, one object per app."""
 
+import os
 import statistics
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 from prometheus_client import Counter as PromCounter
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 
 _BREAKER_VALUE = {"closed": 0, "half_open": 1, "open": 2}
 
@@ -162,17 +167,18 @@ class Metrics:
         self._p_rate.labels(scope).inc()
 
     def snapshot(self) -> dict[str, object]:
-        """The JSON of GET /metrics."""
-        values = sorted(self._latencies)
+        """The JSON of GET /metrics for this process alone."""
+        return merge_raw([self.raw()])
+
+    def raw(self) -> dict[str, Any]:
+        """This process's figures as JSON-able values, to be summed with other workers'."""
+        self.refresh_gauges()
         return {
+            "worker": os.getpid(),
             "requests_total": self.requests_total,
             "requests_errors": self.requests_errors,
-            "requests_delegate": self.by_action["delegate"],
-            "requests_respond": self.by_action["respond"],
-            "latency_avg_ms": round(statistics.fmean(values), 2) if values else 0.0,
-            "latency_p50_ms": _percentile(values, 50),
-            "latency_p95_ms": _percentile(values, 95),
-            "latency_p99_ms": _percentile(values, 99),
+            "by_action": dict(self.by_action),
+            "latencies_ms": list(self._latencies),
             "circuit_breakers": self.breakers(),
             "llm_fallbacks": self.llm_fallbacks,
             "agent_failures": self._per_agent(self.agent_failures),
@@ -183,6 +189,7 @@ class Metrics:
             "modalidad_unrecognized": self.modalidad_unrecognized_total,
             "turn_timeouts": self.turn_timeouts,
             "replies_truncated": self.replies_truncated,
+            "prometheus": generate_latest(self.registry).decode(),
         }
 
     def _per_agent(self, counts: Counter[str]) -> dict[str, int]:
@@ -192,6 +199,108 @@ class Metrics:
         """Copy the breakers' states into the Prometheus gauge before an exposition."""
         for agent, snap in self.breakers().items():
             self._p_breaker.labels(agent).set(_BREAKER_VALUE.get(str(snap["state"]), 0))
+
+
+def merge_raw(raws: list[dict[str, Any]]) -> dict[str, object]:
+    """The JSON of GET /metrics from the raw figures of every worker (the contract's keys first).
+
+    Latency percentiles are over the workers' recent windows together; `circuit_breakers` shows
+    each agent's worst state and highest failure count, `circuit_breakers_by_worker` each one's.
+    """
+    values = sorted(v for raw in raws for v in raw["latencies_ms"])
+    actions: Counter[str] = Counter()
+    failures: Counter[str] = Counter()
+    calls: Counter[str] = Counter()
+    internal: Counter[str] = Counter()
+    for raw in raws:
+        actions.update(raw["by_action"])
+        failures.update(raw["agent_failures"])
+        calls.update(raw["agent_calls"])
+        internal.update(raw["internal_errors"])
+    return {
+        "requests_total": sum(raw["requests_total"] for raw in raws),
+        "requests_errors": sum(raw["requests_errors"] for raw in raws),
+        "requests_delegate": actions["delegate"],
+        "requests_respond": actions["respond"],
+        "latency_avg_ms": round(statistics.fmean(values), 2) if values else 0.0,
+        "latency_p50_ms": _percentile(values, 50),
+        "latency_p95_ms": _percentile(values, 95),
+        "latency_p99_ms": _percentile(values, 99),
+        "circuit_breakers": _worst_breakers([raw["circuit_breakers"] for raw in raws]),
+        "llm_fallbacks": sum(raw["llm_fallbacks"] for raw in raws),
+        "agent_failures": _with_zeros(failures, raws, "agent_failures"),
+        "agent_calls": _with_zeros(calls, raws, "agent_calls"),
+        "rate_limited": sum(raw["rate_limited"] for raw in raws),
+        "internal_errors": dict(internal),
+        **{key: sum(raw[key] for raw in raws) for key in SUMMED},
+        "workers": len(raws),
+        "requests_by_worker": {str(raw["worker"]): raw["requests_total"] for raw in raws},
+        "circuit_breakers_by_worker": {str(raw["worker"]): raw["circuit_breakers"] for raw in raws},
+    }
+
+
+SUMMED = ("routing_corrections", "modalidad_unrecognized", "turn_timeouts", "replies_truncated")
+
+
+def _with_zeros(counts: Counter[str], raws: list[dict[str, Any]], key: str) -> dict[str, int]:
+    """Summed per-agent counts, every roster agent included (at 0 when it was never called)."""
+    names: dict[str, None] = {}
+    for raw in raws:
+        names.update(dict.fromkeys(raw[key]))
+    return {name: counts[name] for name in names}
+
+
+def _worst_breakers(per_worker: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, object]]:
+    merged: dict[str, dict[str, object]] = {}
+    for breakers in per_worker:
+        for agent, snap in breakers.items():
+            seen = merged.setdefault(agent, dict(snap))
+            if _BREAKER_VALUE.get(snap["state"], 0) > _BREAKER_VALUE.get(str(seen["state"]), 0):
+                seen["state"] = snap["state"]
+            seen["failure_count"] = max(int(str(seen["failure_count"])), snap["failure_count"])
+    return merged
+
+
+class _Samples(Collector):
+    """A collector yielding already merged metric families."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._families
+
+
+def merge_exposition(raws: list[dict[str, Any]]) -> bytes:
+    """One Prometheus text for every worker: counters and histograms summed, gauges at their
+    maximum (the worst breaker state), plus each gauge per worker as `<name>_by_worker`."""
+    families: dict[str, Metric] = {}
+    values: dict[tuple[str, str, tuple[tuple[str, str], ...]], float] = {}
+    for raw in raws:
+        for family in text_string_to_metric_families(raw["prometheus"]):
+            families.setdefault(family.name, Metric(family.name, family.documentation, family.type))
+            for sample in family.samples:
+                key = (family.name, sample.name, tuple(sorted(sample.labels.items())))
+                if key not in values:
+                    values[key] = sample.value
+                elif sample.name.endswith("_created"):
+                    values[key] = min(values[key], sample.value)
+                elif family.type == "gauge":
+                    values[key] = max(values[key], sample.value)
+                else:
+                    values[key] += sample.value
+                if family.type == "gauge":
+                    name = f"{family.name}_by_worker"
+                    families.setdefault(
+                        name, Metric(name, f"{family.documentation} (per worker)", "gauge")
+                    )
+                    labels = (*key[2], ("worker", str(raw["worker"])))
+                    values[(name, name, labels)] = sample.value
+    for (family_name, name, labels), value in values.items():
+        families[family_name].add_sample(name, dict(labels), value)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Samples(list(families.values())))
+    return generate_latest(registry)
 
 
 def _percentile(values: list[float], pct: float) -> float:

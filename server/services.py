@@ -24,6 +24,7 @@ from server.shutdown import Shutdown
 from server.storage.backend import CheckpointBackend, open_checkpointer
 from server.storage.locks import TurnLocks
 from server.storage.sessions import ConversationStore
+from server.worker_metrics import WorkerMetrics, open_worker_metrics
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ class Services:
     models: ModelPool
     modalidades: ModalidadTable
     shutdown: Shutdown
+    service_metrics: WorkerMetrics
+    """The figures of every uvicorn worker of this run (GET /metrics)."""
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     """Turns running on behalf of streams (kept referenced until they finish)."""
 
@@ -87,6 +90,7 @@ async def open_services(
 ) -> AsyncIterator[Services]:
     """Open the checkpointer, the agents' sessions and the HTTP client; close them on exit."""
     async with AsyncExitStack() as stack:
+        service_metrics = await stack.enter_async_context(open_worker_metrics(metrics))
         backend = await stack.enter_async_context(open_checkpointer(settings))
         http = await stack.enter_async_context(httpx.AsyncClient())
         agent_http = await stack.enter_async_context(
@@ -134,4 +138,5 @@ async def open_services(
             models=models,
             modalidades=ModalidadTable(settings.MODALIDAD_AGENTS, settings.roster),
             shutdown=Shutdown(settings.SHUTDOWN_GRACE_SECONDS),
+            service_metrics=service_metrics,
         )

@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from server.routes.dependencies import ServicesDep
 from server.schemas import ErrorResponse
@@ -70,15 +70,15 @@ async def ready(services: ServicesDep) -> JSONResponse:
 
 @router.get("/metrics")
 async def metrics(services: ServicesDep) -> dict[str, Any]:
-    """Request counts, latency percentiles, breakers and fallbacks (JSON)."""
+    """Request counts, latency percentiles, breakers and fallbacks of every worker (JSON)."""
     return {
-        **services.metrics.snapshot(),
-        "rate_limit_storage": services.security.limiter.store.snapshot(),
+        **await services.service_metrics.snapshot(),
+        "rate_limit_storage": services.security.limiter.store.snapshot(),  # this worker's
     }
 
 
 @router.get("/metrics/prometheus", response_class=PlainTextResponse)
 async def metrics_prometheus(services: ServicesDep) -> Response:
-    """The same figures in the Prometheus text exposition format."""
-    services.metrics.refresh_gauges()
-    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    """The same figures in the Prometheus text exposition format (every worker summed)."""
+    body = await services.service_metrics.exposition()
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

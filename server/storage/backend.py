@@ -18,6 +18,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from server.settings import Settings, SettingsError
 from server.storage.health import StorageFault, StorageHealth
+from server.storage.locks import MachineThenShared, SharedLock
 from server.storage.ops import (
     PostgresOps,
     SqliteOps,
@@ -26,6 +27,7 @@ from server.storage.ops import (
     install_sqlite_pruning,
 )
 from server.storage.pg_lock import PgSessionLock
+from server.storage.sqlite_lock import open_sqlite_lock
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ class CheckpointBackend:
     ops: StorageOps
     sqlite: aiosqlite.Connection | None = None
     pool: AsyncConnectionPool | None = None
-    shared_lock: PgSessionLock | None = None
+    shared_lock: SharedLock | None = None
     health: StorageHealth | None = None
 
     async def ping(self) -> bool:
@@ -79,7 +81,7 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[CheckpointBacke
             f"Invalid setting CHECKPOINT_DB: cannot create the folder {str(path.parent)!r} "
             f"({exc.strerror or type(exc).__name__})"
         ) from None
-    async with _open_sqlite(path) as conn:
+    async with _open_sqlite(path) as conn, open_sqlite_lock(path) as turn_lock:
         saver = AsyncSqliteSaver(conn)
         health = StorageHealth(
             interval=settings.STORAGE_CHECK_INTERVAL,
@@ -92,6 +94,7 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[CheckpointBacke
             saver=saver,
             ops=SqliteOps(conn, saver.lock),
             sqlite=conn,
+            shared_lock=turn_lock,
             health=health,
         )
 
@@ -159,21 +162,25 @@ async def _open_postgres(settings: Settings) -> AsyncIterator[CheckpointBackend]
         await pool.open(wait=True, timeout=15)
         await lock_pool.open(wait=True, timeout=15)
         saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
-        await saver.setup()
-        await install_postgres_pruning(pool)
+        shared = PgSessionLock(lock_pool, wait)
+        async with shared.exclusive("schema-setup"):  # workers starting together: one migrates
+            await saver.setup()
+            await install_postgres_pruning(pool)
     except (psycopg.Error, PoolTimeout) as exc:
         await lock_pool.close()
         await pool.close()
         raise _postgres_error(settings, exc) from None
     try:
-        yield CheckpointBackend(
-            kind="postgres",
-            saver=saver,
-            ops=PostgresOps(pool),
-            pool=pool,
-            shared_lock=PgSessionLock(lock_pool, wait),
-            health=StorageHealth(interval=settings.STORAGE_CHECK_INTERVAL, pool=pool),
-        )
+        Path(settings.CHECKPOINT_DB).parent.mkdir(parents=True, exist_ok=True)
+        async with open_sqlite_lock(settings.CHECKPOINT_DB) as machine:  # arrival order
+            yield CheckpointBackend(
+                kind="postgres",
+                saver=saver,
+                ops=PostgresOps(pool),
+                pool=pool,
+                shared_lock=MachineThenShared(machine, shared),
+                health=StorageHealth(interval=settings.STORAGE_CHECK_INTERVAL, pool=pool),
+            )
     finally:
         await lock_pool.close()
         await pool.close()

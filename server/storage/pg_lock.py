@@ -1,5 +1,6 @@
 """A per-session PostgreSQL advisory lock, so turns of one session never overlap across instances."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,8 @@ log = logging.getLogger(__name__)
 
 class PgSessionLock:
     """Holds `pg_advisory_lock(hash(session_id))` on a dedicated connection for a turn."""
+
+    orders_arrivals = False  # waiters queue on the in-process lock first (no connection held)
 
     def __init__(self, pool: AsyncConnectionPool, checkout_timeout: float) -> None:
         self._pool = pool
@@ -52,22 +55,44 @@ class PgSessionLock:
             await conn.close()
 
     @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        """Hold a named lock, waiting as long as it takes (start-up DDL, one process at a time).
+
+        Waits by polling, never inside a statement: the holder's migrations include
+        CREATE INDEX CONCURRENTLY, which waits for every open transaction, a blocked
+        pg_advisory_lock included (an undetected deadlock).
+        """
+        async with self._pool.connection(timeout=self._checkout_timeout) as conn:
+            while not await self._try_named(conn, name):
+                await asyncio.sleep(0.05)
+            try:
+                yield
+            finally:
+                await self._release_named(conn, name)
+
+    @staticmethod
+    async def _try_named(conn: psycopg.AsyncConnection, name: str) -> bool:
+        row = await (
+            await conn.execute(
+                "SELECT pg_try_advisory_lock(hashtextextended(%s, 1)) AS ok", (name,)
+            )
+        ).fetchone()
+        return bool(row and (row["ok"] if isinstance(row, dict) else row[0]))
+
+    @staticmethod
+    async def _release_named(conn: psycopg.AsyncConnection, name: str) -> None:
+        try:
+            await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 1))", (name,))
+        except Exception:  # noqa: BLE001 - never hand a lock-holding connection back
+            await conn.close()
+
+    @asynccontextmanager
     async def try_hold(self, name: str) -> AsyncIterator[bool]:
         """Try a named lock without waiting; yields whether this process got it."""
         async with self._pool.connection(timeout=5) as conn:
-            row = await (
-                await conn.execute(
-                    "SELECT pg_try_advisory_lock(hashtextextended(%s, 1)) AS ok", (name,)
-                )
-            ).fetchone()
-            got = bool(row and (row["ok"] if isinstance(row, dict) else row[0]))
+            got = await self._try_named(conn, name)
             try:
                 yield got
             finally:
                 if got:
-                    try:
-                        await conn.execute(
-                            "SELECT pg_advisory_unlock(hashtextextended(%s, 1))", (name,)
-                        )
-                    except Exception:  # noqa: BLE001
-                        await conn.close()
+                    await self._release_named(conn, name)
