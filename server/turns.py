@@ -153,6 +153,7 @@ async def run_turn(
                     log.error("turn overran its deadline; answered with the fallback phrase")
                     state = await _timed_out(request, services, context)
                 trace.finish(state)
+            services.sessions.stored(request.session_key)
         response = ChatResponse(
             reply=state["reply"],
             session_id=request.session_id,

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from cachetools import TTLCache
 from langchain_core.messages import BaseMessage, HumanMessage
 
 from server.storage.backend import CheckpointBackend
@@ -22,6 +23,17 @@ class ConversationStore:
     def __init__(self, backend: CheckpointBackend, ttl_seconds: int) -> None:
         self._backend = backend
         self._ttl = ttl_seconds
+        # When this process last stored a turn of a session. Any other process can only have
+        # stored a later one, so a session seen here within the TTL is surely not idle-expired
+        # and its turn skips the expiry query (the database is asked only past that).
+        self._stored_at: TTLCache[str, float] | None = (
+            TTLCache(maxsize=100_000, ttl=ttl_seconds) if ttl_seconds > 0 else None
+        )
+
+    def stored(self, session_id: str) -> None:
+        """Note that this process just stored a turn of the session."""
+        if self._stored_at is not None:
+            self._stored_at[session_id] = time.time()
 
     def _expired(self, checkpoint_id: str, now: float) -> bool:
         return self._ttl > 0 and now - checkpoint_time(checkpoint_id) > self._ttl
@@ -62,7 +74,7 @@ class ConversationStore:
 
     async def expire_if_idle(self, session_id: str) -> bool:
         """Delete the session when it has been idle past the TTL (caller holds its lock)."""
-        if self._ttl <= 0:
+        if self._ttl <= 0 or (self._stored_at is not None and session_id in self._stored_at):
             return False
         latest = await self._backend.ops.latest_id(session_id)
         if latest is None or not self._expired(latest, time.time()):
@@ -72,6 +84,8 @@ class ConversationStore:
 
     async def clear(self, session_id: str) -> None:
         """Delete every checkpoint and write of a session."""
+        if self._stored_at is not None:
+            self._stored_at.pop(session_id, None)
         await self._backend.saver.adelete_thread(session_id)
 
     async def sweep(self, locks: TurnLocks) -> int:
