@@ -20,6 +20,7 @@ from server.session_ids import session_ref
 from server.storage.backend import STORAGE_ERRORS
 from server.storage.locks import SessionLockTimeout
 from server.tracing import turn_trace
+from server.turn_secrets import masked_in_logs
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,9 @@ TurnEvents = Callable[[str, dict[str, Any]], None]
 def check_request(request: ChatRequest, services: Services) -> None:
     """The errors a turn answers before it starts: no model key, a modalidad `direct` needs."""
     settings = services.settings
-    if settings.LLM_MODE == "openai" and settings.OPENAI_API_KEY is None:
-        if request.company_key is None:
-            raise ApiError(500, NO_KEY)
+    no_key = settings.OPENAI_API_KEY is None and request.company_key is None
+    if settings.LLM_MODE == "openai" and no_key:
+        raise ApiError(500, NO_KEY)
     if settings.ROUTING_MODE == "direct":
         value = request.config.modalidad
         if value is None or not value.strip():
@@ -133,6 +134,13 @@ async def run_turn(
     request: ChatRequest, services: Services, events: TurnEvents | None = None
 ) -> ChatResponse:
     """Run one turn and record it in the metrics; errors become ApiError with Spanish details."""
+    with masked_in_logs(request.company_key):
+        return await _run_turn(request, services, events)
+
+
+async def _run_turn(
+    request: ChatRequest, services: Services, events: TurnEvents | None
+) -> ChatResponse:
     started = time.perf_counter()
     status, response = 500, None
     settings = services.settings
