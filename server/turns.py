@@ -56,13 +56,17 @@ def turn_context(request: ChatRequest, services: Services, deadline: float) -> T
     direct = services.settings.ROUTING_MODE == "direct"
     if modalidad.key is None and not direct:
         services.metrics.modalidad_unrecognized()
+    allowed = (modalidad.agent,) if modalidad.agent else None
+    if direct and modalidad.agent is None:  # its agent is not enabled: the fallback, no other
+        log.warning("the modalidad's agent is not enabled", extra={"modalidad": modalidad.key})
+        allowed = ()
     return TurnContext(
         bot_config=config,
         session_id=request.session_key,
         id_empresa=request.company,
         api_key=request.company_key,
         request_id=current_request_id.get(),
-        allowed_agents=(modalidad.agent,) if modalidad.agent else None,
+        allowed_agents=allowed,
         modalidad=modalidad.key,
         direct=direct,
         deadline=deadline,
