@@ -56,7 +56,7 @@ def turn_context(request: ChatRequest, services: Services, deadline: float) -> T
     direct = services.settings.ROUTING_MODE == "direct"
     if modalidad.key is None and not direct:
         services.metrics.modalidad_unrecognized()
-    allowed = (modalidad.agent,) if modalidad.agent else None
+    allowed: tuple[str, ...] | None = (modalidad.agent,) if modalidad.agent else None
     if direct and modalidad.agent is None:  # its agent is not enabled: the fallback, no other
         log.warning("the modalidad's agent is not enabled", extra={"modalidad": modalidad.key})
         allowed = ()

@@ -185,3 +185,35 @@ def test_no_key_sent_is_no_key_forwarded(
     assert r.status_code == 200, r.text
     assert openai_stub.request_headers[-1]["authorization"] == "Bearer server-key-0123456789"
     assert agents["cita"].last_body()["api_key"] is None
+
+
+def test_traces_never_carry_the_key(
+    start_app: StartApp, openai_stub: OpenAIStub, agents: dict[str, HttpAgent]
+) -> None:
+    from server.tracing import langsmith_client
+    from tests.tracing.recorder import LangSmithRecorder
+
+    key = company_key()
+    tracing_key = "lsv2_pt_" + "0123456789abcdef" * 2 + "_1a2b3c4d5e"
+    with LangSmithRecorder() as recorder:
+        app = start_app(
+            **settings_with_agents(agents, openai_stub),
+            LANGSMITH_TRACING=True,
+            LANGSMITH_ENDPOINT=recorder.url,
+            LANGSMITH_API_KEY=tracing_key,
+        )
+        try:
+            replies = run_turns(Poster(app.client), key, agents, openai_stub)
+            check_replies(replies, key)
+            client = langsmith_client(recorder.url, tracing_key)
+            client.flush()
+            recorder.wait_for(lambda runs: len(runs) > 10)
+            sent = b"\n".join(recorder.bodies)
+        finally:
+            app.stop()
+            langsmith_client(recorder.url, tracing_key).close(timeout=2)
+            langsmith_client.cache_clear()
+    assert b"Para el lunes" in sent  # the turns were traced
+    at = sent.find(key.encode())
+    assert at < 0, sent[max(0, at - 1500) : at + 200]
+    assert key[-12:].encode() not in sent
