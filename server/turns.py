@@ -52,6 +52,7 @@ def check_request(request: ChatRequest, services: Services) -> None:
 def turn_context(request: ChatRequest, services: Services, deadline: float) -> TurnContext:
     """The runtime context of one turn: the client's config and the turn's limits."""
     config = request.config.model_dump(mode="json", exclude_unset=True)
+    config["id_empresa"] = request.company  # the winning id, for every agent and prompt
     modalidad = services.modalidades.resolve(config.get("modalidad"))
     direct = services.settings.ROUTING_MODE == "direct"
     if modalidad.key is None and not direct:

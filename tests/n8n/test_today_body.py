@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from harness.agents import AgentFactory
 from harness.http_agent import HttpAgent
 from harness.orchestrator import StartApp, chat_body
 from server.schemas import ID_EMPRESA, MSG_EMPTY, SESSION_EMPTY
@@ -77,6 +78,37 @@ def test_the_top_level_company_wins_over_the_configs(
     assert r.status_code == 200, r.text
     got = agents["cita"].last_body()
     assert got["id_empresa"] == 7 and got["config"]["id_empresa"] == 7
+
+
+@pytest.mark.parametrize("stale", [None, "", 0, "abc", 99])
+def test_a_null_empty_or_stale_config_company_beside_the_top_level_one_is_ignored(
+    app: Any, agents: dict[str, HttpAgent], stale: object
+) -> None:
+    body = today_body("Quiero una cita")
+    body["config"]["id_empresa"] = stale
+    r = post(app, body)
+    assert r.status_code == 200, r.text
+    got = agents["cita"].last_body()
+    assert got["id_empresa"] == COMPANY and got["config"]["id_empresa"] == COMPANY
+
+
+def test_an_mcp_agent_gets_the_winning_company_in_its_config(
+    start_app: StartApp, chat_agent: AgentFactory
+) -> None:
+    agent = chat_agent("cita", session_id_type="int")
+    agent.reset()
+    app = start_app(agents={"cita": agent.url}, LLM_MODE="offline")
+    for config_id in (None, 99):
+        body = today_body("Quiero agendar una cita", api_key=COMPANY_KEY)
+        if config_id is not None:
+            body["config"]["id_empresa"] = config_id
+        r = post(app, body)
+        assert (r.status_code, r.json()["agent_used"]) == (200, "cita"), r.text
+        call = agent.chat_calls()[-1]
+        assert call["session_id"] == SESSION and call["session_id_type"] == "int"
+        assert call["context"]["config"]["id_empresa"] == COMPANY
+        assert call["context"]["config"]["modalidad"] == "Citas"
+        assert COMPANY_KEY not in repr(call)  # the MCP `chat` tool takes no key
 
 
 def test_a_numeric_string_company_is_accepted(app: Any, agents: dict[str, HttpAgent]) -> None:
