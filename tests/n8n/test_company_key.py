@@ -106,6 +106,17 @@ def test_openai_mode_without_a_server_key_refuses_only_keyless_turns(
     assert agents["cita"].last_body()["api_key"] == key
 
 
+def test_offline_mode_ignores_the_key_for_routing_but_forwards_it(
+    start_app: StartApp, openai_stub: OpenAIStub, agents: dict[str, HttpAgent]
+) -> None:
+    app = start_app(**agent_env(agents), **model_settings(openai_stub, LLM_MODE="offline"))
+    key = f"sk-empresa-{uuid.uuid4().hex}"
+    r = post(app, today_body("Quiero agendar una cita", api_key=key))
+    assert (r.status_code, r.json()["agent_used"]) == (200, "cita"), r.text
+    assert openai_stub.request_count == 0
+    assert agents["cita"].last_body()["api_key"] == key
+
+
 def test_a_tool_server_agents_loop_runs_on_the_companys_key(
     start_app: StartApp, openai_stub: OpenAIStub, tool_agent: AgentFactory
 ) -> None:
