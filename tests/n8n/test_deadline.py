@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from harness.agents import AgentFactory
+from harness.context_server import ContextServer
 from harness.http_agent import HttpAgent
 from harness.openai_specs import hang, route_json, tool_calls
 from harness.openai_stub import OpenAIStub
@@ -169,3 +170,30 @@ def test_a_slow_tool_of_a_tool_loop_is_cut_by_the_deadline(
     agent.control(delay=0)
     assert_fallback(r, elapsed)
     assert app.metrics()["turn_timeouts"] == 1
+
+
+def test_a_slow_business_context_does_not_push_the_turn_past_its_deadline(
+    start_app: StartApp,
+    openai_stub: OpenAIStub,
+    agents: dict[str, HttpAgent],
+    context_server: ContextServer,
+) -> None:
+    app = start_app(
+        **agent_env(agents),
+        **LIMITS,
+        CONTEXTO_NEGOCIO_ENDPOINT=context_server.url,
+        CONTEXTO_NEGOCIO_TIMEOUT=10,
+        **model_settings(openai_stub),
+    )
+    openai_stub.set_handler(lambda req: route_json("delegate", "cita"))
+    context_server.set_delay(3)
+    r, elapsed = timed_post(app, today_body("Quiero una cita"))
+    assert_fallback(r, elapsed)
+    assert context_server.calls == 1
+    metrics = app.metrics()
+    assert (metrics["turn_timeouts"], metrics["llm_fallbacks"]) == (1, 0)
+    assert agents["cita"].calls == [] and openai_stub.request_count == 0
+    # a quick context again: the next turn is whole
+    context_server.set_delay(0)
+    r = post(app, today_body("Quiero una cita", session_id=51900000004))
+    assert (r.status_code, r.json()["agent_used"]) == (200, "cita"), r.text
