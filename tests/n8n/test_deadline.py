@@ -73,9 +73,9 @@ def test_a_slow_agent_gives_the_fallback_by_the_deadline_and_the_next_turn_works
 
 
 def test_a_follow_up_sent_during_a_slow_turn_is_answered_not_409(
-    start_app: StartApp, agents: dict[str, HttpAgent]
+    start_app: StartApp, agents: dict[str, HttpAgent], storage: dict[str, Any]
 ) -> None:
-    app = start_app(**agent_env(agents), **LIMITS, LLM_MODE="offline")
+    app = start_app(**agent_env(agents), **LIMITS, **storage, LLM_MODE="offline")
     agents["cita"].state.delay = 3
     with cf.ThreadPoolExecutor(2) as pool, httpx.Client(base_url=app.url, timeout=30) as client:
         first = pool.submit(client.post, "/api/agent/chat", json=today_body("Quiero una cita"))
