@@ -128,7 +128,8 @@ def test_todays_workflow_posts_todays_body_within_the_turn_deadline(
         "config": "config",
     }
     # the node waits longer than a turn may take, so a slow turn is the fallback, not an n8n error
-    default_deadline = Settings(_env_file=None).TURN_TIMEOUT  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]  # a pydantic-settings option
+    default_deadline = settings.TURN_TIMEOUT
     assert params["options"]["timeout"] / 1000 > default_deadline
     respond = node(today, "respondToWebhook")["parameters"]["responseBody"]
     assert set(dict(TODAY_FIELD.findall(respond)).values()) == {

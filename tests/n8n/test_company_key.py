@@ -148,3 +148,19 @@ def test_a_tool_server_agents_loop_runs_on_the_companys_key(
     assert [h.get("authorization") for h in openai_stub.request_headers] == [
         f"Bearer {SERVER_KEY}"
     ] * 2
+
+
+def test_model_clients_are_reused_per_key_and_bounded() -> None:
+    from server.models import MAX_COMPANY_MODELS, ModelPool
+    from server.settings import Settings
+
+    settings = Settings(  # type: ignore[call-arg]  # _env_file: a pydantic-settings init option
+        _env_file=None, OPENAI_API_KEY=SERVER_KEY, OPENAI_BASE_URL="http://127.0.0.1:9/v1"
+    )
+    pool = ModelPool(settings)
+    first, other = pool.get("sk-empresa-a-000000"), pool.get("sk-empresa-b-000000")
+    assert first is pool.get("sk-empresa-a-000000") and first is not other
+    assert pool.get(None) is pool.get("") is pool.server_model is not None
+    for i in range(MAX_COMPANY_MODELS):  # more companies than the cache holds
+        pool.get(f"sk-empresa-{i:06d}")
+    assert pool.get("sk-empresa-a-000000") is not first  # evicted, then built again
