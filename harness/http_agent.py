@@ -58,6 +58,9 @@ class HttpAgentState:
     statuses: list[int] = field(default_factory=list)
     """Statuses to answer next, one per request (200 answers normally)."""
     empty_next: int = 0
+    error_detail: str = "fallo simulado {status}"
+    """The `detail` of an injected error status; may name {status} and {api_key} (echoing the
+    key, as a model provider's 401 text does)."""
     url: str | None = None
     memory: dict[int, int] = field(default_factory=dict)
 
@@ -65,6 +68,7 @@ class HttpAgentState:
         self.calls.clear()
         self.requests = self.in_flight = self.max_in_flight = self.empty_next = 0
         self.delay = 0.0
+        self.error_detail = HttpAgentState.error_detail
         self.statuses.clear()
         self.url = None
         self.memory.clear()
@@ -90,7 +94,9 @@ def build_app(state: HttpAgentState, shape: Shape, token: str | None) -> FastAPI
                 await asyncio.sleep(state.delay)
             status = state.statuses.pop(0) if state.statuses else 200
             if status != 200:
-                return JSONResponse({"detail": f"fallo simulado {status}"}, status_code=status)
+                key = getattr(body, "api_key", None)
+                detail = state.error_detail.format(status=status, api_key=key)
+                return JSONResponse({"detail": detail}, status_code=status)
             if state.empty_next:
                 state.empty_next -= 1
                 return JSONResponse({"reply": "", "url": None})

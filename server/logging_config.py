@@ -11,6 +11,7 @@ from typing import Any
 from pythonjsonlogger.json import JsonFormatter
 
 from server.request_ids import RequestIdFilter
+from server.turn_secrets import current_turn_secrets
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 _PHONE = re.compile(r"(?<!\d)\+?\d[\d \-]{6,}\d(?!\d)")
@@ -38,7 +39,8 @@ def scrub(text: str) -> str:
 
 class OrchestratorJsonFormatter(JsonFormatter):
     """One JSON object per line; extras go under `extra_fields`; INFO+ lines are scrubbed;
-    configured secrets (API keys, passwords) are masked at every level."""
+    configured secrets (API keys, passwords) and the current turn's company key are masked at
+    every level."""
 
     def __init__(self, *args: Any, secrets: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -46,7 +48,9 @@ class OrchestratorJsonFormatter(JsonFormatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        for secret in self._secrets:
+        turn = current_turn_secrets.get()
+        secrets = sorted({*self._secrets, *turn}, key=len, reverse=True) if turn else self._secrets
+        for secret in secrets:
             line = line.replace(secret, "***").replace(json.dumps(secret)[1:-1], "***")
         return line
 

@@ -103,6 +103,17 @@ class ChatRequest(BaseModel):
         description="The company's own model key for this turn (never stored or logged).",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _top_level_company_wins(cls, data: Any) -> Any:
+        """With a top-level id_empresa, config.id_empresa is not read: a null, empty or stale one
+        there is no error (today's flows may still carry one)."""
+        if isinstance(data, dict) and data.get("id_empresa") is not None:
+            config = data.get("config")
+            if isinstance(config, dict) and "id_empresa" in config:
+                data = {**data, "config": {k: v for k, v in config.items() if k != "id_empresa"}}
+        return data
+
     @field_validator("message", mode="before")
     @classmethod
     def _message(cls, value: Any) -> Any:

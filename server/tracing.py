@@ -15,6 +15,7 @@ from langsmith.utils import LangSmithError
 from server.request_ids import current_request_id
 from server.schemas import ChatRequest
 from server.settings import Settings
+from server.turn_secrets import current_turn_secrets
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,23 @@ def secret_redactor() -> Callable[[Any], Any]:
             return [by_name(item) for item in data]
         return data
 
-    return lambda data: by_value(by_name(data))
+    def by_turn(data: Any) -> Any:  # the company's key of the turn being traced, anywhere
+        secrets = current_turn_secrets.get()
+        return _masked(data, secrets) if secrets else data
+
+    return lambda data: by_value(by_name(by_turn(data)))
+
+
+def _masked(data: Any, secrets: tuple[str, ...]) -> Any:
+    if isinstance(data, str):
+        for secret in secrets:
+            data = data.replace(secret, REDACTED)
+        return data
+    if isinstance(data, Mapping):
+        return {key: _masked(value, secrets) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_masked(item, secrets) for item in data]
+    return data
 
 
 @lru_cache(maxsize=4)

@@ -21,6 +21,7 @@ from server.session_ids import session_ref
 from server.storage.backend import STORAGE_ERRORS, STORAGE_REJECTED
 from server.storage.locks import SessionLockTimeout
 from server.tracing import turn_trace
+from server.turn_secrets import masked_in_logs
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,9 @@ TurnEvents = Callable[[str, dict[str, Any]], None]
 def check_request(request: ChatRequest, services: Services) -> None:
     """The errors a turn answers before it starts: no model key, a modalidad `direct` needs."""
     settings = services.settings
-    if settings.LLM_MODE == "openai" and settings.OPENAI_API_KEY is None:
-        if request.company_key is None:
-            raise ApiError(500, NO_KEY)
+    no_key = settings.OPENAI_API_KEY is None and request.company_key is None
+    if settings.LLM_MODE == "openai" and no_key:
+        raise ApiError(500, NO_KEY)
     if settings.ROUTING_MODE == "direct":
         value = request.config.modalidad
         if value is None or not value.strip():
@@ -52,17 +53,22 @@ def check_request(request: ChatRequest, services: Services) -> None:
 def turn_context(request: ChatRequest, services: Services, deadline: float) -> TurnContext:
     """The runtime context of one turn: the client's config and the turn's limits."""
     config = request.config.model_dump(mode="json", exclude_unset=True)
+    config["id_empresa"] = request.company  # the winning id, for every agent and prompt
     modalidad = services.modalidades.resolve(config.get("modalidad"))
     direct = services.settings.ROUTING_MODE == "direct"
     if modalidad.key is None and not direct:
         services.metrics.modalidad_unrecognized()
+    allowed: tuple[str, ...] | None = (modalidad.agent,) if modalidad.agent else None
+    if direct and modalidad.agent is None:  # its agent is not enabled: the fallback, no other
+        log.warning("the modalidad's agent is not enabled", extra={"modalidad": modalidad.key})
+        allowed = ()
     return TurnContext(
         bot_config=config,
         session_id=request.session_key,
         id_empresa=request.company,
         api_key=request.company_key,
         request_id=current_request_id.get(),
-        allowed_agents=(modalidad.agent,) if modalidad.agent else None,
+        allowed_agents=allowed,
         modalidad=modalidad.key,
         direct=direct,
         deadline=deadline,
@@ -134,6 +140,13 @@ async def run_turn(
     request: ChatRequest, services: Services, events: TurnEvents | None = None
 ) -> ChatResponse:
     """Run one turn and record it in the metrics; errors become ApiError with Spanish details."""
+    with masked_in_logs(request.company_key):
+        return await _run_turn(request, services, events)
+
+
+async def _run_turn(
+    request: ChatRequest, services: Services, events: TurnEvents | None
+) -> ChatResponse:
     started = time.perf_counter()
     status, response = 500, None
     settings = services.settings

@@ -30,9 +30,10 @@ async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps)
         if names:
             return {"decision": RouteDecision(action="delegate", agent=names[0]).model_dump()}
         return {"decision": _unavailable(ctx)}
-    business = None
-    if deps.contexts is not None and ctx.id_empresa is not None:
-        business = await deps.contexts.get(ctx.id_empresa)
+    business = await _business_context(deps, ctx)
+    if ctx.expired():  # the context service took the whole turn
+        deps.events.turn_timeout()
+        return {"decision": _unavailable(ctx, timed_out=True)}
     active = state.get("active_agent")
     decision: RouteDecision | None = None
     model = deps.model(ctx.api_key)
@@ -50,6 +51,18 @@ async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps)
             business_context=business,
         )
     return {"decision": enforce_allowed(decision, names, ctx, deps.events).model_dump()}
+
+
+async def _business_context(deps: GraphDeps, ctx: TurnContext) -> str | None:
+    """The company's business context; None when there is none or the turn's deadline came first."""
+    if deps.contexts is None or ctx.id_empresa is None:
+        return None
+    try:
+        async with asyncio.timeout(ctx.remaining(3600.0)):  # its own timeout bounds it too
+            return await deps.contexts.get(ctx.id_empresa)
+    except TimeoutError:
+        log.warning("business context cut by the turn's deadline")
+        return None
 
 
 async def _try_model(

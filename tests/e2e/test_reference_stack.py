@@ -58,6 +58,7 @@ def test_offline_conversation_with_no_key(start_app: StartApp, reference: dict[s
         "session_id": "51900011122",
         "agent_used": None,
         "action": "respond",
+        "url": None,
     }
     booking = turn("quiero reservar una mesa para 4 personas")
     assert booking["action"] == "delegate" and booking["agent_used"] == "reserva"
@@ -72,6 +73,7 @@ def test_offline_conversation_with_no_key(start_app: StartApp, reference: dict[s
         "session_id": "51900011122",
         "agent_used": None,
         "action": "respond",
+        "url": None,
     }
     bye = turn("gracias, eso es todo")
     assert bye["reply"] == "¡Gracias por escribirnos! Que tengas un buen día."
@@ -116,6 +118,7 @@ def test_tool_server_mode_books_through_the_model(
         "session_id": "tools-1",
         "agent_used": "reserva",
         "action": "delegate",
+        "url": None,
     }
     offered = openai_stub.tool_names(1)
     assert {"crear_reserva", "consultar_disponibilidad", "listar_servicios"} <= set(offered)
