@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from graph.agents.roster import KNOWN_AGENTS, REFERENCE_AGENTS
 
-COLORS = {"venta": "35", "cita": "36", "reserva": "33", "contexto": "34", "orquestador": "32"}
+COLORS = {"contexto": "34", "orquestador": "32", "studio": "32"}
+AGENT_COLORS = ("35", "36", "33", "31", "37")  # the reference agents, in the roster's order
 
 
 @dataclass
@@ -28,7 +29,10 @@ class Service:
 
 def _prefix(name: str) -> str:
     tag = f"[{name}]".ljust(14)
-    return f"\033[{COLORS.get(name, '0')}m{tag}\033[0m" if sys.stdout.isatty() else tag
+    color = COLORS.get(name)
+    if color is None and name in REFERENCE_AGENTS:
+        color = AGENT_COLORS[REFERENCE_AGENTS.index(name) % len(AGENT_COLORS)]
+    return f"\033[{color or '0'}m{tag}\033[0m" if sys.stdout.isatty() else tag
 
 
 def _pump(service: Service) -> None:
