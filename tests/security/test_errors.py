@@ -33,6 +33,10 @@ class Capture(logging.Handler):
 def capture() -> Any:
     handler = Capture()
     root = logging.getLogger()
+    # a dictConfig elsewhere in the session (disable_existing_loggers) may have disabled ours
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if name.split(".")[0] in ("server", "graph") and isinstance(logger, logging.Logger):
+            logger.disabled = False
     for name in ("server", "graph"):
         logging.getLogger(name).addHandler(handler)
     yield handler
