@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -14,7 +14,14 @@ import pytest
 from harness.agents import AgentFactory
 from harness.openai_specs import route_json
 from harness.openai_stub import OpenAIStub
-from harness.orchestrator import OrchestratorProcess, StartApp, chat_body, model_settings
+from harness.orchestrator import (
+    OrchestratorProcess,
+    RunningApp,
+    StartApp,
+    chat_body,
+    model_settings,
+)
+from harness.tcp_proxy import TcpProxy, tcp_proxy
 
 
 def stored_user_messages(app: Any, session_id: str) -> list[str]:
@@ -218,34 +225,33 @@ def test_kill_9_mid_turn_leaves_the_session_readable(
     agent.stop()
 
 
-def _pg(action: str) -> None:
-    version = subprocess.run(
-        ["ls", "/etc/postgresql"], capture_output=True, text=True, check=True
-    ).stdout.split()[0]
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-
-
 def test_postgres_restart_gives_503_then_recovers(
     start_app: StartApp, pg_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = start_app(
-        LLM_MODE="offline", DATABASE_URL=pg_url, SESSION_LOCK_TIMEOUT=3, TURN_TIMEOUT=2.5
-    )
-    assert app.chat("hola", "pg").status_code == 200
+    """PostgreSQL goes away (every connection dropped, new ones refused) and comes back: a TCP
+    proxy in front of the real server, so other tests' databases are never touched."""
+    url = urlsplit(pg_url)
+    with tcp_proxy(url.hostname or "127.0.0.1", url.port or 5432) as proxy:
+        proxied = urlunsplit(url._replace(netloc=f"{url.username}@127.0.0.1:{proxy.port}"))
+        app = start_app(
+            LLM_MODE="offline", DATABASE_URL=proxied, SESSION_LOCK_TIMEOUT=3, TURN_TIMEOUT=2.5
+        )
+        assert app.chat("hola", "pg").status_code == 200
+        _check_outage_and_recovery(app, proxy, capsys)
+
+
+def _check_outage_and_recovery(
+    app: RunningApp, proxy: TcpProxy, capsys: pytest.CaptureFixture[str]
+) -> None:
     try:
-        _pg("stop")
+        proxy.cut()
         down = app.chat("hola", "pg")
         assert down.status_code == 503
         assert "no está disponible" in down.json()["detail"]
         assert app.client.get("/ready").status_code == 503
         assert app.client.get("/health").status_code == 200
     finally:
-        _pg("start")
+        proxy.restore()
     started = time.monotonic()
     while time.monotonic() - started < 30:
         if app.chat("hola", "pg").status_code == 200:
