@@ -341,7 +341,7 @@ def run(scale: str = "default") -> list[Figure]:
         for kind in ("sqlite", "postgres"):
             try:
                 results += run_backend(kind, stub, agent, history, samples)
-            except Exception as exc:  # noqa: BLE001 - PostgreSQL may be absent: report, go on
+            except Exception as exc:  # PostgreSQL may be absent: report, go on
                 say(f"  {kind}: FAILED {type(exc).__name__}: {exc}")
     finally:
         stub.stop()

@@ -1,7 +1,7 @@
 """Service settings: one pydantic-settings class read from the environment (and `.env`)."""
 
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -11,7 +11,6 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
-from typing_extensions import Annotated
 
 from graph.agents.roster import REFERENCE_AGENTS, Roster
 from server.agent_settings import (

@@ -73,7 +73,7 @@ class McpSession:
             except asyncio.CancelledError:
                 await self._publish(None, {})
                 raise
-            except Exception as exc:  # noqa: BLE001 - any failure to connect is retried below
+            except Exception as exc:  # any failure to connect is retried below
                 self.last_error = describe(exc)
                 log.warning(
                     "agent unreachable; retrying in background",

@@ -78,7 +78,7 @@ async def call_chat(
         if exc.detail:
             log.debug("agent error detail", extra={"agent": agent, "reason": exc.detail})
         return _result(agent, None, reason)
-    except Exception as exc:  # noqa: BLE001 - a bug must not cost the user a reply: logged, counted
+    except Exception as exc:  # a bug must not cost the user a reply: logged, counted
         log.error("agent path error", exc_info=exc, extra={"agent": agent})
         deps.events.internal_error("agent")
         return _result(agent, None, "internal")

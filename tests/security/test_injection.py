@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from graph.decision import RouteDecision
 from graph.context import TurnContext
+from graph.decision import RouteDecision
 from graph.deps import NoEvents
 from graph.nodes.router import enforce_allowed
 from harness.agents import AgentFactory, AgentHandle

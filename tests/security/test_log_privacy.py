@@ -69,30 +69,29 @@ def run_conversation(
         ready_timeout=30,
     )
     replies: list[dict[str, Any]] = []
-    with proc:
-        with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", timeout=30, trust_env=False
-        ) as client:
-            for i, text in enumerate(TURNS):
-                headers = (
-                    {"X-API-Key": keys["chat"]}
-                    if i % 2 == 0
-                    else {"Authorization": f"Bearer {keys['chat']}"}
-                )
-                body = chat_body(text.format(key=keys["chat"]), PHONE, **CONFIG_VALUES)
-                r = client.post("/api/agent/chat", json=body, headers=headers)
-                assert r.status_code == 200, r.text
-                replies.append(r.json())
-            r = client.post(
-                "/api/agent/chat",
-                json=chat_body(TURNS[0], PHONE),
-                headers={"X-API-Key": keys["wrong"]},
+    with proc, httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", timeout=30, trust_env=False
+    ) as client:
+        for i, text in enumerate(TURNS):
+            headers = (
+                {"X-API-Key": keys["chat"]}
+                if i % 2 == 0
+                else {"Authorization": f"Bearer {keys['chat']}"}
             )
-            assert r.status_code == 401
-            admin = {"X-API-Key": keys["admin"]}
-            assert client.get("/memory/stats", headers=admin).status_code == 200
-            assert client.post(f"/memory/clear/{PHONE}", headers=admin).status_code == 200
-            assert client.get("/config", headers={"X-API-Key": keys["chat"]}).status_code == 403
+            body = chat_body(text.format(key=keys["chat"]), PHONE, **CONFIG_VALUES)
+            r = client.post("/api/agent/chat", json=body, headers=headers)
+            assert r.status_code == 200, r.text
+            replies.append(r.json())
+        r = client.post(
+            "/api/agent/chat",
+            json=chat_body(TURNS[0], PHONE),
+            headers={"X-API-Key": keys["wrong"]},
+        )
+        assert r.status_code == 401
+        admin = {"X-API-Key": keys["admin"]}
+        assert client.get("/memory/stats", headers=admin).status_code == 200
+        assert client.post(f"/memory/clear/{PHONE}", headers=admin).status_code == 200
+        assert client.get("/config", headers={"X-API-Key": keys["chat"]}).status_code == 403
     return proc.log_path.read_text(), replies
 
 
