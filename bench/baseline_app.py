@@ -66,7 +66,7 @@ async def chat(body: ChatIn, request: Request) -> dict[str, Any]:
     state = request.app.state
     session_id = str(body.session_id)
     prompt = [
-        SystemMessage(router_system(body.config, [AgentSpec(AGENT, url='')], None)),
+        SystemMessage(router_system(body.config, [AgentSpec(AGENT, url="")], None)),
         HumanMessage(context_block(None)),
         HumanMessage(body.message),
     ]

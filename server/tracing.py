@@ -129,13 +129,16 @@ def turn_trace(request: ChatRequest, settings: Settings) -> Iterator[TurnTrace]:
         return
     project = settings.LANGSMITH_PROJECT
     tags = [SERVICE, f"empresa:{request.company}"]
-    with tracing_context(enabled=True, client=client, project_name=project), trace(
-        ROOT_RUN,
-        "chain",
-        client=client,
-        project_name=project,
-        inputs={"message": request.message, "session_id": request.session_key},
-        metadata=turn_metadata(request),
-        tags=tags,
-    ) as run:
+    with (
+        tracing_context(enabled=True, client=client, project_name=project),
+        trace(
+            ROOT_RUN,
+            "chain",
+            client=client,
+            project_name=project,
+            inputs={"message": request.message, "session_id": request.session_key},
+            metadata=turn_metadata(request),
+            tags=tags,
+        ) as run,
+    ):
         yield TurnTrace(run)

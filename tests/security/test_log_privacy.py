@@ -69,9 +69,10 @@ def run_conversation(
         ready_timeout=30,
     )
     replies: list[dict[str, Any]] = []
-    with proc, httpx.Client(
-        base_url=f"http://127.0.0.1:{port}", timeout=30, trust_env=False
-    ) as client:
+    with (
+        proc,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, trust_env=False) as client,
+    ):
         for i, text in enumerate(TURNS):
             headers = (
                 {"X-API-Key": keys["chat"]}
