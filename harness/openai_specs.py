@@ -6,7 +6,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -65,7 +65,7 @@ class Raw:
     status: int = 200
 
 
-Spec = Union[Text, Structured, ToolCalls, Error, Delay, Hang, Raw]
+Spec = Text | Structured | ToolCalls | Error | Delay | Hang | Raw
 
 
 def text(content: str, *, chunk_delay: float = 0.0, finish_reason: str = "stop") -> Text:

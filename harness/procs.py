@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -131,7 +132,7 @@ class ServerProcess:
     def spawn(self) -> ServerProcess:
         """Spawn the process without waiting (pair with `wait_ready()` to start several at once)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - open for the child's life
         self._log.write(f"\n=== start: {' '.join(self.args)}\n".encode())
         self._log.flush()
         self.proc = subprocess.Popen(
@@ -177,10 +178,8 @@ class ServerProcess:
 
     def _signal(self, sig: int) -> None:
         if self.alive and self.proc is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, sig)  # our own session: the child and its children
-            except ProcessLookupError:
-                pass
 
     def stop(self, timeout: float = 5.0) -> int | None:
         """SIGTERM, then SIGKILL after `timeout`; returns the exit code."""

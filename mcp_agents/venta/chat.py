@@ -92,12 +92,17 @@ class SalesChat:
             return "¡Con gusto! Aquí estoy si necesitas algo más."
         options = self.shop.options()
         pending = state.get("pendiente")
-        if pending and (
-            picked := best_matches(message, [o for o in options if o.key in pending["opciones"]])
+        if (
+            pending
+            and (
+                picked := best_matches(
+                    message, [o for o in options if o.key in pending["opciones"]]
+                )
+            )
+            and len(picked) == 1
         ):
-            if len(picked) == 1:
-                state["pendiente"] = None
-                return self._add(state, [(pending["cantidad"], picked)], None)
+            state["pendiente"] = None
+            return self._add(state, [(pending["cantidad"], picked)], None)
         items = parse_items(message, options)
         name = parse_name(message, expecting=state.get("esperando") == "nombre" and not items)
         if has_any(norm, "cuanto", "precio", "cuesta", "vale", "costo") and not ORDER.search(norm):

@@ -131,11 +131,14 @@ def start_agent(module: str, workdir: Path, **kwargs: Any) -> Iterator[ServerPro
 
 @asynccontextmanager
 async def mcp_session(url: str) -> AsyncIterator[ClientSession]:
-    async with httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(30.0, read=60.0)) as client:
-        async with streamable_http_client(url, http_client=client) as (read, write, _):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                yield session
+    timeout = httpx.Timeout(30.0, read=60.0)
+    async with (
+        httpx.AsyncClient(trust_env=False, timeout=timeout) as client,
+        streamable_http_client(url, http_client=client) as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        yield session
 
 
 async def call(url: str, tool: str, **arguments: Any) -> CallToolResult:

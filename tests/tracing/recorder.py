@@ -155,7 +155,7 @@ class LangSmithRecorder:
         merged: dict[str, dict[str, Any]] = {}
         with self._lock:
             ops = list(self.operations)
-        for op, run in sorted(ops, key=lambda item: item[0] != "post"):
+        for _op, run in sorted(ops, key=lambda item: item[0] != "post"):
             current = merged.setdefault(str(run["id"]), {})
             for key, value in run.items():
                 if value is not None or key not in current:
