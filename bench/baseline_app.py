@@ -1,4 +1,4 @@
-"""The bare baseline: a FastAPI handler making the orchestrator's two stub calls, no graph, no checkpointer.
+"""The bare baseline: a FastAPI handler making the orchestrator's two stub calls; no graph or saver.
 
 One ChatOpenAI structured-output call (RouteDecision, the router's prompt) and, when it says
 delegate, one MCP `chat` call over a ClientSession held open for the app's lifetime.

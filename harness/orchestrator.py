@@ -113,7 +113,7 @@ class RunningApp:
             raise RuntimeError("agents did not connect")
 
     def call(self, coro: Any, timeout: float = 30) -> Any:
-        """Run a coroutine on the app's own event loop (to read its services) and return its result."""
+        """Run a coroutine on the app's own event loop (to read its services); return its result."""
         loop = self._server.servers[0].get_loop()
         return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
 

@@ -1,4 +1,4 @@
-"""`make run`: the three reference agents, the business-context demo and the orchestrator, one command."""
+"""`make run`: the three reference agents, the business-context demo and the orchestrator."""
 
 import os
 import signal

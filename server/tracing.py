@@ -29,7 +29,7 @@ _SECRET_NAME = re.compile(  # a whole name part: `token_whatsapp` yes, `max_toke
 
 
 def secret_redactor() -> Callable[[Any], Any]:
-    """Mask values under secret-looking keys, then key-looking strings anywhere (LangSmith rules)."""
+    """Mask values under secret-looking keys, then key-looking strings anywhere (LangSmith)."""
     by_value = create_secret_anonymizer()
 
     def by_name(data: Any) -> Any:

@@ -1,4 +1,4 @@
-"""One agent's held MCP session: opened and owned by one long-lived task, tools listed once, reopened."""
+"""One agent's held MCP session: opened and owned by one long-lived task, tools listed once."""
 
 import asyncio
 import contextlib

@@ -1,4 +1,4 @@
-"""The responder node: the one place that produces the turn's reply, agent_used, action and fallbacks."""
+"""The responder node: the one place making the turn's reply, agent_used, action and fallbacks."""
 
 import logging
 from typing import Any

@@ -39,7 +39,8 @@ def parse_options(
         "--allow-any-host",
         action="store_true",
         default=os.environ.get(f"{env}_ALLOW_ANY_HOST", "").lower() in ("1", "true", "yes"),
-        help="accept any Host header (DNS-rebinding protection off); implied unless bound to loopback",
+        help="accept any Host header (DNS-rebinding protection off); "
+        "implied unless bound to loopback",
     )
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO").upper())
     args = parser.parse_args(argv)

@@ -107,7 +107,10 @@ class SalesChat:
         name = parse_name(message, expecting=state.get("esperando") == "nombre" and not items)
         if has_any(norm, "cuanto", "precio", "cuesta", "vale", "costo") and not ORDER.search(norm):
             if not items and has_any(norm, "delivery", "envio"):
-                return f"El delivery cuesta S/ {DELIVERY_CENTIMOS / 100:.2f} y se suma al total del pedido."
+                return (
+                    f"El delivery cuesta S/ {DELIVERY_CENTIMOS / 100:.2f} "
+                    "y se suma al total del pedido."
+                )
             if not items and cart:
                 return "Tu pedido va así:\n" + cart_text(self.shop.quote(self._items(cart)))
             if not items:
@@ -180,6 +183,7 @@ class SalesChat:
             else "para recoger en tienda"
         )
         return (
-            f"¡Gracias, {order.nombre_cliente}! Registré tu pedido {order.codigo} por {order.total}, "
+            f"¡Gracias, {order.nombre_cliente}! "
+            f"Registré tu pedido {order.codigo} por {order.total}, "
             f"{where}."
         )

@@ -62,7 +62,7 @@ class CheckpointBackend:
     health: StorageHealth | None = None
 
     async def ping(self) -> bool:
-        """True when the database can be written (and, for SQLite, is still the file at its path)."""
+        """True when the database is writable (and, for SQLite, is still the file at its path)."""
         return True if self.health is None else await self.health.check()
 
 

@@ -1,4 +1,4 @@
-"""Storage health: a rate-limited write probe, and for SQLite that the open file is still at its path."""
+"""Storage health: a rate-limited write probe and, for SQLite, that the open file is at its path."""
 
 import asyncio
 import logging

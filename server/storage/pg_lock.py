@@ -1,4 +1,4 @@
-"""A per-session PostgreSQL advisory lock, so turns of one session never overlap across instances."""
+"""A per-session PostgreSQL advisory lock: turns of one session never overlap across instances."""
 
 import asyncio
 import logging

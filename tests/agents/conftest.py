@@ -1,4 +1,4 @@
-"""Helpers for the agent tests: real server subprocesses on free loopback ports, MCP calls, SQLite."""
+"""Agent test helpers: real server subprocesses on free loopback ports, MCP calls, SQLite."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SIGTERM on a real `uvicorn` process with turns in flight: all answered, all stored; new ones 503."""
+"""SIGTERM on a real `uvicorn` process with turns in flight: all answered, stored; new ones 503."""
 
 from __future__ import annotations
 

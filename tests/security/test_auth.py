@@ -167,7 +167,7 @@ async def test_auth_runs_before_the_body_is_read(tmp_path: Path, keys: Keys) -> 
 
 
 def test_key_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every configured key is compared (hmac.compare_digest on equal-length digests), match or not."""
+    """Every configured key is compared (compare_digest on equal-length digests), match or not."""
     calls: list[tuple[int, int]] = []
     real = auth.hmac.compare_digest
 

@@ -42,7 +42,7 @@ BUDGET_SECONDS = 60
 def server(
     tmp_path_factory: pytest.TempPathFactory, chat_agent: AgentFactory
 ) -> Iterator[dict[str, Any]]:
-    """The orchestrator as a uvicorn process with keys, one real MCP agent and the offline router."""
+    """The orchestrator as a uvicorn process with keys, a real MCP agent and the offline router."""
     tmp = tmp_path_factory.mktemp("fuzz")
     key, admin = f"chat-{uuid.uuid4().hex}", f"admin-{uuid.uuid4().hex}"
     agent = chat_agent("reserva")

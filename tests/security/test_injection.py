@@ -1,4 +1,4 @@
-"""Prompt injection: user text and business context stay user-side; disabled agents stay unreachable."""
+"""Prompt injection: user text and business context stay user-side; disabled agents unreachable."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hostile bodies: 413 before parsing (Content-Length or chunked), 400 in Spanish for the rest, never 422."""
+"""Hostile bodies: 413 before parsing (Content-Length or chunked), 400 in Spanish, never 422."""
 
 from __future__ import annotations
 

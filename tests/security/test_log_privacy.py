@@ -1,4 +1,4 @@
-"""A full conversation through the real app process: its log lines hold no text, contact data or key."""
+"""A whole conversation through the real app process: no text, contact data or key in its logs."""
 
 from __future__ import annotations
 
