@@ -130,7 +130,11 @@ def main() -> int:
                 except subprocess.TimeoutExpired:
                     service.proc.kill()
 
-    signal.signal(signal.SIGTERM, lambda *_: (stop_all(), sys.exit(0)))
+    def on_sigterm(*_: object) -> None:
+        stop_all()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         for service in services(studio_port):
             print(

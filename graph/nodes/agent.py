@@ -56,7 +56,7 @@ def _context(runtime: Runtime[TurnContext]) -> TurnContext:
 
 
 async def call_chat(
-    state: AgentState, runtime: Runtime[TurnContext], *, agent: str, deps: GraphDeps
+    state: State, runtime: Runtime[TurnContext], *, agent: str, deps: GraphDeps
 ) -> dict[str, Any]:
     """The conversational path: the user's message unchanged to the agent."""
     ctx = _context(runtime)

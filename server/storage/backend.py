@@ -189,7 +189,7 @@ async def _open_postgres(settings: Settings) -> AsyncIterator[CheckpointBackend]
 async def _check_postgres(url: str, settings: Settings, kwargs: Mapping[str, Any]) -> None:
     """One direct connection first, so an unusable DATABASE_URL fails fast with its reason."""
     try:
-        conn = await psycopg.AsyncConnection.connect(url, **kwargs)  # type: ignore[arg-type]
+        conn = await psycopg.AsyncConnection.connect(url, **kwargs)
     except psycopg.Error as exc:
         raise _postgres_error(settings, exc) from None
     await conn.close()
