@@ -38,7 +38,7 @@ class ChatIn(BaseModel):
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     model = ChatOpenAI(
         model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"),
-        api_key=os.environ["OPENAI_API_KEY"],  # type: ignore[arg-type]
+        api_key=os.environ["OPENAI_API_KEY"],
         base_url=os.environ["OPENAI_BASE_URL"],
         timeout=60,
         max_retries=1,

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
@@ -76,7 +76,7 @@ class ServerProcess:
 
     def __init__(
         self,
-        args: Sequence[str],
+        args: Sequence[object],
         *,
         name: str,
         log_dir: Path | str,
@@ -98,10 +98,10 @@ class ServerProcess:
         self._log: IO[bytes] | None = None
 
     @classmethod
-    def python_module(cls, module: str, *argv: object, **kwargs: object) -> ServerProcess:
+    def python_module(cls, module: str, *argv: object, **kwargs: Any) -> ServerProcess:
         """ServerProcess running `python -m module argv...` with this interpreter."""
         args = [sys.executable, "-m", module, *map(str, argv)]
-        return cls(args, **kwargs)  # type: ignore[arg-type]
+        return cls(args, **kwargs)
 
     @property
     def pid(self) -> int | None:

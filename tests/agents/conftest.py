@@ -169,7 +169,8 @@ def assert_spanish_error(result: CallToolResult, *fragments: str) -> str:
     return msg
 
 
-def rows(db: Path, sql: str, *params: Any) -> list[dict[str, Any]]:
+def rows(db: Path | None, sql: str, *params: Any) -> list[dict[str, Any]]:
+    assert db is not None, "the agent runs without a --db file"
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     try:

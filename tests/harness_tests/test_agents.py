@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from langchain_core.tools import BaseTool, ToolException
@@ -12,11 +13,11 @@ from langchain_mcp_adapters.tools import load_mcp_tools
 from harness.agents import AgentFactory, AgentHandle
 
 
-def _text(result: object) -> str:
+def _text(result: str | list[dict[str, Any]]) -> str:
     """Join the text blocks langchain_mcp_adapters returns."""
     if isinstance(result, str):
         return result
-    return "".join(b["text"] for b in result if b.get("type") == "text")  # type: ignore[union-attr]
+    return "".join(b["text"] for b in result if b.get("type") == "text")
 
 
 async def _call(

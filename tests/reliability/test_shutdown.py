@@ -79,8 +79,8 @@ def test_sigterm_finishes_and_stores_every_turn_in_flight(
             for future in plain:
                 status, body = future.result(timeout=60)
                 assert status == 200 and body["agent_used"] == "reserva", body
-            for future in streams:
-                events = future.result(timeout=60)
+            for stream in streams:
+                events = stream.result(timeout=60)
                 assert events[-1][0] == "done", events
                 assert events[-1][1]["agent_used"] == "reserva"
         assert app.process.proc is not None

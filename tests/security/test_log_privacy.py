@@ -196,7 +196,7 @@ def test_formatter_masks_configured_secrets_at_every_level() -> None:
     settings = Settings(
         _env_file=None,
         API_KEYS="k-chat-123456,short",
-        ADMIN_API_KEYS="k-admin-999999",  # type: ignore[call-arg]
+        ADMIN_API_KEYS="k-admin-999999",
         OPENAI_API_KEY="model-key-abcdef",
         DATABASE_URL="postgresql://u:pg-pass-777@db:5432/x",
         REDIS_URL="redis://:redis-pass-888@cache:6379/0",
