@@ -243,10 +243,10 @@ class SettingsError(ValueError):
     with code 3; LangGraph Studio shows it as the graph's error)."""
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Read settings, turning validation errors into one line naming each variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

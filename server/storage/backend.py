@@ -161,7 +161,7 @@ async def _open_postgres(settings: Settings) -> AsyncIterator[CheckpointBackend]
     try:
         await pool.open(wait=True, timeout=15)
         await lock_pool.open(wait=True, timeout=15)
-        saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]  # dict rows (kwargs row_factory)
         shared = PgSessionLock(lock_pool, wait)
         async with shared.exclusive("schema-setup"):  # workers starting together: one migrates
             await saver.setup()

@@ -2,8 +2,8 @@
 
 import asyncio
 import uuid
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import aiosqlite
 from psycopg_pool import AsyncConnectionPool
@@ -157,6 +157,6 @@ class PostgresOps:
         row = rows[0]
         return int(row["c"]) + int(row["b"]) + int(row["w"]), int(row["n"])
 
-    async def _fetch(self, query: str, params: Iterable[object] | dict[str, object]) -> list:
+    async def _fetch(self, query: str, params: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
         async with self._pool.connection() as conn:
-            return await (await conn.execute(query, params)).fetchall()  # type: ignore[arg-type]
+            return await (await conn.execute(query, params)).fetchall()

@@ -46,7 +46,9 @@ def test_pg_dsn(pg_dsn: str) -> None:
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS t (x int)")
         conn.execute("INSERT INTO t VALUES (1)")
-        (name,) = conn.execute("SELECT current_database()").fetchone()  # type: ignore[misc]
+        row = conn.execute("SELECT current_database()").fetchone()
+        assert row is not None
+        (name,) = row
         assert name.startswith("maravia_test_")
 
 
