@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FILE ?= ../shared/data/routing_es.jsonl
 
-.PHONY: install run playground serve test browser eval demo bench studio clean
+.PHONY: install run playground serve test lint browser eval demo bench studio clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,9 +28,15 @@ playground: $(STAMP)
 serve: $(STAMP)
 	$(PY) -m uvicorn server.main:app --host 0.0.0.0 --port 8000
 
-## test: the whole test suite (fails when no test ran)
-test: $(STAMP) browser
+## test: the linters, then the whole test suite (fails when no test ran)
+test: $(STAMP) browser lint
 	$(PY) -m pytest -q -p no:cacheprovider
+
+## lint: ruff (rules and format) and mypy over the whole tree; says which one failed
+lint: $(STAMP)
+	@$(PY) -m ruff check . || { echo ">> lint failed: ruff check (try: $(PY) -m ruff check --fix .)"; exit 1; }
+	@$(PY) -m ruff format --check . || { echo ">> lint failed: ruff format (run: $(PY) -m ruff format .)"; exit 1; }
+	@$(PY) -m mypy || { echo ">> lint failed: mypy"; exit 1; }
 
 ## browser: Debian's chromium for the playground's browser tests (apt-get install when missing)
 CHROMIUM ?= /usr/bin/chromium

@@ -89,7 +89,8 @@ def loaded(target: Service, label: str, size: dict[str, int]) -> LoadResult:
 def run(scale: str = "default") -> list[Figure]:
     size = sizes(scale)
     say(
-        f"{NAME}: starting stub, both agents and two orchestrators (load avg {os.getloadavg()[0]:.1f})"
+        f"{NAME}: starting stub, both agents and two orchestrators "
+        f"(load avg {os.getloadavg()[0]:.1f})"
     )
     stub = start_stub(start=False)
     mcp_agent = start_agent("reserva", start=False)
@@ -129,7 +130,8 @@ def run(scale: str = "default") -> list[Figure]:
             for i in range(size["rounds"]):
                 for kind, target in targets.items():
                     say(
-                        f"{kind} agent, run {i + 1}: {size['loaded']} turns, {CONCURRENCY} in flight"
+                        f"{kind} agent, run {i + 1}: {size['loaded']} turns, "
+                        f"{CONCURRENCY} in flight"
                     )
                     runs[kind].append(loaded(target, f"{kind}-{i + 1}", size))
     finally:

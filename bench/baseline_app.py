@@ -1,4 +1,4 @@
-"""The bare baseline: a FastAPI handler making the orchestrator's two stub calls, no graph, no checkpointer.
+"""The bare baseline: a FastAPI handler making the orchestrator's two stub calls; no graph or saver.
 
 One ChatOpenAI structured-output call (RouteDecision, the router's prompt) and, when it says
 delegate, one MCP `chat` call over a ClientSession held open for the app's lifetime.
@@ -38,7 +38,7 @@ class ChatIn(BaseModel):
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     model = ChatOpenAI(
         model=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"),
-        api_key=os.environ["OPENAI_API_KEY"],  # type: ignore[arg-type]
+        api_key=os.environ["OPENAI_API_KEY"],
         base_url=os.environ["OPENAI_BASE_URL"],
         timeout=60,
         max_retries=1,
@@ -66,7 +66,7 @@ async def chat(body: ChatIn, request: Request) -> dict[str, Any]:
     state = request.app.state
     session_id = str(body.session_id)
     prompt = [
-        SystemMessage(router_system(body.config, [AgentSpec(AGENT, url='')], None)),
+        SystemMessage(router_system(body.config, [AgentSpec(AGENT, url="")], None)),
         HumanMessage(context_block(None)),
         HumanMessage(body.message),
     ]

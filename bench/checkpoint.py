@@ -146,14 +146,17 @@ class PostgresStorage:
             "bytes": csize + bsize + wsize,
         }
 
+    def _scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        row = self._admin.execute(sql, params).fetchone()
+        assert row is not None  # a SELECT without FROM always returns one row
+        return row[0]
+
     def _lsn_now(self) -> str:
-        return self._admin.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0]
+        return str(self._scalar("SELECT pg_current_wal_insert_lsn()::text"))
 
     def _diff(self, since: str) -> int:
         return int(
-            self._admin.execute(
-                "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s)", (since,)
-            ).fetchone()[0]
+            self._scalar("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s)", (since,))
         )
 
     def start_writes(self) -> None:
@@ -290,7 +293,8 @@ def backend(kind: str, tmp: Path) -> Iterator[tuple[dict[str, str], dict[str, st
         paths = [tmp / "model.sqlite", tmp / "offline.sqlite"]
         stores = [SqliteStorage(p) for p in paths]
         try:
-            yield ({"CHECKPOINT_DB": str(paths[0])}, {"CHECKPOINT_DB": str(paths[1])}, *stores)
+            env = [{"CHECKPOINT_DB": str(p)} for p in paths]
+            yield env[0], env[1], stores[0], stores[1]
         finally:
             for s in stores:
                 s.close()
@@ -298,10 +302,11 @@ def backend(kind: str, tmp: Path) -> Iterator[tuple[dict[str, str], dict[str, st
     stores_pg = [PostgresStorage(), PostgresStorage()]
     say(f"  created throwaway databases {', '.join(s.name for s in stores_pg)}")
     try:
-        yield ({"DATABASE_URL": stores_pg[0].url}, {"DATABASE_URL": stores_pg[1].url}, *stores_pg)
+        env = [{"DATABASE_URL": s.url} for s in stores_pg]
+        yield env[0], env[1], stores_pg[0], stores_pg[1]
     finally:
-        for s in stores_pg:
-            s.close()
+        for pg in stores_pg:
+            pg.close()
         say("  dropped the throwaway databases")
 
 
@@ -341,7 +346,7 @@ def run(scale: str = "default") -> list[Figure]:
         for kind in ("sqlite", "postgres"):
             try:
                 results += run_backend(kind, stub, agent, history, samples)
-            except Exception as exc:  # noqa: BLE001 - PostgreSQL may be absent: report, go on
+            except Exception as exc:  # PostgreSQL may be absent: report, go on
                 say(f"  {kind}: FAILED {type(exc).__name__}: {exc}")
     finally:
         stub.stop()

@@ -1,4 +1,4 @@
-"""Shared benchmark plumbing: the stub, agent, orchestrator and baseline processes, /proc readings, figures."""
+"""Shared bench plumbing: stub, agent, orchestrator and baseline processes, /proc reads, figures."""
 
 from __future__ import annotations
 

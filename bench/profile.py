@@ -1,4 +1,4 @@
-"""Profile the orchestrator (and the bare baseline) under load with py-spy; print where a turn's time goes.
+"""Profile the orchestrator (and bare baseline) under load with py-spy: where a turn's time goes.
 
     python -m bench.profile                  # orchestrator, then baseline, and the difference
     python -m bench.profile --only orchestrator --seconds 30 [--offline]
@@ -8,8 +8,9 @@
 py-spy samples the thread holding the GIL (`--gil`: Python work, no idle waits); on a loaded
 2-core machine it cannot keep its nominal rate, so shares of samples are scaled to the CPU time
 the process really used (from /proc) to give milliseconds per turn (native work done without
-the GIL, such as SQLite statements in aiosqlite's thread, is spread over the rest). Each sample is charged to the innermost frame outside the standard
-library (typing.py called from openai's request transform counts as openai). Collapsed stacks are kept in
+the GIL, such as SQLite statements in aiosqlite's thread, is spread over the rest). Each sample is
+charged to the innermost frame outside the standard library (typing.py called from openai's
+request transform counts as openai). Collapsed stacks are kept in
 bench/results/profile-*.txt (open them with speedscope or flamegraph.pl).
 """
 

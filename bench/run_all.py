@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             module = importlib.import_module(BENCHMARKS[name])
             got = module.run(args.scale)
-        except Exception as exc:  # noqa: BLE001 - one failing benchmark does not stop the rest
+        except Exception as exc:  # one failing benchmark does not stop the rest
             traceback.print_exc()
             got = [Figure(name, f"FAILED: {type(exc).__name__}: {exc}"[:200], None)]
         timings[name] = time.monotonic() - t0

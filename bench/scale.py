@@ -137,7 +137,7 @@ def run(scale: str = "default") -> list[Figure]:
             for workers in WORKERS:
                 try:
                     result, (answered, stored) = measure(kind, workers, stub, agent, sessions)
-                except Exception as exc:  # noqa: BLE001 - reported in the table, the rest goes on
+                except Exception as exc:  # reported in the table, the rest goes on
                     say(f"  {kind} {workers}w: FAILED {type(exc).__name__}: {exc}")
                     figures.append(Figure(NAME, f"{kind} {workers} workers: FAILED", None))
                     continue

@@ -16,6 +16,7 @@ import httpx
 from bench.common import (
     REPO_ROOT,
     Figure,
+    Service,
     bench_main,
     check,
     orchestrator_env,
@@ -33,7 +34,7 @@ NAME = "startup"
 POLL = 0.005
 
 
-def one_start(stub, agent, rep: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def one_start(stub: Service, agent: Service, rep: int) -> tuple[float, float]:
     """(seconds to the first /health 200, seconds to the first answered chat turn)."""
     with scratch_dir(f"startup-{rep}") as tmp, httpx.Client(timeout=30, trust_env=False) as client:
         orch = orchestrator_process(orchestrator_env(stub, agent, tmp))

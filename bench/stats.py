@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0..100) with linear interpolation between closest ranks (numpy's default)."""
+    """The q-th percentile (0..100), interpolating linearly between closest ranks (numpy's way)."""
     if not values:
         return math.nan
     data = sorted(values)

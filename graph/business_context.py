@@ -1,4 +1,4 @@
-"""The company's business context, fetched from CONTEXTO_NEGOCIO_ENDPOINT and cached per id_empresa."""
+"""The company's business context, fetched from CONTEXTO_NEGOCIO_ENDPOINT, cached per id_empresa."""
 
 import asyncio
 import logging
@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 
 class BusinessContextClient:
-    """Fetches `OBTENER_CONTEXTO_NEGOCIO`; unset, slow or failing endpoints yield None (never raise)."""
+    """Fetches `OBTENER_CONTEXTO_NEGOCIO`; an unset, slow or failing endpoint yields None."""
 
     def __init__(
         self,

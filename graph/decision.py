@@ -1,4 +1,4 @@
-"""The router's decision: who answers this turn, shared by the model router and the offline router."""
+"""The router's decision (who answers this turn), shared by the model and the offline router."""
 
 from functools import lru_cache
 from typing import Any, Literal

@@ -1,4 +1,4 @@
-"""Prompts: the router's and the tool-calling agent's. User text and business context never go in here."""
+"""The router's and the tool-calling agent's prompts; user text and business context never go in."""
 
 import json
 from collections.abc import Mapping, Sequence

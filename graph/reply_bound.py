@@ -1,4 +1,4 @@
-"""The turn's final reply: cleaned and bounded to MAX_REPLY_CHARS before it is returned or stored."""
+"""The turn's final reply: cleaned and bounded to MAX_REPLY_CHARS before it is sent or stored."""
 
 from graph.deps import GraphDeps
 from graph.text_clean import clean_text

@@ -1,4 +1,4 @@
-"""Text made storable and safe at the service's boundaries: no NUL, lone surrogates or bidi tricks."""
+"""Text made storable and safe at the service's edges: no NUL, lone surrogates or bidi tricks."""
 
 import re
 

@@ -123,7 +123,7 @@ class StatsMiddleware:
                 Route("/control", self._control, methods=["GET", "POST"]),
             ]
         )
-        self.control_paths = {r.path for r in self.control_app.routes}  # type: ignore[attr-defined]
+        self.control_paths = {r.path for r in self.control_app.routes if isinstance(r, Route)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from langchain_mcp_adapters.sessions import StreamableHttpConnection
 
 from harness.procs import ServerProcess, free_port
 
@@ -57,7 +58,7 @@ class AgentHandle:
         """The MCP endpoint, http://127.0.0.1:PORT/mcp."""
         return f"{self.base_url}/mcp"
 
-    def connection(self) -> dict[str, Any]:
+    def connection(self) -> StreamableHttpConnection:
         """The MultiServerMCPClient connection entry for this agent."""
         return {"transport": "streamable_http", "url": self.url}
 

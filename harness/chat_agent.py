@@ -37,7 +37,7 @@ def build(args: Any) -> tuple[Any, AgentState]:
             return await answer(message, session_id, context)
     else:
 
-        async def chat(  # type: ignore[misc]
+        async def chat(  # type: ignore[misc]  # the int variant above, with a str session_id
             message: str, session_id: str, context: dict[str, Any] | None = None
         ) -> str:
             return await answer(message, session_id, context)

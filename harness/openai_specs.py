@@ -6,7 +6,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -65,7 +65,7 @@ class Raw:
     status: int = 200
 
 
-Spec = Union[Text, Structured, ToolCalls, Error, Delay, Hang, Raw]
+Spec = Text | Structured | ToolCalls | Error | Delay | Hang | Raw
 
 
 def text(content: str, *, chunk_delay: float = 0.0, finish_reason: str = "stop") -> Text:
@@ -226,7 +226,7 @@ def example_from_schema(schema: dict[str, Any], root: dict[str, Any] | None = No
     for key in ("anyOf", "oneOf"):
         if schema.get(key):
             return example_from_schema(schema[key][0], root)
-    kind = schema.get("type")
+    kind: Any = schema.get("type")  # a JSON type name, a list of them, or None
     kind = kind[0] if isinstance(kind, list) else kind
     if kind == "object" or "properties" in schema:
         return {k: example_from_schema(v, root) for k, v in schema.get("properties", {}).items()}

@@ -240,7 +240,7 @@ class OpenAIStub:
         try:
             req = await request.json()
         except json.JSONDecodeError:
-            err = {"message": "invalid JSON", "type": "invalid_request_error"}
+            err: dict[str, Any] = {"message": "invalid JSON", "type": "invalid_request_error"}
             return JSONResponse({"error": err}, 400)
         with self._lock:
             self._requests.append(req)

@@ -31,7 +31,7 @@ def chat_body(message: str, session_id: Any = "s1", **config: Any) -> dict[str, 
 
 
 def orchestrator_settings(
-    tmp_path: Path, agents: dict[str, str] | None = None, **overrides: Any
+    tmp_path: Path, agents: dict[str, str] | None = None, /, **overrides: Any
 ) -> Settings:
     """Settings isolated from `.env`: only `agents` enabled, SQLite under tmp_path."""
     agents = agents or {}
@@ -49,7 +49,7 @@ def orchestrator_settings(
         if name in agents:
             values[f"MCP_{name.upper()}_URL"] = agents[name]
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 orchestrator_settings.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
@@ -113,7 +113,7 @@ class RunningApp:
             raise RuntimeError("agents did not connect")
 
     def call(self, coro: Any, timeout: float = 30) -> Any:
-        """Run a coroutine on the app's own event loop (to read its services) and return its result."""
+        """Run a coroutine on the app's own event loop (to read its services); return its result."""
         loop = self._server.servers[0].get_loop()
         return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
 

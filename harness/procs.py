@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -10,7 +11,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
@@ -75,7 +76,7 @@ class ServerProcess:
 
     def __init__(
         self,
-        args: Sequence[str],
+        args: Sequence[object],
         *,
         name: str,
         log_dir: Path | str,
@@ -97,10 +98,10 @@ class ServerProcess:
         self._log: IO[bytes] | None = None
 
     @classmethod
-    def python_module(cls, module: str, *argv: object, **kwargs: object) -> ServerProcess:
+    def python_module(cls, module: str, *argv: object, **kwargs: Any) -> ServerProcess:
         """ServerProcess running `python -m module argv...` with this interpreter."""
         args = [sys.executable, "-m", module, *map(str, argv)]
-        return cls(args, **kwargs)  # type: ignore[arg-type]
+        return cls(args, **kwargs)
 
     @property
     def pid(self) -> int | None:
@@ -131,7 +132,7 @@ class ServerProcess:
     def spawn(self) -> ServerProcess:
         """Spawn the process without waiting (pair with `wait_ready()` to start several at once)."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "ab")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - open for the child's life
         self._log.write(f"\n=== start: {' '.join(self.args)}\n".encode())
         self._log.flush()
         self.proc = subprocess.Popen(
@@ -177,10 +178,8 @@ class ServerProcess:
 
     def _signal(self, sig: int) -> None:
         if self.alive and self.proc is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, sig)  # our own session: the child and its children
-            except ProcessLookupError:
-                pass
 
     def stop(self, timeout: float = 5.0) -> int | None:
         """SIGTERM, then SIGKILL after `timeout`; returns the exit code."""

@@ -7,6 +7,10 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -17,7 +21,7 @@ class ServiceUnavailable(RuntimeError):
     """A backing service the tests need is not running."""
 
 
-def _pg_admin():  # type: ignore[no-untyped-def]
+def _pg_admin() -> tuple[psycopg.Connection[tuple[Any, ...]], str]:
     import psycopg
 
     errors = []

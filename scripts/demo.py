@@ -80,7 +80,8 @@ def main() -> int:
             },
         ).json()
     print(
-        f"\n👤 quiero cancelar mi reserva {code}\n🤖 [{body.get('action')} → {body.get('agent_used')}] "
+        f"\n👤 quiero cancelar mi reserva {code}\n"
+        f"🤖 [{body.get('action')} → {body.get('agent_used')}] "
         f"{body.get('reply', body.get('detail'))}"
     )
     return 0

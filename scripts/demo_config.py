@@ -1,4 +1,4 @@
-"""The demo bot configuration (a Lima restaurant) shared by `make demo`, the benchmarks and tests."""
+"""The demo bot configuration (a Lima restaurant) shared by `make demo`, benchmarks and tests."""
 
 from types import MappingProxyType
 from typing import Any

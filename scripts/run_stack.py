@@ -1,4 +1,4 @@
-"""`make run`: the three reference agents, the business-context demo and the orchestrator, one command."""
+"""`make run`: the three reference agents, the business-context demo and the orchestrator."""
 
 import os
 import signal
@@ -134,7 +134,11 @@ def main() -> int:
                 except subprocess.TimeoutExpired:
                     service.proc.kill()
 
-    signal.signal(signal.SIGTERM, lambda *_: (stop_all(), sys.exit(0)))
+    def on_sigterm(*_: object) -> None:
+        stop_all()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         for service in services(studio_port):
             print(

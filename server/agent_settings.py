@@ -1,4 +1,4 @@
-"""The agent roster from settings: `AGENT_<KEY>_*` variables (any KEY) and the `MCP_<NAME>_*` aliases."""
+"""The agent roster from settings: `AGENT_<KEY>_*` (any KEY) and the `MCP_<NAME>_*` aliases."""
 
 import os
 import re

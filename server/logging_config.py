@@ -5,7 +5,7 @@ import logging
 import re
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -66,7 +66,7 @@ class OrchestratorJsonFormatter(JsonFormatter):
         if not debug:
             extras = {key: value for key, value in extras.items() if key not in SENSITIVE_KEYS}
         log_data["timestamp"] = (
-            datetime.fromtimestamp(record.created, timezone.utc)
+            datetime.fromtimestamp(record.created, UTC)
             .astimezone()
             .isoformat(timespec="milliseconds")
         )

@@ -1,4 +1,4 @@
-"""The ASGI app (`uvicorn server.main:app`): settings read once, then middleware, routes, lifespan."""
+"""The ASGI app (`uvicorn server.main:app`): settings read once; middleware, routes, lifespan."""
 
 import sys
 from collections.abc import AsyncIterator

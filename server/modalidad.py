@@ -33,7 +33,7 @@ class ModalidadTable:
         self._enabled = set(roster.names)
 
     def resolve(self, value: object) -> Modalidad:
-        """Recognised → its key (and agent when enabled); missing or unknown → Modalidad(None, None)."""
+        """Known → its key (and agent when enabled); missing or unknown → Modalidad(None, None)."""
         if not isinstance(value, str) or not value.strip():
             return Modalidad(None, None)
         key = normalize(value)

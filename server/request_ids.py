@@ -1,4 +1,4 @@
-"""Request ids: the client's sane X-Request-ID or a new one, in the response, the logs and agents."""
+"""Request ids: the client's sane X-Request-ID or a new one, in the response, logs and agents."""
 
 import logging
 import re

@@ -16,8 +16,9 @@ REQUIRED = "El campo '{field}' es obligatorio"
 V02_REQUIRED = ("rol_bot", "tipo_bot", "objetivo_principal")
 """Required by the v0.2 body; optional when today's body gives a top-level id_empresa."""
 
-_TRUE = {1, "1", True, "true", "True", "TRUE"}
-_FALSE = {0, "0", False, "false", "False", "FALSE"}
+# True and False match too: in a set they equal 1 and 0.
+_TRUE = {1, "1", "true", "True", "TRUE"}
+_FALSE = {0, "0", "false", "False", "FALSE"}
 _NULL = {"", "null", "NULL", "None"}
 
 

@@ -1,4 +1,4 @@
-"""Session ids at the API boundary: the canonical form, and a short hash of it for logs and limits."""
+"""Session ids at the API boundary: the canonical form, and its short hash for logs and limits."""
 
 import hashlib
 

@@ -1,7 +1,7 @@
 """Service settings: one pydantic-settings class read from the environment (and `.env`)."""
 
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -11,7 +11,6 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
-from typing_extensions import Annotated
 
 from graph.agents.roster import REFERENCE_AGENTS, Roster
 from server.agent_settings import (
@@ -244,10 +243,10 @@ class SettingsError(ValueError):
     with code 3; LangGraph Studio shows it as the graph's error)."""
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Read settings, turning validation errors into one line naming each variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

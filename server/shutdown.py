@@ -1,4 +1,4 @@
-"""Graceful shutdown: on SIGTERM/SIGINT refuse new turns, finish and store the running ones, then exit.
+"""Graceful shutdown: on SIGTERM/SIGINT refuse new turns, finish and store running ones, then exit.
 
 uvicorn alone closes its listener at the first signal and sse-starlette cuts every open stream at
 once (by design). So the app takes the signals first: it drains while still listening (new turns

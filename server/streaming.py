@@ -1,4 +1,4 @@
-"""Server-Sent Events for a turn: progress (`routing`, `delegating`), `token` pieces, then `done`."""
+"""Server-Sent Events of a turn: progress (`routing`, `delegating`), `token` pieces, then `done`."""
 
 import asyncio
 import json

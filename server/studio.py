@@ -1,4 +1,4 @@
-"""LangGraph Studio entry point (`langgraph.json`): the server's own graph, assembled from Settings."""
+"""LangGraph Studio entry point (`langgraph.json`): the server's own graph, built from Settings."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -50,7 +50,7 @@ async def open_studio_graph(
 
 @asynccontextmanager
 async def make_graph(runtime: ServerRuntime) -> AsyncIterator[CompiledStateGraph]:
-    """The factory named in `langgraph.json`; the server calls it per access (runs, schema reads)."""
+    """The factory named in `langgraph.json`; the server calls it per access (runs, schema read)."""
     # reads `.env` off the event loop; a SettingsError (a ValueError) is the graph's error in
     # Studio, with the same lines the server prints before it exits with code 3
     settings = await asyncio.to_thread(load_settings)

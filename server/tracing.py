@@ -29,7 +29,7 @@ _SECRET_NAME = re.compile(  # a whole name part: `token_whatsapp` yes, `max_toke
 
 
 def secret_redactor() -> Callable[[Any], Any]:
-    """Mask values under secret-looking keys, then key-looking strings anywhere (LangSmith rules)."""
+    """Mask values under secret-looking keys, then key-looking strings anywhere (LangSmith)."""
     by_value = create_secret_anonymizer()
 
     def by_name(data: Any) -> Any:
@@ -129,8 +129,9 @@ def turn_trace(request: ChatRequest, settings: Settings) -> Iterator[TurnTrace]:
         return
     project = settings.LANGSMITH_PROJECT
     tags = [SERVICE, f"empresa:{request.company}"]
-    with tracing_context(enabled=True, client=client, project_name=project):
-        with trace(
+    with (
+        tracing_context(enabled=True, client=client, project_name=project),
+        trace(
             ROOT_RUN,
             "chain",
             client=client,
@@ -138,5 +139,6 @@ def turn_trace(request: ChatRequest, settings: Settings) -> Iterator[TurnTrace]:
             inputs={"message": request.message, "session_id": request.session_key},
             metadata=turn_metadata(request),
             tags=tags,
-        ) as run:
-            yield TurnTrace(run)
+        ) as run,
+    ):
+        yield TurnTrace(run)

@@ -4,7 +4,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
@@ -96,7 +96,7 @@ async def _run_graph(
     if events is None:
         return await graph.ainvoke(graph_input, config, context=context, durability="exit")
     state: dict[str, Any] = {}
-    async for namespace, mode, chunk in graph.astream(
+    async for item in graph.astream(
         graph_input,
         config,
         context=context,
@@ -104,6 +104,9 @@ async def _run_graph(
         subgraphs=True,  # the tool loop's model runs inside an agent subgraph
         durability="exit",
     ):
+        # with subgraphs=True and a list of modes each item is (namespace, mode, chunk);
+        # langgraph types it as `dict[str, Any] | Any`
+        namespace, mode, chunk = cast(tuple[tuple[str, ...], str, Any], item)
         if mode == "messages":
             if text := answer_token(*chunk):
                 events("token", {"text": text})

@@ -14,7 +14,7 @@ class CircuitOpenError(RuntimeError):
 
 @dataclass
 class CircuitBreaker:
-    """Opens after `threshold` consecutive failed calls; lets one probe through after `reset_timeout`."""
+    """Opens after `threshold` failures in a row; lets one probe through after `reset_timeout`."""
 
     threshold: int
     reset_timeout: float

@@ -1,4 +1,4 @@
-"""Plain-HTTP agents (the production agents of 2026): one POST per turn on a shared pooled client."""
+"""Plain-HTTP agents (production's agents of 2026): one POST per turn on a shared pooled client."""
 
 import asyncio
 import logging

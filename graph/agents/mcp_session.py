@@ -1,6 +1,7 @@
-"""One agent's held MCP session: opened and owned by one long-lived task, tools listed once, reopened."""
+"""One agent's held MCP session: opened and owned by one long-lived task, tools listed once."""
 
 import asyncio
+import contextlib
 import logging
 
 from langchain_mcp_adapters.client import MultiServerMCPClient
@@ -73,7 +74,7 @@ class McpSession:
             except asyncio.CancelledError:
                 await self._publish(None, {})
                 raise
-            except Exception as exc:  # noqa: BLE001 - any failure to connect is retried below
+            except Exception as exc:  # any failure to connect is retried below
                 self.last_error = describe(exc)
                 log.warning(
                     "agent unreachable; retrying in background",
@@ -81,10 +82,8 @@ class McpSession:
                 )
             await self._publish(None, {}, attempt_done=True)
             self._broken.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), delay)
-            except TimeoutError:
-                pass
             self._kick.clear()
             delay = min(delay * 2, self._max_delay)
 
@@ -107,15 +106,13 @@ class McpSession:
         async with self._changed:
             start = self._attempts
             self._kick.set()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._changed.wait_for(
                         lambda: self._session is not None or self._attempts > start
                     ),
                     timeout,
                 )
-            except TimeoutError:
-                pass
         if self._session is None:
             raise AgentUnavailableError(self.last_error or "agent not connected")
         return self._session

@@ -1,4 +1,4 @@
-"""The agents the graph may call: one transport each (MCP or HTTP) behind one resilient interface."""
+"""The agents the graph may call: one transport each (MCP or HTTP) behind one resilient API."""
 
 import asyncio
 import logging

@@ -1,4 +1,4 @@
-"""What every agent transport (MCP or HTTP) takes and returns, and how its failures are told apart."""
+"""What every agent transport (MCP or HTTP) takes and returns, and how its failures differ."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field

@@ -56,7 +56,7 @@ def _context(runtime: Runtime[TurnContext]) -> TurnContext:
 
 
 async def call_chat(
-    state: AgentState, runtime: Runtime[TurnContext], *, agent: str, deps: GraphDeps
+    state: State, runtime: Runtime[TurnContext], *, agent: str, deps: GraphDeps
 ) -> dict[str, Any]:
     """The conversational path: the user's message unchanged to the agent."""
     ctx = _context(runtime)
@@ -78,7 +78,7 @@ async def call_chat(
         if exc.detail:
             log.debug("agent error detail", extra={"agent": agent, "reason": exc.detail})
         return _result(agent, None, reason)
-    except Exception as exc:  # noqa: BLE001 - a bug must not cost the user a reply: logged, counted
+    except Exception as exc:  # a bug must not cost the user a reply: logged, counted
         log.error("agent path error", exc_info=exc, extra={"agent": agent})
         deps.events.internal_error("agent")
         return _result(agent, None, "internal")

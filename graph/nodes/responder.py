@@ -1,4 +1,4 @@
-"""The responder node: the one place that produces the turn's reply, agent_used, action and fallbacks."""
+"""The responder node: the one place making the turn's reply, agent_used, action and fallbacks."""
 
 import logging
 from typing import Any
@@ -34,7 +34,7 @@ async def respond(
             reply, action, agent_used = (result["reply"] or "").strip(), "delegate", agent
             url = result.get("url")
         else:
-            error = (result or {}).get("error")
+            error = result.get("error") if result else None
             if error == "deadline":
                 deps.events.turn_timeout()
             log.warning(

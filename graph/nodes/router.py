@@ -81,7 +81,7 @@ async def _try_model(
             "model router failed; using the offline router", extra={"error": type(exc).__name__}
         )
         deps.events.llm_fallback(type(exc).__name__)
-    except Exception as exc:  # noqa: BLE001 - a bug must not cost the user a reply: logged, counted
+    except Exception as exc:  # a bug must not cost the user a reply: logged, counted
         log.error("router error; using the offline router", exc_info=exc)
         deps.events.internal_error("router")
     return None

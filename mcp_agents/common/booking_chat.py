@@ -83,7 +83,10 @@ class BookingChat:
                 )
             if not code:
                 state["esperando"] = "codigo_cancelar"
-                return f"Claro. ¿Cuál es el código de tu {self.w.noun}? Por ejemplo {self.book.kind.code_prefix}KM482."
+                return (
+                    f"Claro. ¿Cuál es el código de tu {self.w.noun}? "
+                    f"Por ejemplo {self.book.kind.code_prefix}KM482."
+                )
             return cancel(self.book, self.w.noun, state, code)
         if self.w.can_reschedule and (
             has_any(norm, "reprogram")
@@ -162,7 +165,10 @@ class BookingChat:
                     d["servicio"] = fit[0].id
                     return fit[0]
                 d.pop("personas")
-                return f"Lo siento, lo máximo que tenemos es para {max(s.capacidad for s in cands)} personas. ¿Para cuántas personas sería?"
+                return (
+                    "Lo siento, lo máximo que tenemos es para "
+                    f"{max(s.capacidad for s in cands)} personas. ¿Para cuántas personas sería?"
+                )
             state["esperando"] = "personas"
             return "¿Para cuántas personas?"
         if cands:
@@ -189,7 +195,10 @@ class BookingChat:
             if not bigger:
                 d.pop("personas")
                 state["esperando"] = "personas"
-                return f"{svc.nombre} admite hasta {svc.capacidad} personas. ¿Para cuántas personas sería?"
+                return (
+                    f"{svc.nombre} admite hasta {svc.capacidad} personas. "
+                    "¿Para cuántas personas sería?"
+                )
             svc, d["servicio"] = bigger[0], bigger[0].id
         if not d.get("fecha"):
             state["esperando"] = "fecha"
@@ -238,5 +247,6 @@ class BookingChat:
         who = f" con {done.atendido_por}" if not self.w.asks_people else ""
         return (
             f"¡Listo, {done.nombre_cliente}! Tu {self.w.noun} quedó confirmada: {summary}{who}. "
-            f"Tu código es {done.codigo}. Si necesitas cancelarla, escríbeme «cancelar {done.codigo}»."
+            f"Tu código es {done.codigo}. "
+            f"Si necesitas cancelarla, escríbeme «cancelar {done.codigo}»."
         )

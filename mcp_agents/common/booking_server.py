@@ -50,12 +50,14 @@ def build_booking_server(
 
     @server.tool()
     async def listar_servicios() -> Catalogo:
-        """Lista los servicios con su duración, capacidad, precio, horario de atención y quién atiende."""
+        """Lista los servicios con su duración, capacidad, precio, horario de atención
+        y quién atiende."""
         return Catalogo(servicios=await in_thread(book.service_infos))
 
     @server.tool()
     async def consultar_disponibilidad(fecha: Fecha, servicio: Servicio) -> Disponibilidad:
-        """Horarios libres de un servicio en una fecha (AAAA-MM-DD), con quién está libre a cada hora.
+        """Horarios libres de un servicio en una fecha (AAAA-MM-DD), con quién está libre
+        a cada hora.
 
         Úsalo antes de crear una reserva o cita: solo esas horas de inicio se pueden tomar.
         """

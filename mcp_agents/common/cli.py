@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import uvicorn
+from mcp.server.fastmcp import FastMCP
 from starlette.types import ASGIApp
 
 log = logging.getLogger("mcp_agents")
@@ -39,7 +40,8 @@ def parse_options(
         "--allow-any-host",
         action="store_true",
         default=os.environ.get(f"{env}_ALLOW_ANY_HOST", "").lower() in ("1", "true", "yes"),
-        help="accept any Host header (DNS-rebinding protection off); implied unless bound to loopback",
+        help="accept any Host header (DNS-rebinding protection off); "
+        "implied unless bound to loopback",
     )
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO").upper())
     args = parser.parse_args(argv)
@@ -68,7 +70,7 @@ def serve(agent: str, app: ASGIApp, options: Options, detail: str) -> None:
 
 
 def run_agent(
-    agent: str, default_port: int, factory: Callable[..., object], argv: list[str] | None = None
+    agent: str, default_port: int, factory: Callable[..., FastMCP], argv: list[str] | None = None
 ) -> None:
     """Entry point of `python -m mcp_agents.<agent>`: build the MCP server and serve /mcp."""
     options = parse_options(agent, default_port, argv)
@@ -76,7 +78,7 @@ def run_agent(
         level=options.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     server = factory(options.db, host=options.host, allow_any_host=options.allow_any_host)
-    app = server.streamable_http_app()  # type: ignore[attr-defined]
+    app = server.streamable_http_app()
     checked = options.host in ("127.0.0.1", "localhost", "::1") and not options.allow_any_host
     serve(
         agent,

@@ -21,7 +21,8 @@ _NOT_A_NAME = re.compile(
     r"horario\w*|manana|hoy|personas?|mesa|por favor|pedido|comprar)\b"
 )
 _NAME_LEAD = re.compile(
-    r"\b(?:me llamo|mi nombre es|a nombre de|soy)\s+([^\W\d_][^\W\d_' .-]*(?:\s+[^\W\d_][^\W\d_'.-]*){0,3})",
+    r"\b(?:me llamo|mi nombre es|a nombre de|soy)\s+"
+    r"([^\W\d_][^\W\d_' .-]*(?:\s+[^\W\d_][^\W\d_'.-]*){0,3})",
     re.IGNORECASE,
 )
 _NAME_STOP = re.compile(

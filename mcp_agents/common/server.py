@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -48,10 +49,8 @@ def spanish_validation_error(exc: ValidationError) -> str:
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"] if p not in ("str", "int")) or "argumentos"
         text = _ERRORS_ES.get(err["type"], "no tiene un valor válido")
-        try:
+        with contextlib.suppress(KeyError, IndexError):
             text = text.format(**(err.get("ctx") or {}))
-        except (KeyError, IndexError):
-            pass
         parts.append(f"'{where}' {text}")
     return "Datos inválidos: " + "; ".join(parts) + "."
 

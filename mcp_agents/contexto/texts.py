@@ -17,25 +17,26 @@ COMPANIES: Mapping[int, str] = MappingProxyType(
         ),
         2: (
             "Clínica Dental Sonrisa Feliz. Dirección: Calle Los Laureles 245, San Isidro, Lima. "
-            "Horario: lunes a viernes de 09:00 a 13:00 y de 15:00 a 19:00; sábados de 09:00 a 13:00. "
-            "Servicios: consulta dental (S/ 80), limpieza, ortodoncia y nutrición. Atienden la "
-            "Dra. Ana Torres y el Dr. Luis Ramos. Medios de pago: efectivo, tarjetas, Yape y "
+            "Horario: lunes a viernes de 09:00 a 13:00 y de 15:00 a 19:00; sábados de 09:00 a "
+            "13:00. Servicios: consulta dental (S/ 80), limpieza, ortodoncia y nutrición. Atienden "
+            "la Dra. Ana Torres y el Dr. Luis Ramos. Medios de pago: efectivo, tarjetas, Yape y "
             "transferencia BCP. Trabajamos con Pacífico y Rímac EPS. Las citas se pueden "
             "reprogramar hasta 24 horas antes."
         ),
         3: (
-            "Café Kenko, cafetería y pastelería. Dirección: Jr. Batallón Ayacucho 271, Barranco, Lima. "
-            "Horario: todos los días de 08:00 a 21:00. Café peruano de Chanchamayo y Villa Rica, "
-            "postres caseros, empanadas y sándwiches. Medios de pago: efectivo, tarjetas, Yape y Plin. "
-            "Delivery en Barranco, Miraflores, Chorrillos y Surco por S/ 5.00 (pedido mínimo S/ 20). "
-            "También recojo en tienda. Pedidos corporativos con 48 horas de anticipación."
+            "Café Kenko, cafetería y pastelería. Dirección: Jr. Batallón Ayacucho 271, Barranco, "
+            "Lima. Horario: todos los días de 08:00 a 21:00. Café peruano de Chanchamayo y Villa "
+            "Rica, postres caseros, empanadas y sándwiches. Medios de pago: efectivo, tarjetas, "
+            "Yape y Plin. Delivery en Barranco, Miraflores, Chorrillos y Surco por S/ 5.00 (pedido "
+            "mínimo S/ 20). También recojo en tienda. Pedidos corporativos con 48 horas de "
+            "anticipación."
         ),
         4: (
-            "Complejo Deportivo La Pichanga. Dirección: Av. Primavera 1540, Santiago de Surco, Lima. "
-            "Horario: todos los días de 08:00 a 23:00. Cancha sintética de fútbol 7 con iluminación "
-            "(S/ 120 la hora), vestuarios y duchas. Spa con masajes relajantes de lunes a sábado. "
-            "Medios de pago: efectivo, Yape, Plin y tarjetas. La reserva se confirma con el pago "
-            "por Yape del 50 %."
+            "Complejo Deportivo La Pichanga. Dirección: Av. Primavera 1540, Santiago de Surco, "
+            "Lima. Horario: todos los días de 08:00 a 23:00. Cancha sintética de fútbol 7 con "
+            "iluminación (S/ 120 la hora), vestuarios y duchas. Spa con masajes relajantes de "
+            "lunes a sábado. Medios de pago: efectivo, Yape, Plin y tarjetas. La reserva se "
+            "confirma con el pago por Yape del 50 %."
         ),
     }
 )

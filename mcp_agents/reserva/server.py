@@ -28,8 +28,8 @@ AGENT = BookingAgent(
     kind=BookingKind(table="reservas", noun="reserva", code_prefix="R"),
     words=BookingWords(noun="reserva", verb="reservar", asks_people=True, can_reschedule=False),
     seeds=SERVICES,
-    instructions="Agente de reservas de espacios y turnos: mesas del restaurante, cancha de fútbol, "
-    "masajes y sala de reuniones. Fechas AAAA-MM-DD y horas HH:MM (hora de Lima).",
+    instructions="Agente de reservas de espacios y turnos: mesas del restaurante, cancha de "
+    "fútbol, masajes y sala de reuniones. Fechas AAAA-MM-DD y horas HH:MM (hora de Lima).",
 )
 
 

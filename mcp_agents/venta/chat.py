@@ -92,17 +92,25 @@ class SalesChat:
             return "¡Con gusto! Aquí estoy si necesitas algo más."
         options = self.shop.options()
         pending = state.get("pendiente")
-        if pending and (
-            picked := best_matches(message, [o for o in options if o.key in pending["opciones"]])
+        if (
+            pending
+            and (
+                picked := best_matches(
+                    message, [o for o in options if o.key in pending["opciones"]]
+                )
+            )
+            and len(picked) == 1
         ):
-            if len(picked) == 1:
-                state["pendiente"] = None
-                return self._add(state, [(pending["cantidad"], picked)], None)
+            state["pendiente"] = None
+            return self._add(state, [(pending["cantidad"], picked)], None)
         items = parse_items(message, options)
         name = parse_name(message, expecting=state.get("esperando") == "nombre" and not items)
         if has_any(norm, "cuanto", "precio", "cuesta", "vale", "costo") and not ORDER.search(norm):
             if not items and has_any(norm, "delivery", "envio"):
-                return f"El delivery cuesta S/ {DELIVERY_CENTIMOS / 100:.2f} y se suma al total del pedido."
+                return (
+                    f"El delivery cuesta S/ {DELIVERY_CENTIMOS / 100:.2f} "
+                    "y se suma al total del pedido."
+                )
             if not items and cart:
                 return "Tu pedido va así:\n" + cart_text(self.shop.quote(self._items(cart)))
             if not items:
@@ -175,6 +183,7 @@ class SalesChat:
             else "para recoger en tienda"
         )
         return (
-            f"¡Gracias, {order.nombre_cliente}! Registré tu pedido {order.codigo} por {order.total}, "
+            f"¡Gracias, {order.nombre_cliente}! "
+            f"Registré tu pedido {order.codigo} por {order.total}, "
             f"{where}."
         )

@@ -44,12 +44,14 @@ def build_server(
             ),
         ] = "",
     ) -> Busqueda:
-        """Busca productos por nombre, categoría o palabra clave; devuelve precio en soles y stock."""
+        """Busca productos por nombre, categoría o palabra clave; devuelve precio en soles
+        y stock."""
         return await in_thread(shop.search, texto)
 
     @server.tool()
     async def cotizar(items: Items) -> Cotizacion:
-        """Calcula el precio de una lista de productos (sin registrar nada). Delivery: S/ 5.00 aparte."""
+        """Calcula el precio de una lista de productos (sin registrar nada).
+        Delivery: S/ 5.00 aparte."""
         return await in_thread(shop.quote, items)
 
     @server.tool()

@@ -102,7 +102,8 @@ class Shop:
         found = best_matches(producto or "", self.options())
         if not found:
             raise ToolError(
-                f"No encontramos el producto '{producto}'. Usa buscar_productos para ver el catálogo."
+                f"No encontramos el producto '{producto}'. "
+                "Usa buscar_productos para ver el catálogo."
             )
         if len(found) > 1:
             raise ToolError(
@@ -176,7 +177,8 @@ class Shop:
             delivery = DELIVERY_CENTIMOS if address else 0
             code = new_code(tx, "pedidos", "V")
             cur = tx.execute(
-                "INSERT INTO pedidos (codigo, nombre_cliente, telefono, direccion, subtotal_centimos,"
+                "INSERT INTO pedidos (codigo, nombre_cliente, telefono, direccion,"
+                " subtotal_centimos,"
                 " delivery_centimos, total_centimos, creado_en) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     code,

@@ -16,7 +16,7 @@ from server.storage.locks import SessionLockTimeout
 router = APIRouter(tags=["admin"])
 
 
-STORAGE = {503: {"model": ErrorResponse}}
+STORAGE: dict[int | str, dict[str, Any]] = {503: {"model": ErrorResponse}}
 NO_CONVERSATION = "No hay conversación guardada para esta sesión"
 
 

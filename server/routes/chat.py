@@ -1,5 +1,7 @@
 """POST /api/agent/chat: one turn of a conversation."""
 
+from typing import Any
+
 from fastapi import APIRouter
 from sse_starlette.sse import EventSourceResponse
 
@@ -10,7 +12,7 @@ from server.turns import check_request, run_turn
 
 router = APIRouter(prefix="/api/agent", tags=["chat"])
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse},
     409: {"model": ErrorResponse},
     500: {"model": ErrorResponse},

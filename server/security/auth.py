@@ -1,4 +1,4 @@
-"""API keys: constant-time lookup of `X-API-Key` / `Authorization: Bearer` and the auth middleware."""
+"""API keys: constant-time lookup of `X-API-Key` / `Authorization: Bearer`; the auth middleware."""
 
 import hashlib
 import hmac

@@ -1,4 +1,4 @@
-"""413 for bodies over MAX_BODY_BYTES, by Content-Length or by counting chunked bytes, before parsing."""
+"""413 for bodies over MAX_BODY_BYTES (Content-Length or counted chunked bytes), before parsing."""
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -10,7 +10,7 @@ BAD_LENGTH = "La cabecera Content-Length no es válida"
 
 
 class BodyLimitMiddleware:
-    """Reads (and replays) the body only up to `limit` bytes; anything larger never reaches the app."""
+    """Reads (and replays) the body up to `limit` bytes; anything larger never reaches the app."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app

@@ -1,4 +1,4 @@
-"""The per-app security objects (keys, limiter), built with the app, and the turn's admission check."""
+"""The per-app security objects (keys, limiter) built with the app; the turn's admission check."""
 
 import logging
 from collections.abc import AsyncIterator

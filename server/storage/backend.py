@@ -62,7 +62,7 @@ class CheckpointBackend:
     health: StorageHealth | None = None
 
     async def ping(self) -> bool:
-        """True when the database can be written (and, for SQLite, is still the file at its path)."""
+        """True when the database is writable (and, for SQLite, is still the file at its path)."""
         return True if self.health is None else await self.health.check()
 
 
@@ -161,7 +161,7 @@ async def _open_postgres(settings: Settings) -> AsyncIterator[CheckpointBackend]
     try:
         await pool.open(wait=True, timeout=15)
         await lock_pool.open(wait=True, timeout=15)
-        saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]  # dict rows (kwargs row_factory)
         shared = PgSessionLock(lock_pool, wait)
         async with shared.exclusive("schema-setup"):  # workers starting together: one migrates
             await saver.setup()
@@ -189,7 +189,7 @@ async def _open_postgres(settings: Settings) -> AsyncIterator[CheckpointBackend]
 async def _check_postgres(url: str, settings: Settings, kwargs: Mapping[str, Any]) -> None:
     """One direct connection first, so an unusable DATABASE_URL fails fast with its reason."""
     try:
-        conn = await psycopg.AsyncConnection.connect(url, **kwargs)  # type: ignore[arg-type]
+        conn = await psycopg.AsyncConnection.connect(url, **kwargs)
     except psycopg.Error as exc:
         raise _postgres_error(settings, exc) from None
     await conn.close()

@@ -1,4 +1,4 @@
-"""Storage health: a rate-limited write probe, and for SQLite that the open file is still at its path."""
+"""Storage health: a rate-limited write probe and, for SQLite, that the open file is at its path."""
 
 import asyncio
 import logging
@@ -98,7 +98,7 @@ class StorageHealth:
                 await self._probe_postgres(self._pool)
             elif self._sqlite is not None:
                 await self._probe_sqlite(self._sqlite)
-        except Exception as exc:  # noqa: BLE001 - any failure means "cannot write"
+        except Exception as exc:  # any failure means "cannot write"
             return type(exc).__name__
         return None
 

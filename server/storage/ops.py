@@ -1,8 +1,9 @@
 """SQL the savers lack: latest checkpoint per session, pruning of older ones, bytes per session."""
 
+import asyncio
 import uuid
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import aiosqlite
 from psycopg_pool import AsyncConnectionPool
@@ -72,14 +73,14 @@ class StorageOps(Protocol):
 class SqliteOps:
     """Queries over AsyncSqliteSaver's `checkpoints` and `writes` tables."""
 
-    def __init__(self, conn: aiosqlite.Connection, lock: object) -> None:
+    def __init__(self, conn: aiosqlite.Connection, lock: asyncio.Lock) -> None:
         self._conn = conn
         self._lock = lock  # the saver's asyncio.Lock: one statement batch at a time
 
     async def latest_ids(self) -> dict[str, str]:
         async with (
             self._lock,
-            self._conn.execute(  # type: ignore[attr-defined]
+            self._conn.execute(
                 "SELECT thread_id, MAX(checkpoint_id) FROM checkpoints "
                 "WHERE checkpoint_ns = '' GROUP BY thread_id"
             ) as cur,
@@ -89,7 +90,7 @@ class SqliteOps:
     async def latest_id(self, thread_id: str) -> str | None:
         async with (
             self._lock,
-            self._conn.execute(  # type: ignore[attr-defined]
+            self._conn.execute(
                 "SELECT MAX(checkpoint_id) FROM checkpoints "
                 "WHERE thread_id = ? AND checkpoint_ns = ''",
                 (thread_id,),
@@ -102,7 +103,7 @@ class SqliteOps:
         """(bytes, checkpoint rows) stored for one session."""
         async with (
             self._lock,
-            self._conn.execute(  # type: ignore[attr-defined]
+            self._conn.execute(
                 "SELECT COALESCE(SUM(LENGTH(checkpoint) + LENGTH(metadata)), 0), COUNT(*) "
                 "FROM checkpoints WHERE thread_id = ?",
                 (thread_id,),
@@ -111,7 +112,7 @@ class SqliteOps:
             size, rows = await cur.fetchone() or (0, 0)
         async with (
             self._lock,
-            self._conn.execute(  # type: ignore[attr-defined]
+            self._conn.execute(
                 "SELECT COALESCE(SUM(LENGTH(value)), 0) FROM writes WHERE thread_id = ?",
                 (thread_id,),
             ) as cur,
@@ -156,6 +157,6 @@ class PostgresOps:
         row = rows[0]
         return int(row["c"]) + int(row["b"]) + int(row["w"]), int(row["n"])
 
-    async def _fetch(self, query: str, params: Iterable[object] | dict[str, object]) -> list:
+    async def _fetch(self, query: str, params: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
         async with self._pool.connection() as conn:
-            return await (await conn.execute(query, params)).fetchall()  # type: ignore[arg-type]
+            return await (await conn.execute(query, params)).fetchall()

@@ -1,4 +1,4 @@
-"""A per-session PostgreSQL advisory lock, so turns of one session never overlap across instances."""
+"""A per-session PostgreSQL advisory lock: turns of one session never overlap across instances."""
 
 import asyncio
 import logging
@@ -50,7 +50,7 @@ class PgSessionLock:
     async def _release(conn: psycopg.AsyncConnection, session_id: str) -> None:
         try:
             await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (session_id,))
-        except Exception:  # noqa: BLE001 - never hand a lock-holding connection back
+        except Exception:  # never hand a lock-holding connection back
             log.warning("advisory unlock failed; dropping the connection")
             await conn.close()
 
@@ -83,7 +83,7 @@ class PgSessionLock:
     async def _release_named(conn: psycopg.AsyncConnection, name: str) -> None:
         try:
             await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 1))", (name,))
-        except Exception:  # noqa: BLE001 - never hand a lock-holding connection back
+        except Exception:  # never hand a lock-holding connection back
             await conn.close()
 
     @asynccontextmanager

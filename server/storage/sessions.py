@@ -112,7 +112,7 @@ class ConversationStore:
                         removed = await self.sweep(locks) if got else 0
                 if removed:
                     log.info("expired sessions deleted", extra={"count": removed})
-            except Exception as exc:  # noqa: BLE001 - the next sweep tries again
+            except Exception as exc:  # the next sweep tries again
                 log.warning("session sweep failed", extra={"error": type(exc).__name__})
 
 

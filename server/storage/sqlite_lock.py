@@ -222,7 +222,7 @@ class SqliteTurnLock:
     async def _release(self, key: str, ticket: int) -> None:
         try:
             await asyncio.shield(self._run(self._queue.drop, ticket))
-        except Exception as exc:  # noqa: BLE001 - logged; the owner check frees it at exit
+        except Exception as exc:  # logged; the owner check frees it at exit
             log.error("turn lock release failed", extra={"error": type(exc).__name__})
         waiters = self._waiting.get(key)
         if waiters:

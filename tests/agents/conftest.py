@@ -1,4 +1,4 @@
-"""Helpers for the agent tests: real server subprocesses on free loopback ports, MCP calls, SQLite."""
+"""Agent test helpers: real server subprocesses on free loopback ports, MCP calls, SQLite."""
 
 from __future__ import annotations
 
@@ -131,11 +131,14 @@ def start_agent(module: str, workdir: Path, **kwargs: Any) -> Iterator[ServerPro
 
 @asynccontextmanager
 async def mcp_session(url: str) -> AsyncIterator[ClientSession]:
-    async with httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(30.0, read=60.0)) as client:
-        async with streamable_http_client(url, http_client=client) as (read, write, _):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                yield session
+    timeout = httpx.Timeout(30.0, read=60.0)
+    async with (
+        httpx.AsyncClient(trust_env=False, timeout=timeout) as client,
+        streamable_http_client(url, http_client=client) as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        yield session
 
 
 async def call(url: str, tool: str, **arguments: Any) -> CallToolResult:
@@ -166,7 +169,8 @@ def assert_spanish_error(result: CallToolResult, *fragments: str) -> str:
     return msg
 
 
-def rows(db: Path, sql: str, *params: Any) -> list[dict[str, Any]]:
+def rows(db: Path | None, sql: str, *params: Any) -> list[dict[str, Any]]:
+    assert db is not None, "the agent runs without a --db file"
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
     try:

@@ -71,7 +71,8 @@ def test_parse_time(text: str, first: time) -> None:
 def test_ambiguous_time_offers_both_halves_of_the_day() -> None:
     guess = parse_time("a las 8")
     assert guess is not None and guess.candidates() == [time(8), time(20)]
-    assert parse_time("a las 20:00").candidates() == [time(20)]  # type: ignore[union-attr]
+    evening = parse_time("a las 20:00")
+    assert evening is not None and evening.candidates() == [time(20)]
     assert parse_time("para 4 personas") is None
 
 

@@ -245,7 +245,8 @@ async def test_concurrent_bookings_of_one_slot_exactly_one_wins(agent: ServerPro
     for loser in (r for r in results if r.isError):
         assert_spanish_error(loser, "ocupado")
     stored = [r for r in bookings(agent) if r["fecha"] == day and r["hora"] == "10:00"]
-    assert len(stored) == 1 and stored[0]["codigo"] == winners[0].structuredContent["codigo"]
+    won = winners[0].structuredContent
+    assert won is not None and len(stored) == 1 and stored[0]["codigo"] == won["codigo"]
 
 
 def _next_open(days_min: int) -> date:

@@ -14,7 +14,7 @@ from harness.agents import AgentHandle
 from harness.orchestrator import RunningApp, StartApp, chat_body
 from tests.agents_http.conftest import TOKEN, ProductionAgents
 
-TODAY = {
+TODAY: dict[str, Any] = {
     "message": "Quiero una cita para mañana",
     "session_id": 51987654321,
     "id_empresa": 7,
@@ -35,7 +35,7 @@ TODAY = {
 }
 """The request n8n sends today (../shared/spec/agents-today.md)."""
 
-V02 = {
+V02: dict[str, Any] = {
     "message": "Quiero reservar una mesa para 4",
     "session_id": "user-abc",
     "config": {

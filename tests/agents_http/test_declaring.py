@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,9 +22,9 @@ REFERENCE = {
 }
 
 
-def roster(**values: object) -> dict[str, tuple[str, str, bool]]:
+def roster(**values: Any) -> dict[str, tuple[str, str, bool]]:
     """name -> (url, transport, enabled) of the roster these settings declare."""
-    settings = Settings(_env_file=None, **values)  # type: ignore[arg-type]
+    settings = Settings(_env_file=None, **values)
     return {s.name: (s.url, s.transport, s.enabled) for s in settings.roster}
 
 

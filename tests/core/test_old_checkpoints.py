@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aiosqlite
 from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
@@ -38,7 +39,7 @@ async def _write_old_checkpoint(path: Path) -> None:
         checkpoint["channel_values"] = dict(OLD_STATE)
         version = saver.get_next_version(None, None)
         checkpoint["channel_versions"] = {key: version for key in OLD_STATE}
-        config = {"configurable": {"thread_id": "old-1", "checkpoint_ns": ""}}
+        config: RunnableConfig = {"configurable": {"thread_id": "old-1", "checkpoint_ns": ""}}
         await saver.aput(config, checkpoint, {"source": "loop", "step": 3}, {})
 
 

@@ -92,7 +92,7 @@ def test_two_instances_share_sessions_on_postgres(
         assert all(codes == [200] * 10 for codes in results)
         stats = one.client.get("/memory/stats").json()
         assert {f"multi-{i}": 10 for i in range(20)}.items() <= stats["sessions"].items()
-        memory = {}
+        memory: dict[str, list[str]] = {}
         for call in agent.chat_calls():
             memory.setdefault(call["session_id"], []).append(call["message"])
         assert all(

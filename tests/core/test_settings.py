@@ -14,7 +14,7 @@ from server.settings import Settings, SettingsError, load_settings
 
 
 def test_spec_defaults() -> None:
-    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    s = Settings(_env_file=None)
     assert (s.OPENAI_MODEL, s.OPENAI_TIMEOUT, s.MCP_TIMEOUT, s.MCP_MAX_RETRIES) == (
         "gpt-4o-mini",
         60,
@@ -79,5 +79,5 @@ def test_bad_setting_stops_the_server_with_one_line_per_variable(tmp_path: Path)
 
 
 def test_masked_database_url() -> None:
-    s = Settings(_env_file=None, DATABASE_URL="postgresql://app:s3cret@db:5432/orq")  # type: ignore[call-arg]
+    s = Settings(_env_file=None, DATABASE_URL="postgresql://app:s3cret@db:5432/orq")
     assert s.masked_database_url() == "postgresql://app:***@db:5432/orq"

@@ -1,4 +1,4 @@
-"""`token` events: pieces of a sensible size for a finished reply, the model's own stream in tools mode."""
+"""`token` events: sensible pieces for a finished reply, the model's own stream in tools mode."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Deployment files (Dockerfile, compose.yaml, verify_deployment.sh) checked without a Docker engine."""
+"""Deployment files (Dockerfile, compose.yaml, verify_deployment.sh), checked without Docker."""

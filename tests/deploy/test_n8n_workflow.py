@@ -128,7 +128,7 @@ def test_todays_workflow_posts_todays_body_within_the_turn_deadline(
         "config": "config",
     }
     # the node waits longer than a turn may take, so a slow turn is the fallback, not an n8n error
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]  # a pydantic-settings option
+    settings = Settings(_env_file=None)
     default_deadline = settings.TURN_TIMEOUT
     assert params["options"]["timeout"] / 1000 > default_deadline
     respond = node(today, "respondToWebhook")["parameters"]["responseBody"]

@@ -6,6 +6,7 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ AGENTS = ("reserva", "cita", "venta")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict]]:
     """The three reference agents as real processes on free ports, each with its own SQLite."""
     root = tmp_path_factory.mktemp("reference")
-    started = {}
+    started: dict[str, dict[str, Any]] = {}
     for name in AGENTS:
         port = free_port()
         db = root / f"{name}.sqlite"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from langchain_core.tools import BaseTool, ToolException
@@ -12,11 +13,11 @@ from langchain_mcp_adapters.tools import load_mcp_tools
 from harness.agents import AgentFactory, AgentHandle
 
 
-def _text(result: object) -> str:
+def _text(result: str | list[dict[str, Any]]) -> str:
     """Join the text blocks langchain_mcp_adapters returns."""
     if isinstance(result, str):
         return result
-    return "".join(b["text"] for b in result if b.get("type") == "text")  # type: ignore[union-attr]
+    return "".join(b["text"] for b in result if b.get("type") == "text")
 
 
 async def _call(
@@ -97,7 +98,8 @@ async def test_int_session_id_schema_and_fail_first(chat_agent: AgentFactory) ->
     async with client.session("cita") as session:
         (chat,) = await load_mcp_tools(session, handle_tool_errors=False)
     assert isinstance(chat, BaseTool)
-    assert chat.args_schema["properties"]["session_id"]["type"] == "integer"  # type: ignore[index]
+    assert isinstance(chat.args_schema, dict)
+    assert chat.args_schema["properties"]["session_id"]["type"] == "integer"
     phone = 51987654321
     out = await _call(
         cita,
@@ -119,7 +121,8 @@ async def test_kill_restart_and_exit_mid_call(chat_agent: AgentFactory) -> None:
     with pytest.raises(BaseException):  # noqa: B017 - closed stream, HTTP error or our timeout
         async with asyncio.timeout(1):
             await _call(venta, {"message": "b", "session_id": "s"})
-    venta.process.proc.wait(5)  # type: ignore[union-attr]
+    assert venta.process.proc is not None
+    venta.process.proc.wait(5)
     assert not venta.alive
     assert venta not in chat_agent._cache.values()  # fresh handles are private to the caller
     venta.restart()

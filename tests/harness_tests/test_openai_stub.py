@@ -79,7 +79,7 @@ def test_default_model_name_falls_back_to_function_calling(openai_stub: OpenAISt
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         decision = model.with_structured_output(RouteDecision).invoke("hola")
-    assert decision.reply == "Hola"
+    assert isinstance(decision, RouteDecision) and decision.reply == "Hola"
     assert "response_format" not in openai_stub.last_request()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -45,7 +46,9 @@ def test_pg_dsn(pg_dsn: str) -> None:
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS t (x int)")
         conn.execute("INSERT INTO t VALUES (1)")
-        (name,) = conn.execute("SELECT current_database()").fetchone()  # type: ignore[misc]
+        row = conn.execute("SELECT current_database()").fetchone()
+        assert row is not None
+        (name,) = row
         assert name.startswith("maravia_test_")
 
 
@@ -56,7 +59,7 @@ def test_redis_url(redis_clean: str) -> None:
     assert client.get("k") == b"v"
 
 
-def test_server_process_lifecycle(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_server_process_lifecycle(tmp_path: Path) -> None:
     port = free_port()
     proc = ServerProcess(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
@@ -73,7 +76,7 @@ def test_server_process_lifecycle(tmp_path) -> None:  # type: ignore[no-untyped-
     assert proc.returncode == -9
 
 
-def test_server_process_errors_show_log_tail(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_server_process_errors_show_log_tail(tmp_path: Path) -> None:
     crash = ServerProcess(
         [sys.executable, "-c", "print('boom: bad config'); raise SystemExit(2)"],
         name="crash",

@@ -154,7 +154,7 @@ def test_model_clients_are_reused_per_key_and_bounded() -> None:
     from server.models import MAX_COMPANY_MODELS, ModelPool
     from server.settings import Settings
 
-    settings = Settings(  # type: ignore[call-arg]  # _env_file: a pydantic-settings init option
+    settings = Settings(
         _env_file=None, OPENAI_API_KEY=SERVER_KEY, OPENAI_BASE_URL="http://127.0.0.1:9/v1"
     )
     pool = ModelPool(settings)

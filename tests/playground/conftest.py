@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize, sync_playwright
 
 from harness.orchestrator import RunningApp
 from harness.procs import ServerProcess, free_port
@@ -26,8 +26,8 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 860}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 860}
 AGENTS = ("reserva", "cita", "venta")
 
 
@@ -91,6 +91,10 @@ class PlaygroundPage:
     def session_id(self) -> str:
         return self.page.input_value("#session-id")
 
+    def text(self, selector: str) -> str:
+        """The element's text content ("" when it has none)."""
+        return self.page.text_content(selector) or ""
+
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / name
@@ -109,7 +113,7 @@ def open_playground(browser: Browser) -> Iterator[Callable[..., PlaygroundPage]]
     """open_playground(app, viewport=DESKTOP): a fresh browser context on the app's page."""
     contexts = []
 
-    def open_page(app: RunningApp, viewport: dict[str, int] | None = None) -> PlaygroundPage:
+    def open_page(app: RunningApp, viewport: ViewportSize | None = None) -> PlaygroundPage:
         context = browser.new_context(viewport=viewport or DESKTOP, locale="es-PE")
         contexts.append(context)
         page = context.new_page()

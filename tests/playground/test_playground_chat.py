@@ -22,7 +22,7 @@ def test_three_turns_typed_into_the_page(
     assert page.input_value("[data-field='id_empresa']") == "1"
     session = view.session_id()
     assert session.isdigit()
-    assert "Sin conversación guardada" in page.text_content("#stored-summary")
+    assert "Sin conversación guardada" in view.text("#stored-summary")
 
     view.send("Hola!!")
     view.wait_replies(1)
@@ -53,11 +53,11 @@ def test_three_turns_typed_into_the_page(
 
     # the side panel shows the stored turns
     page.wait_for_function("() => document.querySelectorAll('#stored-messages li').length === 6")
-    assert page.text_content("#stored-summary").startswith("3 turnos guardados")
-    assert "agente activo: venta" in page.text_content("#stored-summary")
+    assert view.text("#stored-summary").startswith("3 turnos guardados")
+    assert "agente activo: venta" in view.text("#stored-summary")
     panel = page.eval_on_selector_all("#stored-messages li", "items => items.map(i => i.className)")
     assert panel == ["user", "assistant"] * 3
-    assert "Bot (reserva)" in page.text_content("#stored-messages")
+    assert "Bot (reserva)" in view.text("#stored-messages")
 
     shot = view.screenshot("three_turns.png")
     assert shot.stat().st_size > 10_000
@@ -154,6 +154,7 @@ def test_today_n8n_body_from_the_form(
     with page.expect_request("**/api/agent/chat/stream") as request_info:
         view.send("hola")
     body = request_info.value.post_data_json
+    assert body is not None
     assert body["id_empresa"] == 1 and body["api_key"] == "sk-empresa-de-prueba"
     assert isinstance(body["session_id"], int)
     assert "id_empresa" not in body["config"] and "rol_bot" not in body["config"]

@@ -30,7 +30,7 @@ def test_a_failing_agent_shows_the_fallback_and_leaks_nothing(
         "agent": "",
         "meta": reply["meta"],
     }
-    page_text = view.page.text_content("body")
+    page_text = view.text("body")
     for leak in ("fallo simulado", "RuntimeError", "Traceback", "Exception", "McpError"):
         assert leak not in page_text
     assert view.js_errors == []

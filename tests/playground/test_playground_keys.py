@@ -31,7 +31,7 @@ def test_keys_prompt_401_message_then_success(
     page = view.page
     # asked once, at start
     assert page.is_visible("#key-panel")
-    assert "claves de API activadas" in page.text_content("#key-reason")
+    assert "claves de API activadas" in view.text("#key-reason")
     page.click("#key-cancel")
 
     # no key: a clear 401 message, never a broken page
@@ -56,7 +56,7 @@ def test_keys_prompt_401_message_then_success(
     page.wait_for_function(
         "() => document.querySelector('#stored-summary').textContent.includes('403')"
     )
-    assert "ADMIN_API_KEYS" in page.text_content("#stored-summary")
+    assert "ADMIN_API_KEYS" in view.text("#stored-summary")
 
     # an admin key: the stored conversation shows, and the key stays for this tab
     save_key(view, ADMIN_KEY)

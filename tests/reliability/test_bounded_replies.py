@@ -1,4 +1,4 @@
-"""MAX_REPLY_CHARS: a 5 MB agent reply is cut at a word, counted, stored small and streamed in few events."""
+"""MAX_REPLY_CHARS: a 5 MB agent reply is cut at a word, counted, kept small, sent in few events."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SIGTERM on a real `uvicorn` process with turns in flight: all answered, all stored; new ones 503."""
+"""SIGTERM on a real `uvicorn` process with turns in flight: all answered, stored; new ones 503."""
 
 from __future__ import annotations
 
@@ -67,7 +67,8 @@ def test_sigterm_finishes_and_stores_every_turn_in_flight(
             plain = [pool.submit(plain_turn, app.url, f"plain-{i}") for i in range(10)]
             streams = [pool.submit(stream_turn, app.url, f"stream-{i}") for i in range(10)]
             wait_in_flight(agent, 20)
-            os.kill(app.process.pid, signal.SIGTERM)  # type: ignore[arg-type]
+            assert app.process.pid is not None
+            os.kill(app.process.pid, signal.SIGTERM)
             time.sleep(0.2)
             # still listening while it drains: readiness and new turns say so, in Spanish
             ready = httpx.get(f"{app.url}/ready", timeout=5)
@@ -79,8 +80,8 @@ def test_sigterm_finishes_and_stores_every_turn_in_flight(
             for future in plain:
                 status, body = future.result(timeout=60)
                 assert status == 200 and body["agent_used"] == "reserva", body
-            for future in streams:
-                events = future.result(timeout=60)
+            for stream in streams:
+                events = stream.result(timeout=60)
                 assert events[-1][0] == "done", events
                 assert events[-1][1]["agent_used"] == "reserva"
         assert app.process.proc is not None
@@ -110,7 +111,8 @@ def test_turns_past_the_grace_end_with_503_and_an_error_event(
             stream = pool.submit(stream_turn, app.url, "slow-stream")
             wait_in_flight(agent, 2)
             started = time.monotonic()
-            os.kill(app.process.pid, signal.SIGTERM)  # type: ignore[arg-type]
+            assert app.process.pid is not None
+            os.kill(app.process.pid, signal.SIGTERM)
             status, body = plain.result(timeout=30)
             assert status == 503 and body == {"detail": SHUTTING_DOWN}, body
             events = stream.result(timeout=30)

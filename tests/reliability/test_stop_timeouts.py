@@ -25,7 +25,7 @@ def test_compose_stop_grace_covers_drain_and_uvicorn() -> None:
 def test_image_and_settings_agree() -> None:
     final = parse_dockerfile().final
     grace = float(final.env()["SHUTDOWN_GRACE_SECONDS"])
-    assert grace == Settings(_env_file=None).SHUTDOWN_GRACE_SECONDS  # type: ignore[call-arg]
+    assert grace == Settings(_env_file=None).SHUTDOWN_GRACE_SECONDS
     assert uvicorn_timeout(final.exec_form("CMD")) <= 15
     assert "--stop-timeout 75" in (REPO_ROOT / "Dockerfile").read_text()
     assert grace == float(

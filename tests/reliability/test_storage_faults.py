@@ -1,4 +1,4 @@
-"""Storage faults are visible: a deleted SQLite file or a read-only database make /ready and turns 503."""
+"""Storage faults show: a deleted SQLite file or a read-only database make /ready and turns 503."""
 
 from __future__ import annotations
 

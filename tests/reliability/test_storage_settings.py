@@ -1,4 +1,4 @@
-"""Every bad storage setting stops the start-up with one line naming it, exit code 3, no traceback."""
+"""Every bad storage setting stops start-up with one line naming it, exit code 3, no traceback."""
 
 from __future__ import annotations
 

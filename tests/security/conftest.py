@@ -60,7 +60,7 @@ def keys() -> Keys:
 
 
 def settings_for(
-    tmp_path: Path, agents: dict[str, str] | None = None, **overrides: Any
+    tmp_path: Path, agents: dict[str, str] | None = None, /, **overrides: Any
 ) -> Settings:
     """The shared test settings (isolated from `.env`, no rate limits unless a test sets them),
     with the offline router by default."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -89,6 +90,6 @@ async def test_middleware_is_configured_before_the_lifespan(tmp_path: Path, keys
 @pytest.mark.parametrize("origins", ["", "https://panel.example"])
 async def test_cors_layer_only_when_origins_are_set(tmp_path: Path, origins: str) -> None:
     app = create_app(settings_for(tmp_path, CORS_ORIGINS=origins))
-    names = [m.cls.__name__ for m in app.user_middleware]
+    names = [cast(type, m.cls).__name__ for m in app.user_middleware]  # Starlette: a protocol
     assert ("SpanishCORSMiddleware" in names) == bool(origins)
     assert names[-3:] == ["AuthMiddleware", "ClientRateLimitMiddleware", "BodyLimitMiddleware"]

@@ -1,4 +1,4 @@
-"""CORS: no origin by default, an explicit allowlist, `*` never with credentials, Spanish refusals."""
+"""CORS: no origin by default, an explicit allowlist, no `*` with credentials, Spanish refusals."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every error is `{"detail": <Spanish>}`: no traceback, path, library name or secret; 500s carry an id."""
+"""Every error is `{"detail": <Spanish>}`: no traceback, path, library, secret; 500s carry an id."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Prompt injection: user text and business context stay user-side; disabled agents stay unreachable."""
+"""Prompt injection: user text and business context stay user-side; disabled agents unreachable."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from graph.decision import RouteDecision
 from graph.context import TurnContext
+from graph.decision import RouteDecision
 from graph.deps import NoEvents
 from graph.nodes.router import enforce_allowed
 from harness.agents import AgentFactory, AgentHandle
@@ -35,7 +35,9 @@ CONTEXT = (
 @pytest.fixture
 def agents(chat_agent: AgentFactory) -> dict[str, AgentHandle]:
     """reserva is enabled; venta and cita run (and would answer) but are disabled."""
-    handles = dict(zip(("reserva", "venta", "cita"), chat_agent.many("reserva", "venta", "cita")))
+    handles = dict(
+        zip(("reserva", "venta", "cita"), chat_agent.many("reserva", "venta", "cita"), strict=True)
+    )
     for handle in handles.values():
         handle.reset()
     return handles
@@ -140,7 +142,7 @@ async def test_user_text_and_context_never_enter_the_system_prompt(
     )
     async with serve(settings) as (app, client):
         await wait_connected(app)
-        for i, text in enumerate(INJECTIONS + ["quiero reservar una mesa para dos"]):
+        for text in INJECTIONS + ["quiero reservar una mesa para dos"]:
             r = await client.post("/api/agent/chat", json=chat_body(text, "inj-prompt"))
             assert r.status_code == 200
     requests = openai_stub.requests

@@ -1,4 +1,4 @@
-"""A full conversation through the real app process: its log lines hold no text, contact data or key."""
+"""A whole conversation through the real app process: no text, contact data or key in its logs."""
 
 from __future__ import annotations
 
@@ -69,30 +69,30 @@ def run_conversation(
         ready_timeout=30,
     )
     replies: list[dict[str, Any]] = []
-    with proc:
-        with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", timeout=30, trust_env=False
-        ) as client:
-            for i, text in enumerate(TURNS):
-                headers = (
-                    {"X-API-Key": keys["chat"]}
-                    if i % 2 == 0
-                    else {"Authorization": f"Bearer {keys['chat']}"}
-                )
-                body = chat_body(text.format(key=keys["chat"]), PHONE, **CONFIG_VALUES)
-                r = client.post("/api/agent/chat", json=body, headers=headers)
-                assert r.status_code == 200, r.text
-                replies.append(r.json())
-            r = client.post(
-                "/api/agent/chat",
-                json=chat_body(TURNS[0], PHONE),
-                headers={"X-API-Key": keys["wrong"]},
+    with (
+        proc,
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, trust_env=False) as client,
+    ):
+        for i, text in enumerate(TURNS):
+            headers = (
+                {"X-API-Key": keys["chat"]}
+                if i % 2 == 0
+                else {"Authorization": f"Bearer {keys['chat']}"}
             )
-            assert r.status_code == 401
-            admin = {"X-API-Key": keys["admin"]}
-            assert client.get("/memory/stats", headers=admin).status_code == 200
-            assert client.post(f"/memory/clear/{PHONE}", headers=admin).status_code == 200
-            assert client.get("/config", headers={"X-API-Key": keys["chat"]}).status_code == 403
+            body = chat_body(text.format(key=keys["chat"]), PHONE, **CONFIG_VALUES)
+            r = client.post("/api/agent/chat", json=body, headers=headers)
+            assert r.status_code == 200, r.text
+            replies.append(r.json())
+        r = client.post(
+            "/api/agent/chat",
+            json=chat_body(TURNS[0], PHONE),
+            headers={"X-API-Key": keys["wrong"]},
+        )
+        assert r.status_code == 401
+        admin = {"X-API-Key": keys["admin"]}
+        assert client.get("/memory/stats", headers=admin).status_code == 200
+        assert client.post(f"/memory/clear/{PHONE}", headers=admin).status_code == 200
+        assert client.get("/config", headers={"X-API-Key": keys["chat"]}).status_code == 403
     return proc.log_path.read_text(), replies
 
 
@@ -196,7 +196,7 @@ def test_formatter_masks_configured_secrets_at_every_level() -> None:
     settings = Settings(
         _env_file=None,
         API_KEYS="k-chat-123456,short",
-        ADMIN_API_KEYS="k-admin-999999",  # type: ignore[call-arg]
+        ADMIN_API_KEYS="k-admin-999999",
         OPENAI_API_KEY="model-key-abcdef",
         DATABASE_URL="postgresql://u:pg-pass-777@db:5432/x",
         REDIS_URL="redis://:redis-pass-888@cache:6379/0",

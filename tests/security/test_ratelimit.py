@@ -117,7 +117,7 @@ async def test_zero_disables_both_limits(tmp_path: Path, keys: Keys) -> None:
 async def test_defaults_are_600_per_client_and_30_per_session(tmp_path: Path) -> None:
     settings = Settings(
         _env_file=None,
-        CHECKPOINT_DB=str(tmp_path / "c.sqlite"),  # type: ignore[call-arg]
+        CHECKPOINT_DB=str(tmp_path / "c.sqlite"),
         LLM_MODE="offline",
         SESSION_TTL_SECONDS=0,
         MCP_RESERVA_ENABLED=False,
@@ -164,7 +164,7 @@ async def test_limits_are_shared_across_instances_through_redis(
         assert (await turn(b, f"admin-{run}", keys.admin)).status_code == 200
     client = redis.Redis.from_url(redis_clean)
     try:
-        stored = [k.decode() for k in client.keys("*")]
+        stored = [k.decode() if isinstance(k, bytes) else k for k in client.keys("*")]
     finally:
         client.close()
     assert stored and all(k.startswith("maravia:ratelimit") for k in stored), stored

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -177,7 +177,8 @@ async def test_invalid_settings_are_an_error_not_an_exit(
     for name, value in bad.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match="MCP_TIMEOUT") as err:
-        async with make_graph(SimpleNamespace(execution_runtime=None)):  # a schema read
+        # a schema read: make_graph reads only the runtime's `execution_runtime`
+        async with make_graph(cast(Any, SimpleNamespace(execution_runtime=None))):
             pass
     assert str(err.value).splitlines() == server.stderr.strip().splitlines()
     assert len(server.stderr.strip().splitlines()) == 2

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import Any
+from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -39,11 +39,12 @@ def parse_multipart(content_type: str, body: bytes) -> list[tuple[str, str, dict
     )
     merged: dict[tuple[str, str], dict[str, Any]] = {}
     for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition") or ""
-        pieces = name.split(".")
+        name = part.get_param("name", header="content-disposition")
+        pieces = name.split(".") if isinstance(name, str) else []  # no RFC 2231 names here
         if len(pieces) < 2 or pieces[0] not in ("post", "patch"):
             continue  # attachments, feedback
-        payload = part.get_payload(decode=True) or b""
+        # a leaf part decoded: bytes (typeshed also allows a Message, for multipart parts)
+        payload = cast(bytes, part.get_payload(decode=True) or b"")
         try:
             value = json.loads(payload)
         except ValueError:
@@ -155,7 +156,7 @@ class LangSmithRecorder:
         merged: dict[str, dict[str, Any]] = {}
         with self._lock:
             ops = list(self.operations)
-        for op, run in sorted(ops, key=lambda item: item[0] != "post"):
+        for _op, run in sorted(ops, key=lambda item: item[0] != "post"):
             current = merged.setdefault(str(run["id"]), {})
             for key, value in run.items():
                 if value is not None or key not in current:

@@ -179,7 +179,7 @@ def test_tracing_is_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
         "LANGSMITH_ENDPOINT",
     ):
         monkeypatch.delenv(var, raising=False)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.LANGSMITH_TRACING is False and settings.LANGSMITH_API_KEY is None
     assert client_for(settings) is None
 

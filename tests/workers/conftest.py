@@ -86,7 +86,7 @@ def _sqlite_messages(path: Path) -> StoredMessages:
 def _postgres_messages(url: str) -> StoredMessages:
     def read(session_id: str) -> list[Any]:
         with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-            item = PostgresSaver(conn).get_tuple({"configurable": {"thread_id": session_id}})  # type: ignore[arg-type]  # dict rows, as the saver wants
+            item = PostgresSaver(conn).get_tuple({"configurable": {"thread_id": session_id}})
         return [] if item is None else list(item.checkpoint["channel_values"]["messages"])
 
     return read
