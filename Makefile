@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FILE ?= ../shared/data/routing_es.jsonl
+TEST_WORKERS ?= 3
 
 .PHONY: install run playground serve test lint browser eval demo bench studio clean
 
@@ -28,9 +29,9 @@ playground: $(STAMP)
 serve: $(STAMP)
 	$(PY) -m uvicorn server.main:app --host 0.0.0.0 --port 8000
 
-## test: the linters, then the whole test suite (fails when no test ran)
+## test: the linters, then the whole test suite over TEST_WORKERS processes (fails when no test ran)
 test: $(STAMP) browser lint
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 ## lint: ruff (rules and format) and mypy over the whole tree; says which one failed
 lint: $(STAMP)
