@@ -34,6 +34,14 @@ def _tickets(tmp_path: Path) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM turn_tickets").fetchone()[0])
 
 
+def _last_ticket(tmp_path: Path) -> int:
+    """The newest ticket number handed out so far (0 before any)."""
+    with sqlite3.connect(lock_file_for(tmp_path / "checkpoints.sqlite")) as conn:
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'turn_tickets'")
+        found = row.fetchone()
+        return int(found[0]) if found else 0
+
+
 async def _settled(tmp_path: Path) -> int:
     """Tickets left once the releases under way are done (a turn does not wait for its own)."""
     for _ in range(100):
@@ -76,8 +84,12 @@ async def test_waiters_run_in_arrival_order_across_holders(tmp_path: Path, pair:
 
     tasks = []
     for n, lock in enumerate([a, a, b, a, b, b, a, b]):  # a later arrival elsewhere waits
+        before = _last_ticket(tmp_path)
         tasks.append(asyncio.create_task(turn(lock, n)))
-        await asyncio.sleep(0.005)
+        for _ in range(400):  # arrival = the ticket taken (a loaded machine may delay it)
+            if _last_ticket(tmp_path) > before:
+                break
+            await asyncio.sleep(0.005)
     await asyncio.gather(*tasks)
     assert order == list(range(8))
 
