@@ -21,6 +21,17 @@ def clean_text(text: str) -> str:
     return _UNSAFE.sub("", text)
 
 
+def is_storable(text: str) -> bool:
+    """True when every backend can store `text` as it is: no NUL, no lone surrogate."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def is_blank(text: str) -> bool:
     """True when the text shows nothing: only whitespace and zero-width characters."""
     return _INVISIBLE.fullmatch(text) is not None

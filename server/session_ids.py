@@ -12,17 +12,6 @@ def canonical_session_id(value: str) -> str:
     return value.strip()
 
 
-def storable_session_id(value: str) -> bool:
-    """True when every backend can store the id: no NUL, no lone surrogate."""
-    if "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def session_ref(session_id: str) -> str:
     """A short stable hash of a session id (session ids are often phone numbers)."""
     return hashlib.sha256(session_id.encode()).hexdigest()[:12]

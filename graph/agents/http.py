@@ -41,9 +41,7 @@ class HttpAgent:
     def body(self, call: AgentCall) -> dict[str, Any]:
         """The JSON body this agent takes."""
         session_id = as_integer(call.session_id)
-        config = dict(call.config)
-        if call.id_empresa is not None:
-            config["id_empresa"] = call.id_empresa
+        config = dict(call.config)  # holds the turn's winning id_empresa (server/turns.py)
         if self.spec.body == "context":
             return {
                 "message": call.message,

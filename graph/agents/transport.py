@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 AgentState = Literal["ok", "circuit_open", "unreachable", "disabled"]
 
@@ -62,15 +62,3 @@ class AgentFailed(AgentError):
 
 class AgentRejected(AgentError):
     """The agent refused the request (a 4xx, an `isError` result): a configuration problem."""
-
-
-class AgentTransport(Protocol):
-    """One agent's way in: started and closed with the app, one conversational call per turn."""
-
-    async def start(self) -> None: ...
-
-    async def aclose(self) -> None: ...
-
-    async def chat(self, call: AgentCall, timeout: float) -> AgentReply: ...
-
-    async def reachable(self) -> bool: ...

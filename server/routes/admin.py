@@ -5,11 +5,12 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from graph.text_clean import is_storable
 from server.errors import BUSY, STORAGE_DOWN, ApiError
 from server.routes.dependencies import ServicesDep
 from server.schemas import SESSION_EMPTY, ErrorResponse
 from server.security.input_limits import BAD_TEXT
-from server.session_ids import canonical_session_id, storable_session_id
+from server.session_ids import canonical_session_id
 from server.storage.backend import STORAGE_ERRORS
 from server.storage.locks import SessionLockTimeout
 
@@ -74,7 +75,7 @@ async def clear_memory(session_id: str, services: ServicesDep) -> dict[str, str]
     session_id = canonical_session_id(session_id)
     if not session_id:
         raise ApiError(400, SESSION_EMPTY)
-    if not storable_session_id(session_id):
+    if not is_storable(session_id):
         raise ApiError(400, BAD_TEXT.format(field="session_id"))
     try:
         async with services.locks.hold(session_id, services.settings.SESSION_LOCK_TIMEOUT):

@@ -4,6 +4,7 @@ import math
 import re
 from typing import Any
 
+from graph.text_clean import is_storable
 from server.errors import ApiError
 from server.schemas import ChatRequest
 
@@ -29,24 +30,13 @@ def check_chat_input(request: ChatRequest, max_message_chars: int) -> None:
     """400 (ApiError) naming the field when the request is too large or holds unusable text."""
     if len(request.message) > max_message_chars:
         raise ApiError(400, MESSAGE_TOO_LONG.format(limit=max_message_chars))
-    if not _clean(request.message):
+    if not is_storable(request.message):
         raise ApiError(400, BAD_TEXT.format(field="message"))
     if len(request.session_key) > MAX_SESSION_ID_CHARS:
         raise ApiError(400, SESSION_TOO_LONG)
-    if not _clean(request.session_key):
+    if not is_storable(request.session_key):
         raise ApiError(400, BAD_TEXT.format(field="session_id"))
     _check_config(request.config.model_dump(mode="python", exclude_unset=True))
-
-
-def _clean(text: str) -> bool:
-    """Encodable as UTF-8 (no lone surrogates) and free of NUL characters."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _check_config(config: dict[str, Any]) -> None:
@@ -80,7 +70,7 @@ def _check_scalar(value: Any, field: str) -> None:
     if isinstance(value, str):
         if len(value) > MAX_CONFIG_STRING_CHARS:
             raise ApiError(400, CONFIG_TOO_BIG)
-        if not _clean(value):
+        if not is_storable(value):
             raise ApiError(400, BAD_TEXT.format(field=field))
     elif isinstance(value, bool) or value is None:
         return

@@ -1,5 +1,6 @@
 """The checkpoint backend: SQLite by default, PostgreSQL when DATABASE_URL is set."""
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Mapping
@@ -103,6 +104,9 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[CheckpointBacke
 async def _open_sqlite(path: Path) -> AsyncIterator[aiosqlite.Connection]:
     """The SQLite connection with the saver's tables; a file that cannot be used is one line."""
     try:
+        # Opened once directly first: aiosqlite, when its connect fails, leaves its thread to
+        # report to a loop that may be closed by then (a stray traceback at exit).
+        await asyncio.to_thread(lambda: sqlite3.connect(str(path)).close())
         conn = await aiosqlite.connect(str(path))
     except (sqlite3.Error, OSError) as exc:
         raise StorageSettingError(
