@@ -104,5 +104,5 @@ def configure_logging(level: str, secrets: Sequence[str] = ()) -> None:
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)  # access lines carry paths/ids
-    for noisy in ("httpx", "httpcore", "mcp", "openai"):
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "mcp", "openai"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -153,6 +153,9 @@ def test_conversation_logs_are_private_at_info(
     assert len(turns) == len(TURNS) and all(
         set(line["extra_fields"]) >= {"session", "status"} for line in turns
     )
+    # one line per turn: the HTTP clients' per-request lines (httpx, openai's httpx2) stay out
+    clients = [line for line in lines if line["logger"].startswith(("httpx", "httpcore"))]
+    assert not clients, clients[:2]
 
 
 def test_debug_logs_may_show_text_but_mask_keys(
