@@ -8,7 +8,7 @@
 py-spy samples the thread holding the GIL (`--gil`: Python work, no idle waits); on a loaded
 2-core machine it cannot keep its nominal rate, so shares of samples are scaled to the CPU time
 the process really used (from /proc) to give milliseconds per turn (native work done without
-the GIL, such as SQLite statements in aiosqlite's thread, is spread over the rest). Each sample is
+the GIL, such as SQLite statements on the saver's thread, is spread over the rest). Each sample is
 charged to the innermost frame outside the standard library (typing.py called from openai's
 request transform counts as openai). Collapsed stacks are kept in
 bench/results/profile-*.txt (open them with speedscope or flamegraph.pl).
@@ -57,7 +57,8 @@ SPOTS: dict[str, str] = {
     "langchain_core tracers": "langchain_core/tracers/",
     "LangGraph pregel loop and channels": "langgraph/pregel/",
     "checkpoint serializer": "langgraph/checkpoint/serde/",
-    "aiosqlite / psycopg calls": "aiosqlite/",
+    "SQLite saver calls (its thread)": "langgraph/checkpoint/sqlite/",
+    "psycopg calls": "psycopg/",
     "session storage queries (server/storage/ops.py)": "server/storage/ops.py",
     "MCP ClientSession.call_tool": "ClientSession.call_tool (",
     "MCP tool result validation (jsonschema)": "ClientSession._validate_tool_result (",

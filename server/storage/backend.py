@@ -1,6 +1,5 @@
 """The checkpoint backend: SQLite by default, PostgreSQL when DATABASE_URL is set."""
 
-import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Mapping
@@ -9,11 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import aiosqlite
 import psycopg
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
@@ -29,6 +26,7 @@ from server.storage.ops import (
 )
 from server.storage.pg_lock import PgSessionLock
 from server.storage.sqlite_lock import open_sqlite_lock
+from server.storage.sqlite_saver import SqliteThread, ThreadedSqliteSaver
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +55,7 @@ class CheckpointBackend:
     kind: Literal["sqlite", "postgres"]
     saver: BaseCheckpointSaver
     ops: StorageOps
-    sqlite: aiosqlite.Connection | None = None
+    sqlite: SqliteThread | None = None
     pool: AsyncConnectionPool | None = None
     shared_lock: SharedLock | None = None
     health: StorageHealth | None = None
@@ -82,51 +80,41 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[CheckpointBacke
             f"Invalid setting CHECKPOINT_DB: cannot create the folder {str(path.parent)!r} "
             f"({exc.strerror or type(exc).__name__})"
         ) from None
-    async with _open_sqlite(path) as conn, open_sqlite_lock(path) as turn_lock:
-        saver = AsyncSqliteSaver(conn)
+    async with _open_sqlite(path) as db, open_sqlite_lock(path) as turn_lock:
         health = StorageHealth(
-            interval=settings.STORAGE_CHECK_INTERVAL,
-            sqlite=conn,
-            sqlite_lock=saver.lock,
-            sqlite_path=path,
+            interval=settings.STORAGE_CHECK_INTERVAL, sqlite=db, sqlite_path=path
         )
         yield CheckpointBackend(
             kind="sqlite",
-            saver=saver,
-            ops=SqliteOps(conn, saver.lock),
-            sqlite=conn,
+            saver=ThreadedSqliteSaver(db),
+            ops=SqliteOps(db),
+            sqlite=db,
             shared_lock=turn_lock,
             health=health,
         )
 
 
 @asynccontextmanager
-async def _open_sqlite(path: Path) -> AsyncIterator[aiosqlite.Connection]:
+async def _open_sqlite(path: Path) -> AsyncIterator[SqliteThread]:
     """The SQLite connection with the saver's tables; a file that cannot be used is one line."""
     try:
-        # Opened once directly first: aiosqlite, when its connect fails, leaves its thread to
-        # report to a loop that may be closed by then (a stray traceback at exit).
-        await asyncio.to_thread(lambda: sqlite3.connect(str(path)).close())
-        conn = await aiosqlite.connect(str(path))
+        db = await SqliteThread.open(path)
     except (sqlite3.Error, OSError) as exc:
         raise StorageSettingError(
             f"Invalid setting CHECKPOINT_DB: cannot open {str(path)!r} ({exc})"
         ) from None
     try:
         try:
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA synchronous=NORMAL")
-            await conn.execute("PRAGMA busy_timeout=5000")
-            await AsyncSqliteSaver(conn).setup()
-            await install_sqlite_pruning(conn)
+            await ThreadedSqliteSaver(db).setup()
+            await db.run(install_sqlite_pruning, db.conn)
         except sqlite3.Error as exc:
             raise StorageSettingError(
                 f"Invalid setting CHECKPOINT_DB: cannot use {str(path)!r} as a SQLite database "
                 f"({exc})"
             ) from None
-        yield conn
+        yield db
     finally:
-        await conn.close()
+        await db.close()
 
 
 @asynccontextmanager

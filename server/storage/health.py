@@ -1,14 +1,14 @@
 """Storage health: a rate-limited write probe and, for SQLite, that the open file is at its path."""
 
-import asyncio
 import logging
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiosqlite
 from psycopg_pool import AsyncConnectionPool
+
+from server.storage.sqlite_saver import SqliteThread
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +53,12 @@ class StorageHealth:
         self,
         *,
         interval: float,
-        sqlite: aiosqlite.Connection | None = None,
-        sqlite_lock: asyncio.Lock | None = None,
+        sqlite: SqliteThread | None = None,
         sqlite_path: Path | None = None,
         pool: AsyncConnectionPool | None = None,
     ) -> None:
         self._interval = interval
-        self._sqlite, self._lock, self._path = sqlite, sqlite_lock, sqlite_path
+        self._sqlite, self._path = sqlite, sqlite_path
         self._opened = FileIdentity.of(sqlite_path) if sqlite_path is not None else None
         self._pool = pool
         self._pg_table = False
@@ -102,16 +101,17 @@ class StorageHealth:
             return type(exc).__name__
         return None
 
-    async def _probe_sqlite(self, conn: aiosqlite.Connection) -> None:
-        assert self._lock is not None  # given with the SQLite connection
-        async with self._lock:  # the saver's lock: one statement batch at a time
+    async def _probe_sqlite(self, db: SqliteThread) -> None:
+        def probe() -> None:
             try:
-                await conn.execute(SQLITE_PROBE[0])
-                await conn.execute(SQLITE_PROBE[1], (time.time(),))
-                await conn.commit()
+                db.conn.execute(SQLITE_PROBE[0])
+                db.conn.execute(SQLITE_PROBE[1], (time.time(),))
+                db.conn.commit()
             except Exception:
-                await conn.rollback()  # never leave the saver's connection inside a transaction
+                db.conn.rollback()  # never leave the saver's connection inside a transaction
                 raise
+
+        await db.run(probe)
 
     async def _probe_postgres(self, pool: AsyncConnectionPool) -> None:
         async with pool.connection(timeout=2) as conn:

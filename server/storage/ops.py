@@ -1,12 +1,13 @@
 """SQL the savers lack: latest checkpoint per session, pruning of older ones, bytes per session."""
 
-import asyncio
+import sqlite3
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-import aiosqlite
 from psycopg_pool import AsyncConnectionPool
+
+from server.storage.sqlite_saver import SqliteThread
 
 _UUID_EPOCH = 0x01B21DD213814000  # 100-ns intervals from 1582-10-15 to 1970-01-01
 
@@ -48,10 +49,10 @@ END $$""",
 )
 
 
-async def install_sqlite_pruning(conn: aiosqlite.Connection) -> None:
-    """Create the pruning trigger (idempotent)."""
-    await conn.executescript(SQLITE_PRUNE_TRIGGER)
-    await conn.commit()
+def install_sqlite_pruning(conn: sqlite3.Connection) -> None:
+    """Create the pruning trigger (idempotent; run on the connection's thread)."""
+    conn.executescript(SQLITE_PRUNE_TRIGGER)
+    conn.commit()
 
 
 async def install_postgres_pruning(pool: AsyncConnectionPool) -> None:
@@ -71,54 +72,39 @@ class StorageOps(Protocol):
 
 
 class SqliteOps:
-    """Queries over AsyncSqliteSaver's `checkpoints` and `writes` tables."""
+    """Queries over the SQLite saver's `checkpoints` and `writes` tables, on its thread."""
 
-    def __init__(self, conn: aiosqlite.Connection, lock: asyncio.Lock) -> None:
-        self._conn = conn
-        self._lock = lock  # the saver's asyncio.Lock: one statement batch at a time
+    def __init__(self, db: SqliteThread) -> None:
+        self._db = db
+
+    async def _fetch(self, query: str, params: Sequence[Any] = ()) -> list[Any]:
+        return await self._db.run(lambda: self._db.conn.execute(query, params).fetchall())
 
     async def latest_ids(self) -> dict[str, str]:
-        async with (
-            self._lock,
-            self._conn.execute(
-                "SELECT thread_id, MAX(checkpoint_id) FROM checkpoints "
-                "WHERE checkpoint_ns = '' GROUP BY thread_id"
-            ) as cur,
-        ):
-            return {row[0]: row[1] for row in await cur.fetchall()}
+        rows = await self._fetch(
+            "SELECT thread_id, MAX(checkpoint_id) FROM checkpoints "
+            "WHERE checkpoint_ns = '' GROUP BY thread_id"
+        )
+        return {row[0]: row[1] for row in rows}
 
     async def latest_id(self, thread_id: str) -> str | None:
-        async with (
-            self._lock,
-            self._conn.execute(
-                "SELECT MAX(checkpoint_id) FROM checkpoints "
-                "WHERE thread_id = ? AND checkpoint_ns = ''",
-                (thread_id,),
-            ) as cur,
-        ):
-            row = await cur.fetchone()
-        return row[0] if row else None
+        rows = await self._fetch(
+            "SELECT MAX(checkpoint_id) FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ''",
+            (thread_id,),
+        )
+        return rows[0][0] if rows else None
 
     async def thread_bytes(self, thread_id: str) -> tuple[int, int]:
         """(bytes, checkpoint rows) stored for one session."""
-        async with (
-            self._lock,
-            self._conn.execute(
-                "SELECT COALESCE(SUM(LENGTH(checkpoint) + LENGTH(metadata)), 0), COUNT(*) "
-                "FROM checkpoints WHERE thread_id = ?",
-                (thread_id,),
-            ) as cur,
-        ):
-            size, rows = await cur.fetchone() or (0, 0)
-        async with (
-            self._lock,
-            self._conn.execute(
-                "SELECT COALESCE(SUM(LENGTH(value)), 0) FROM writes WHERE thread_id = ?",
-                (thread_id,),
-            ) as cur,
-        ):
-            (writes,) = await cur.fetchone() or (0,)
-        return int(size) + int(writes), int(rows)
+        rows = await self._fetch(
+            "SELECT (SELECT COALESCE(SUM(LENGTH(checkpoint) + LENGTH(metadata)), 0) "
+            "FROM checkpoints WHERE thread_id = ?), "
+            "(SELECT COUNT(*) FROM checkpoints WHERE thread_id = ?), "
+            "(SELECT COALESCE(SUM(LENGTH(value)), 0) FROM writes WHERE thread_id = ?)",
+            (thread_id, thread_id, thread_id),
+        )
+        size, count, writes = rows[0]
+        return int(size) + int(writes), int(count)
 
 
 class PostgresOps:
