@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from server.errors import install_error_handlers
+from server.heap import startup_heap_frozen
 from server.logging_config import configure_logging
 from server.metrics import Metrics
 from server.request_ids import RequestIdMiddleware
@@ -43,8 +44,9 @@ def create_app(settings: Settings) -> FastAPI:
                 app.state.startup_refused = str(exc)
                 raise StartupRefused(str(exc)) from None
             app.state.services = services
-            async with graceful_shutdown(services.shutdown):
-                yield
+            with startup_heap_frozen():
+                async with graceful_shutdown(services.shutdown):
+                    yield
 
     app = FastAPI(
         title="MaravIA Orquestador",
