@@ -20,7 +20,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CONTROL_KEYS = ("delay", "fail_next", "hang_next", "error_result_next", "exit_next")
+CONTROL_KEYS = (
+    "delay",
+    "fail_next",
+    "hang_next",
+    "error_result_next",
+    "bad_output_next",
+    "exit_next",
+)
 
 
 @dataclass
@@ -84,7 +91,8 @@ class AgentState:
     async def run_tool(
         self, tool: str, arguments: dict[str, Any], produce: Callable[[], Any]
     ) -> Any:
-        """Record a call, apply faults (delay, then fail > error_result > hang > exit), reply."""
+        """Record a call, apply faults (delay, then fail > error_result > bad_output > hang > exit),
+        reply."""
         self.tool_calls.append({"name": tool, "arguments": arguments})
         self.in_flight += 1
         try:
@@ -98,6 +106,12 @@ class AgentState:
                     content=[TextContent(type="text", text=msg)],
                     structuredContent={"result": msg},
                     isError=True,
+                )
+            if self._take("bad_output_next"):  # structured content its output schema refuses
+                return CallToolResult(
+                    content=[TextContent(type="text", text=f"[{self.name}] salida inválida")],
+                    structuredContent={"inesperado": 1},
+                    isError=False,
                 )
             if self._take("hang_next"):
                 await asyncio.Event().wait()  # never answers

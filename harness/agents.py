@@ -93,7 +93,8 @@ class AgentHandle:
         return self._http("GET", "/stats")
 
     def control(self, **changes: float) -> dict[str, Any]:
-        """Change faults at runtime: delay, fail_next, hang_next, error_result_next, exit_next."""
+        """Change faults at runtime: delay, fail_next, hang_next, error_result_next,
+        bad_output_next, exit_next."""
         return self._http("POST", "/control", changes)
 
     def reset_stats(self) -> None:

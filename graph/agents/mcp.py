@@ -8,9 +8,17 @@ from typing import Any, Literal
 import anyio
 import httpx
 from mcp.shared.exceptions import McpError
-from mcp.types import CallToolResult, TextContent, Tool
+from mcp.types import (
+    CallToolRequest,
+    CallToolRequestParams,
+    CallToolResult,
+    ClientRequest,
+    TextContent,
+    Tool,
+)
 
 from graph.agents.mcp_session import AgentUnavailableError, McpSession
+from graph.agents.output_schema import OutputSchemas
 from graph.agents.roster import AgentSpec
 from graph.agents.session_id import for_schema
 from graph.agents.transport import (
@@ -35,6 +43,7 @@ class McpAgent:
     def __init__(self, spec: AgentSpec, connect_timeout: float) -> None:
         self.spec = spec
         self.session = McpSession(spec.name, spec.url, connect_timeout=connect_timeout)
+        self._schemas = OutputSchemas()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -80,9 +89,13 @@ class McpAgent:
             session = await self.session.wait_session(min(timeout, CONNECT_WAIT))
         except AgentUnavailableError as exc:
             raise AgentUnreachable("not_connected", str(exc)) from None
+        request = ClientRequest(
+            CallToolRequest(params=CallToolRequestParams(name=tool, arguments=args))
+        )
         try:
             async with asyncio.timeout(timeout):
-                return await session.call_tool(tool, args)
+                # the SDK's call_tool without its per-call schema compilation (output_schema.py)
+                result = await session.send_request(request, CallToolResult)
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, httpx.ConnectError):
             self.session.mark_broken(session)  # the request could not be written: not sent
             raise AgentUnreachable("session_closed") from None
@@ -98,6 +111,8 @@ class McpAgent:
         except (anyio.EndOfStream, httpx.TransportError, ConnectionError) as exc:
             self.session.mark_broken(session)
             raise AgentFailed(type(exc).__name__) from None
+        self._schemas.check(self.session.tools.get(tool), result)
+        return result
 
     async def chat(self, call: AgentCall, timeout: float) -> AgentReply:
         """The user's message, unchanged, to the conversational tool; its text blocks joined."""

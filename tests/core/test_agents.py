@@ -60,6 +60,22 @@ def test_agent_error_result_is_a_fallback_and_never_shown(
     assert app.metrics()["agent_failures"] == {"reserva": 1}
 
 
+def test_a_result_its_output_schema_refuses_is_a_fallback_not_retried(
+    start_app: StartApp, chat_agent: AgentFactory
+) -> None:
+    agent = chat_agent("reserva")
+    app = start_app(agents={"reserva": agent.url}, LLM_MODE="offline", MCP_MAX_RETRIES=3)
+    agent.control(bad_output_next=1)
+    body = app.chat(BOOK, session_id="o1").json()
+    assert body["action"] == "respond" and body["reply"] == FALLBACK
+    assert "inválida" not in body["reply"]
+    assert agent.stats()["rpc"]["tools/call"] == 1  # it ran: never sent twice
+    assert app.metrics()["agent_failures"] == {"reserva": 1}
+    assert app.metrics()["internal_errors"] == {}  # a failed agent, not a bug of ours
+    body = app.chat(BOOK, session_id="o1").json()  # its next valid answer passes the check
+    assert body["action"] == "delegate" and body["reply"].startswith("[reserva] recibido")
+
+
 def test_timeout_bounds_a_hanging_agent(start_app: StartApp, chat_agent: AgentFactory) -> None:
     agent = chat_agent("reserva")
     app = start_app(
