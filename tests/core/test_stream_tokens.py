@@ -62,13 +62,15 @@ def test_health_answers_while_a_long_reply_streams(
     )
     message = "quiero reservar " + " ".join(LONG_WORDS[i % 8] for i in range(2500))
     health: list[int] = []
-    first_token = threading.Event()
-    done = threading.Event()
+    first_token, polled, done = threading.Event(), threading.Event(), threading.Event()
 
     def poll_health() -> None:
         first_token.wait(30)
-        while not done.is_set():
+        while True:
             health.append(app.client.get("/health").status_code)
+            polled.set()
+            if done.is_set():
+                break
 
     poller = threading.Thread(target=poll_health)
     poller.start()
@@ -81,8 +83,11 @@ def test_health_answers_while_a_long_reply_streams(
                 name = line.split(":", 1)[1].strip()
             elif line.startswith("data:") and name:
                 events.append(name)
-                if name == "token":
+                if name == "token" and not first_token.is_set():
                     first_token.set()
+                    # a fast turn may stream everything before the poller runs: the stream
+                    # stays open (its end unread) until /health has answered at least once
+                    assert polled.wait(10), "no /health answer while the stream was open"
     done.set()
     poller.join(30)
     assert events[-1] == "done"
