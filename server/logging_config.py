@@ -18,7 +18,9 @@ _PHONE = re.compile(r"(?<!\d)\+?\d[\d \-]{6,}\d(?!\d)")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _SECRET = re.compile(r"(?i)(bearer\s+|sk-|lsv2_|api[_-]?key[\"'=:\s]+)[\w\-.]{6,}")
 # "reason" carries an agent's error text, which may echo the user's message (DEBUG only)
-UNSCRUBBED_KEYS = {"request_id"}  # ids to grep for (sane X-Request-ID or ours), never user text
+# ids to grep for, never user text: a sane X-Request-ID or ours; our error ids (random hex) and
+# session refs (hashed hex), which would be masked as phone numbers when 8+ digits line up
+UNSCRUBBED_KEYS = {"request_id", "error_id", "session"}
 SENSITIVE_KEYS = {
     "message_text",
     "text",

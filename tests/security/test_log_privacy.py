@@ -241,3 +241,18 @@ def test_agent_error_text_is_not_logged_at_info() -> None:
         line = json.loads(formatter.format(record))
         assert line["extra_fields"]["error"] == "AgentCallError"
         assert ("Ana Torres" in json.dumps(line)) is shown
+
+
+def test_our_ids_are_never_taken_for_phone_numbers() -> None:
+    """Error ids and session refs are random or hashed hex: one with 8+ digits in a row must
+    still be findable in the logs (a 500's `(id: …)` is how support finds its line)."""
+    import logging
+
+    from server.logging_config import OrchestratorJsonFormatter
+
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "turn failed", (), None)
+    record.error_id, record.session = "123456789ea7", "98765432101f"
+    record.note = "llámame al 987654321"  # user-looking text in any other field is still masked
+    fields = json.loads(OrchestratorJsonFormatter().format(record))["extra_fields"]
+    assert fields["error_id"] == "123456789ea7" and fields["session"] == "98765432101f"
+    assert "987654321" not in fields["note"]
