@@ -109,12 +109,15 @@ def test_lock_timeout_is_409_and_writes_nothing(
 ) -> None:
     """A follow-up waits for the turn before it (the deadline ends that turn before the lock
     wait does); only a message queued behind two turns can outwait SESSION_LOCK_TIMEOUT."""
-    agent = chat_agent("reserva", delay=2.0)
+    # the first follow-up waits ~TURN_TIMEOUT - 0.2 s < SESSION_LOCK_TIMEOUT (0.7 s to spare on
+    # a loaded machine); the second ~2 x TURN_TIMEOUT - 0.2 s > SESSION_LOCK_TIMEOUT (load only
+    # makes it longer)
+    agent = chat_agent("reserva", delay=3.0)
     app = start_app(
         agents={"reserva": agent.url},
         LLM_MODE="offline",
-        SESSION_LOCK_TIMEOUT=0.6,
-        TURN_TIMEOUT=0.4,
+        SESSION_LOCK_TIMEOUT=1.5,
+        TURN_TIMEOUT=1.0,
         **storage,
     )
     with cf.ThreadPoolExecutor(3) as pool:
