@@ -55,7 +55,6 @@ class CheckpointBackend:
     kind: Literal["sqlite", "postgres"]
     saver: BaseCheckpointSaver
     ops: StorageOps
-    sqlite: SqliteThread | None = None
     pool: AsyncConnectionPool | None = None
     shared_lock: SharedLock | None = None
     health: StorageHealth | None = None
@@ -80,23 +79,23 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[CheckpointBacke
             f"Invalid setting CHECKPOINT_DB: cannot create the folder {str(path.parent)!r} "
             f"({exc.strerror or type(exc).__name__})"
         ) from None
-    async with _open_sqlite(path) as db, open_sqlite_lock(path) as turn_lock:
+    async with _open_sqlite(path) as (db, saver), open_sqlite_lock(path) as turn_lock:
         health = StorageHealth(
             interval=settings.STORAGE_CHECK_INTERVAL, sqlite=db, sqlite_path=path
         )
         yield CheckpointBackend(
             kind="sqlite",
-            saver=ThreadedSqliteSaver(db),
+            saver=saver,
             ops=SqliteOps(db),
-            sqlite=db,
             shared_lock=turn_lock,
             health=health,
         )
 
 
 @asynccontextmanager
-async def _open_sqlite(path: Path) -> AsyncIterator[SqliteThread]:
-    """The SQLite connection with the saver's tables; a file that cannot be used is one line."""
+async def _open_sqlite(path: Path) -> AsyncIterator[tuple[SqliteThread, ThreadedSqliteSaver]]:
+    """The SQLite connection and its saver, tables set up; a file that cannot be used is one
+    line."""
     try:
         db = await SqliteThread.open(path)
     except (sqlite3.Error, OSError) as exc:
@@ -104,15 +103,16 @@ async def _open_sqlite(path: Path) -> AsyncIterator[SqliteThread]:
             f"Invalid setting CHECKPOINT_DB: cannot open {str(path)!r} ({exc})"
         ) from None
     try:
+        saver = ThreadedSqliteSaver(db)
         try:
-            await ThreadedSqliteSaver(db).setup()
+            await saver.setup()
             await db.run(install_sqlite_pruning, db.conn)
         except sqlite3.Error as exc:
             raise StorageSettingError(
                 f"Invalid setting CHECKPOINT_DB: cannot use {str(path)!r} as a SQLite database "
                 f"({exc})"
             ) from None
-        yield db
+        yield db, saver
     finally:
         await db.close()
 
