@@ -20,6 +20,7 @@ from mcp.types import TextContent
 from pydantic import BaseModel
 
 from graph.agents.roster import AgentSpec
+from graph.bot_config import BotConfig
 from graph.decision import RouteDecision
 from graph.prompts import context_block, router_system
 
@@ -66,7 +67,9 @@ async def chat(body: ChatIn, request: Request) -> dict[str, Any]:
     state = request.app.state
     session_id = str(body.session_id)
     prompt = [
-        SystemMessage(router_system(body.config, [AgentSpec(AGENT, url="")], None)),
+        SystemMessage(
+            router_system(BotConfig.from_mapping(body.config), [AgentSpec(AGENT, url="")], None)
+        ),
         HumanMessage(context_block(None)),
         HumanMessage(body.message),
     ]

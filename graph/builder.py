@@ -9,11 +9,12 @@ from langgraph.types import Checkpointer
 
 from graph.context import TurnContext
 from graph.deps import GraphDeps
-from graph.nodes.agent import build_agent_node
+from graph.nodes.agent import agent_node_name, build_agent_node
 from graph.nodes.responder import respond
 from graph.nodes.router import route
 from graph.state import InputState, State
 
+ROUTER = "router"
 RESPONDER = "responder"
 
 
@@ -22,23 +23,22 @@ def build_graph(
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """START → router → (responder | agent subgraph → responder) → END."""
     graph = StateGraph(State, context_schema=TurnContext, input_schema=InputState)
-    graph.add_node("router", partial(route, deps=deps))
+    graph.add_node(ROUTER, partial(route, deps=deps))
     targets = {RESPONDER: RESPONDER}
     for spec in deps.agents.roster.enabled:
-        node = f"agent_{spec.name}"
+        node = agent_node_name(spec.name)
         graph.add_node(node, build_agent_node(spec, deps))
         graph.add_edge(node, RESPONDER)
         targets[spec.name] = node
     graph.add_node(RESPONDER, partial(respond, deps=deps))
-    graph.add_edge(START, "router")
-    graph.add_conditional_edges("router", partial(_next, targets=targets), list(targets.values()))
+    graph.add_edge(START, ROUTER)
+    graph.add_conditional_edges(ROUTER, partial(_next, targets=targets), list(targets.values()))
     graph.add_edge(RESPONDER, END)
     return graph.compile(checkpointer=checkpointer, name=name)
 
 
 def _next(state: State, *, targets: dict[str, str]) -> str:
-    decision: dict[str, Any] = state.get("decision") or {}
-    agent = decision.get("agent")
-    if decision.get("action") == "delegate" and isinstance(agent, str) and agent in targets:
-        return targets[agent]
-    return RESPONDER
+    decision = state.get("decision")
+    if decision is None or decision["action"] != "delegate":
+        return RESPONDER
+    return targets.get(decision["agent"] or "", RESPONDER)

@@ -1,8 +1,10 @@
 """Per-turn runtime context: the client's bot config and the turn's limits, never checkpointed."""
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+
+from graph.bot_config import BotConfig
 
 
 @dataclass(frozen=True)
@@ -13,8 +15,8 @@ class TurnContext:
     to a checkpoint, so a company's key or config is not stored.
     """
 
-    bot_config: dict[str, Any] = field(default_factory=dict)
-    """The client's ChatConfig (persona, phrases, extra keys passed through to agents)."""
+    bot_config: BotConfig = field(default_factory=BotConfig)
+    """The client's bot configuration, typed (persona, phrases; every key kept for agents)."""
     session_id: str = ""
     """The canonical session id (also the checkpoint thread id)."""
     id_empresa: int | None = None
@@ -31,6 +33,11 @@ class TurnContext:
     """ROUTING_MODE=direct: no router model; every turn goes to the modalidad's agent."""
     deadline: float | None = None
     """`time.monotonic()` by which the turn must answer (None: no deadline)."""
+
+    def __post_init__(self) -> None:
+        # LangGraph Studio (and any JSON caller) gives the context as plain JSON: a config mapping
+        if isinstance(self.bot_config, Mapping):
+            object.__setattr__(self, "bot_config", BotConfig.from_mapping(self.bot_config))
 
     def remaining(self, cap: float) -> float:
         """Seconds left before the deadline, at most `cap` (never negative)."""

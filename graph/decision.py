@@ -1,13 +1,23 @@
 """The router's decision (who answers this turn), shared by the model and the offline router."""
 
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, Field, create_model
 
 Intent = Literal[
     "greeting", "farewell", "thanks", "escalation", "business", "clarify", "delegate", "other"
 ]
+
+
+class Decision(TypedDict):
+    """The router's decision as the graph's state carries it to the next nodes (a plain dict, so
+    checkpoints hold no model class; decisions stored by older versions have this shape too)."""
+
+    action: Literal["delegate", "respond"]
+    agent: str | None
+    reply: str | None
+    intent: Intent
 
 
 class RouteDecision(BaseModel):
@@ -28,6 +38,15 @@ class RouteDecision(BaseModel):
         description="Why: greeting, farewell, thanks, escalation, business, clarify, delegate, "
         "other.",
     )
+
+    def handoff(self) -> Decision:
+        """This decision as the state's `decision`."""
+        return {
+            "action": self.action,
+            "agent": self.agent,
+            "reply": self.reply,
+            "intent": self.intent,
+        }
 
 
 @lru_cache(maxsize=256)

@@ -1,13 +1,13 @@
 """The router's and the tool-calling agent's prompts; user text and business context never go in."""
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
 
 from langchain_core.messages import BaseMessage
 
 from graph.agents.roster import AgentSpec
+from graph.bot_config import BotConfig
 
 NEUTRAL_PERSONA: dict[str, str] = {
     "rol_bot": "asistente virtual",
@@ -16,17 +16,6 @@ NEUTRAL_PERSONA: dict[str, str] = {
 }
 """The persona when today's n8n body leaves out rol_bot, tipo_bot and objetivo_principal."""
 
-PERSONA_KEYS = (
-    "nombre_bot",
-    "rol_bot",
-    "tipo_bot",
-    "objetivo_principal",
-    "personalidad",
-    "tono_com",
-    "modalidad",
-    "fecha_formateada",
-)
-PHRASE_KEYS = ("frase_saludo", "frase_des", "frase_no_sabe", "temas_esc", "frase_esc")
 
 ROUTER_SYSTEM = """You are the router of a customer-service chat for a business in Peru.
 For the customer's latest message decide who answers:
@@ -64,12 +53,8 @@ BOT CONFIGURATION:
 """
 
 
-def _lines(config: Mapping[str, Any], keys: Sequence[str]) -> str:
-    return "\n".join(
-        f"- {key}: {config[key]}"
-        for key in keys
-        if isinstance(config.get(key), (str, int)) and str(config[key]).strip()
-    )
+def _lines(pairs: Sequence[tuple[str, str | None]]) -> str:
+    return "\n".join(f"- {key}: {value}" for key, value in pairs if value)
 
 
 @lru_cache(maxsize=1024)
@@ -85,15 +70,29 @@ def _router_system_cached(
     )
 
 
-def router_system(
-    config: Mapping[str, Any], agents: Sequence[AgentSpec], active: str | None
-) -> str:
+def router_system(config: BotConfig, agents: Sequence[AgentSpec], active: str | None) -> str:
     """The router's system prompt for this bot, its allowed agents and the active one (cached)."""
-    persona = {**NEUTRAL_PERSONA, **{k: v for k, v in config.items() if v not in (None, "")}}
+    persona = [
+        ("nombre_bot", config.nombre_bot),
+        ("rol_bot", config.rol_bot or NEUTRAL_PERSONA["rol_bot"]),
+        ("tipo_bot", config.tipo_bot or NEUTRAL_PERSONA["tipo_bot"]),
+        ("objetivo_principal", config.objetivo_principal or NEUTRAL_PERSONA["objetivo_principal"]),
+        ("personalidad", config.personalidad),
+        ("tono_com", config.tono_com),
+        ("modalidad", config.modalidad),
+        ("fecha_formateada", config.fecha_formateada),
+    ]
+    phrases = [
+        ("frase_saludo", config.frase_saludo),
+        ("frase_des", config.frase_des),
+        ("frase_no_sabe", config.frase_no_sabe),
+        ("temas_esc", config.temas_esc),
+        ("frase_esc", config.frase_esc),
+    ]
     names = [spec.name for spec in agents]
     return _router_system_cached(
-        _lines(persona, PERSONA_KEYS),
-        _lines(config, PHRASE_KEYS),
+        _lines(persona),
+        _lines(phrases),
         tuple((spec.name, spec.summary) for spec in agents),
         active if active in names else None,
     )
@@ -114,20 +113,15 @@ def context_block(business_context: str | None, history: Sequence[BaseMessage] =
     return "\n".join(lines)
 
 
-def agent_system(agent: AgentSpec, config: Mapping[str, Any]) -> str:
+def agent_system(agent: AgentSpec, config: BotConfig) -> str:
     """The tool-calling agent's system prompt with the bot's configuration."""
-    shown = {
-        key: value
-        for key, value in config.items()
-        if isinstance(value, (str, int, float, bool)) and str(value).strip()
-    }
     return AGENT_SYSTEM.format(
-        nombre_bot=config.get("nombre_bot") or "el asistente",
-        rol_bot=config.get("rol_bot") or NEUTRAL_PERSONA["rol_bot"],
-        tipo_bot=config.get("tipo_bot") or NEUTRAL_PERSONA["tipo_bot"],
+        nombre_bot=config.nombre_bot or "el asistente",
+        rol_bot=config.rol_bot or NEUTRAL_PERSONA["rol_bot"],
+        tipo_bot=config.tipo_bot or NEUTRAL_PERSONA["tipo_bot"],
         agent=agent.name,
         description=agent.summary,
-        tono=config.get("tono_com") or "amable",
-        fecha=config.get("fecha_iso") or config.get("fecha_formateada") or "hoy",
-        config=json.dumps(shown, ensure_ascii=False, indent=0),
+        tono=config.tono_com or "amable",
+        fecha=config.fecha_iso or config.fecha_formateada or "hoy",
+        config=json.dumps(config.prompt_values(), ensure_ascii=False, indent=0),
     )

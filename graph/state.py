@@ -1,9 +1,11 @@
 """Graph state: what one turn is given and what a conversation keeps, checkpointed by session_id."""
 
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Literal, TypedDict
 
 from langchain_core.messages import AnyMessage, HumanMessage
 from langgraph.graph.message import add_messages
+
+from graph.decision import Decision
 
 
 class AgentResult(TypedDict):
@@ -30,8 +32,8 @@ class State(InputState, total=False):
     """The specialist agent that owns the conversation now (None when none)."""
     turns: int
     """How many turns this session has had in total."""
-    decision: dict[str, Any] | None
-    """The router's RouteDecision for this turn (cleared by the responder)."""
+    decision: Decision | None
+    """The router's decision for this turn (cleared by the responder)."""
     agent_result: AgentResult | None
     """The delegated agent's outcome for this turn (cleared by the responder)."""
     reply: str

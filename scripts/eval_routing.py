@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.agents.roster import REFERENCE_AGENTS, reference_roster
+from graph.bot_config import BotConfig
 from graph.offline.router import route_offline
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -101,7 +102,7 @@ def evaluate(cases: Sequence[tuple[str, dict[str, Any]]]) -> tuple[int, list[str
             case["message"],
             active_agent=case["active_agent"],
             enabled_agents=reference_roster().enabled,
-            config=DEMO_CONFIG,
+            config=BotConfig.from_mapping(DEMO_CONFIG),
             business_context=DEMO_CONTEXT,
         )
         elapsed += time.perf_counter() - start

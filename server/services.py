@@ -4,17 +4,16 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import httpx
-from langgraph.graph.state import CompiledStateGraph
 
 from graph.agents.registry import AgentRegistry
 from graph.agents.resilience import ResiliencePolicy
 from graph.builder import build_graph
 from graph.business_context import BusinessContextClient
 from graph.deps import GraphDeps
+from graph.turn import TurnRunner
 from server.metrics import Metrics
 from server.modalidad import ModalidadTable
 from server.models import ModelPool
@@ -36,7 +35,8 @@ class Services:
     settings: Settings
     metrics: Metrics
     agents: AgentRegistry
-    graph: CompiledStateGraph[Any, Any, Any, Any]
+    turns: TurnRunner
+    """Runs the graph's turns (the graph's one door)."""
     backend: CheckpointBackend
     sessions: ConversationStore
     locks: TurnLocks
@@ -46,8 +46,6 @@ class Services:
     shutdown: Shutdown
     service_metrics: WorkerMetrics
     """The figures of every uvicorn worker of this run (GET /metrics)."""
-    inflight: set[asyncio.Task[Any]] = field(default_factory=set)
-    """Turns running on behalf of streams (kept referenced until they finish)."""
 
 
 def build_registry(
@@ -130,7 +128,7 @@ async def open_services(
             settings=settings,
             metrics=metrics,
             agents=agents,
-            graph=graph,
+            turns=TurnRunner(graph, max_agent_steps=settings.AGENT_MAX_STEPS),
             backend=backend,
             sessions=sessions,
             locks=locks,

@@ -47,11 +47,10 @@ async def stream_turn(request: ChatRequest, services: Services) -> AsyncIterator
     the finished reply is sent in pieces. Either way `done` carries the reply as /chat does."""
     queue: asyncio.Queue[Any] = asyncio.Queue()
     yield _event("routing", {"session_id": request.session_id})
+    # spawned turns are tracked (referenced) by shutdown until stored and their lock released
     task = services.shutdown.spawn(
         run_turn(request, services, events=lambda name, data: queue.put_nowait((name, data)))
     )
-    services.inflight.add(task)  # kept alive until the turn is stored and its lock released
-    task.add_done_callback(services.inflight.discard)
     task.add_done_callback(lambda _: queue.put_nowait(_END))
     live = ""
     finished = False

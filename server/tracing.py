@@ -13,7 +13,7 @@ from langsmith.run_trees import RunTree
 from langsmith.utils import LangSmithError
 
 from server.request_ids import current_request_id
-from server.schemas import ChatRequest
+from server.schemas import ChatRequest, ChatResponse
 from server.settings import Settings
 from server.turn_secrets import current_turn_secrets
 
@@ -94,17 +94,15 @@ class TurnTrace:
     def __init__(self, run: RunTree | None) -> None:
         self._run = run
 
-    def finish(self, outcome: Mapping[str, Any]) -> None:
-        """Record the reply, agent and action (from the final graph state or the response)."""
+    def finish(self, outcome: ChatResponse) -> None:
+        """Record the turn's reply, agent and action."""
         if self._run is None:
             return
-        agent, action = outcome.get("agent_used"), outcome.get("action")
+        agent, action = outcome.agent_used, outcome.action
         self._run.metadata.update({"agent_used": agent, "action": action})
         tags = [f"action:{action}", f"agent:{agent or 'none'}"]
         self._run.tags = [*(self._run.tags or []), *tags]
-        self._run.end(
-            outputs={"reply": outcome.get("reply"), "agent_used": agent, "action": action}
-        )
+        self._run.end(outputs={"reply": outcome.reply, "agent_used": agent, "action": action})
 
 
 def turn_metadata(request: ChatRequest) -> dict[str, Any]:

@@ -1,18 +1,11 @@
-"""One chat turn: lock the session, run the graph under the turn's deadline, map it to the API."""
+"""One chat turn: lock the session, run it through the turn API, map it to the API and metrics."""
 
-import asyncio
 import logging
 import time
-from collections.abc import Callable
-from typing import Any, cast
 
-from langchain_core.messages import AIMessage, HumanMessage
-from langchain_core.runnables import RunnableConfig
-
+from graph.bot_config import BotConfig
 from graph.context import TurnContext
-from graph.nodes.responder import ORCHESTRATOR
-from graph.phrases import fallback_phrase
-from server.answer_tokens import answer_token
+from graph.turn import TurnEvents
 from server.errors import BUSY, STORAGE_DOWN, ApiError, error_id
 from server.request_ids import current_request_id
 from server.schemas import SESSION_EMPTY, ChatRequest, ChatResponse
@@ -28,12 +21,6 @@ log = logging.getLogger(__name__)
 NO_KEY = "OPENAI_API_KEY no configurada"
 MODALIDAD_EMPTY = SESSION_EMPTY.replace("session_id", "config.modalidad")
 MODALIDAD_UNKNOWN = "Modalidad no reconocida: {value}"
-DEADLINE_MARGIN = 5.0
-"""Seconds past TURN_TIMEOUT after which the whole graph run is abandoned (a safety net: every
-model and agent call already ends by the deadline)."""
-
-TurnEvents = Callable[[str, dict[str, Any]], None]
-"""Receives progress events of a turn: ("delegating", {"agent": name}), ("token", {"text": …})."""
 
 
 def check_request(request: ChatRequest, services: Services) -> None:
@@ -54,7 +41,7 @@ def turn_context(request: ChatRequest, services: Services, deadline: float) -> T
     """The runtime context of one turn: the client's config and the turn's limits."""
     config = request.config.model_dump(mode="json", exclude_unset=True)
     config["id_empresa"] = request.company  # the winning id, for every agent and prompt
-    modalidad = services.modalidades.resolve(config.get("modalidad"))
+    modalidad = services.modalidades.resolve(request.config.modalidad)
     direct = services.settings.ROUTING_MODE == "direct"
     if modalidad.key is None and not direct:
         services.metrics.modalidad_unrecognized()
@@ -63,7 +50,7 @@ def turn_context(request: ChatRequest, services: Services, deadline: float) -> T
         log.warning("the modalidad's agent is not enabled", extra={"modalidad": modalidad.key})
         allowed = ()
     return TurnContext(
-        bot_config=config,
+        bot_config=BotConfig.from_mapping(config),
         session_id=request.session_key,
         id_empresa=request.company,
         api_key=request.company_key,
@@ -73,70 +60,6 @@ def turn_context(request: ChatRequest, services: Services, deadline: float) -> T
         direct=direct,
         deadline=deadline,
     )
-
-
-def run_config(request: ChatRequest, services: Services) -> RunnableConfig:
-    """The LangGraph run config of a turn (thread = session; trace metadata; step budget)."""
-    session = request.session_key
-    return {
-        "configurable": {"thread_id": session},
-        "metadata": {"thread_id": session, "request_id": current_request_id.get()},
-        "run_name": "chat_turn",
-        "recursion_limit": 2 * services.settings.AGENT_MAX_STEPS + 6,
-    }
-
-
-async def _run_graph(
-    request: ChatRequest, services: Services, context: TurnContext, events: TurnEvents | None
-) -> dict[str, Any]:
-    """Invoke the graph for one turn (one checkpoint at exit), reporting progress to `events`."""
-    graph_input = {"messages": [HumanMessage(request.message)]}
-    config = run_config(request, services)
-    graph = services.graph
-    if events is None:
-        return await graph.ainvoke(graph_input, config, context=context, durability="exit")
-    state: dict[str, Any] = {}
-    async for item in graph.astream(
-        graph_input,
-        config,
-        context=context,
-        stream_mode=["updates", "values", "messages"],
-        subgraphs=True,  # the tool loop's model runs inside an agent subgraph
-        durability="exit",
-    ):
-        # with subgraphs=True and a list of modes each item is (namespace, mode, chunk);
-        # langgraph types it as `dict[str, Any] | Any`
-        namespace, mode, chunk = cast(tuple[tuple[str, ...], str, Any], item)
-        if mode == "messages":
-            if text := answer_token(*chunk):
-                events("token", {"text": text})
-            continue
-        if namespace:  # progress and state come from the top-level graph only
-            continue
-        if mode == "values":
-            state = chunk
-            continue
-        decision = (chunk.get("router") or {}).get("decision") or {}
-        if decision.get("action") == "delegate":
-            events("delegating", {"agent": decision.get("agent")})
-    return state
-
-
-async def _timed_out(
-    request: ChatRequest, services: Services, context: TurnContext
-) -> dict[str, Any]:
-    """The turn ran past its deadline: answer the fallback phrase and store the turn as such."""
-    services.metrics.turn_timeout()
-    reply = fallback_phrase(context.bot_config)
-    state: dict[str, Any] = {"reply": reply, "action": "respond", "agent_used": None, "url": None}
-    update = {
-        **state,
-        "messages": [HumanMessage(request.message), AIMessage(reply, name=ORCHESTRATOR)],
-        "decision": None,
-        "agent_result": None,
-    }
-    await services.graph.aupdate_state(run_config(request, services), update, as_node="responder")
-    return state
 
 
 async def run_turn(
@@ -162,21 +85,18 @@ async def _run_turn(
                 services.backend.health.require_file()  # never write into a deleted SQLite file
             await services.sessions.expire_if_idle(request.session_key)
             with turn_trace(request, settings) as trace:
-                try:
-                    async with asyncio.timeout(settings.TURN_TIMEOUT + DEADLINE_MARGIN):
-                        state = await _run_graph(request, services, context, events)
-                except TimeoutError:
-                    log.error("turn overran its deadline; answered with the fallback phrase")
-                    state = await _timed_out(request, services, context)
-                trace.finish(state)
+                result = await services.turns.run(
+                    request.session_key, [request.message], context, events
+                )
+                response = ChatResponse(
+                    reply=result.reply,
+                    session_id=request.session_id,
+                    agent_used=result.agent,
+                    action=result.action,
+                    url=result.url,
+                )
+                trace.finish(response)
             services.sessions.stored(request.session_key)
-        response = ChatResponse(
-            reply=state["reply"],
-            session_id=request.session_id,
-            agent_used=state.get("agent_used"),
-            action=state["action"],
-            url=state.get("url"),
-        )
         status = 200
         return response
     except SessionLockTimeout:

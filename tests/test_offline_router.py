@@ -5,6 +5,7 @@ import time
 import pytest
 
 from graph.agents.roster import REFERENCE_AGENTS, AgentSpec, reference_roster
+from graph.bot_config import BotConfig
 from graph.decision import RouteDecision
 from graph.offline.business import split_sentences
 from graph.offline.router import route_offline
@@ -38,7 +39,7 @@ def route(
         message,
         active_agent=active,
         enabled_agents=specs(enabled),
-        config=config,
+        config=BotConfig.from_mapping(config),
         business_context=context,
     )
 
@@ -389,6 +390,6 @@ def test_money_complaints_are_escalated(message: str) -> None:
         message,
         active_agent="venta",
         enabled_agents=reference_roster().enabled,
-        config={"frase_esc": "ESC"},
+        config=BotConfig.from_mapping({"frase_esc": "ESC"}),
     )
     assert (decision.action, decision.reply, decision.intent) == ("respond", "ESC", "escalation")

@@ -27,11 +27,15 @@ from graph.state import AgentResult, State, last_user_text
 
 log = logging.getLogger(__name__)
 
+AGENT_NODE_PREFIX = "agent_"
+"""An agent's node in the graph is `agent_<name>` (its tool loop runs under that namespace)."""
+TOOL_LOOP_MODEL = "model"
+"""The tool loop's model node: the only node whose streamed text is the agent's answer."""
 STEPS_RESERVED = 2
 """Steps the tool loop keeps for its last model answer and `finish`."""
 
 
-class AgentState(State, total=False):
+class ToolLoopState(State, total=False):
     """The parent's state plus the tool loop's private scratch messages (never checkpointed)."""
 
     scratch: Annotated[list[AnyMessage], add_messages]
@@ -63,7 +67,7 @@ async def call_chat(
     call = AgentCall(
         message=last_user_text(state.get("messages", [])),
         session_id=ctx.session_id,
-        config=ctx.bot_config,
+        config=ctx.bot_config.values,
         id_empresa=ctx.id_empresa,
         api_key=ctx.api_key,
         request_id=ctx.request_id,
@@ -86,7 +90,7 @@ async def call_chat(
 
 
 async def call_model(
-    state: AgentState, runtime: Runtime[TurnContext], *, spec: AgentSpec, deps: GraphDeps
+    state: ToolLoopState, runtime: Runtime[TurnContext], *, spec: AgentSpec, deps: GraphDeps
 ) -> dict[str, Any]:
     """One step of the tool loop: the model, bound to the agent's tools, answers or calls tools."""
     ctx = _context(runtime)
@@ -111,7 +115,7 @@ async def call_model(
 
 
 async def run_tools(
-    state: AgentState, runtime: Runtime[TurnContext], *, agent: str, deps: GraphDeps
+    state: ToolLoopState, runtime: Runtime[TurnContext], *, agent: str, deps: GraphDeps
 ) -> dict[str, Any]:
     """Execute the tool calls of the last model message against the agent's MCP server."""
     ctx = _context(runtime)
@@ -124,7 +128,7 @@ async def run_tools(
     return {"scratch": output["messages"]}
 
 
-async def finish(state: AgentState, *, agent: str) -> dict[str, Any]:
+async def finish(state: ToolLoopState, *, agent: str) -> dict[str, Any]:
     """The loop's answer: the model's last text once it stops calling tools."""
     last = _last(state)
     if isinstance(last, AIMessage) and not last.tool_calls and last.text.strip():
@@ -132,12 +136,12 @@ async def finish(state: AgentState, *, agent: str) -> dict[str, Any]:
     return _result(agent, None, "max_steps")
 
 
-def _last(state: AgentState) -> AnyMessage | None:
+def _last(state: ToolLoopState) -> AnyMessage | None:
     scratch = state.get("scratch") or []
     return scratch[-1] if scratch else None
 
 
-def _after_model(state: AgentState) -> Literal["tools", "finish", "__end__"]:
+def _after_model(state: ToolLoopState) -> Literal["tools", "finish", "__end__"]:
     if state.get("agent_result") is not None:
         return "__end__"
     last = _last(state)
@@ -147,7 +151,7 @@ def _after_model(state: AgentState) -> Literal["tools", "finish", "__end__"]:
     return "finish"
 
 
-def _after_tools(state: AgentState) -> Literal["model", "__end__"]:
+def _after_tools(state: ToolLoopState) -> Literal["model", "__end__"]:
     return "__end__" if state.get("agent_result") is not None else "model"
 
 
@@ -163,19 +167,24 @@ def build_agent_node(spec: AgentSpec, deps: GraphDeps) -> Callable[..., Awaitabl
             return {"agent_result": result.get("agent_result")}
         return await call_chat(state, runtime, agent=spec.name, deps=deps)
 
-    agent_node.__name__ = f"agent_{spec.name}"
+    agent_node.__name__ = agent_node_name(spec.name)
     return agent_node
 
 
 def build_tool_loop(spec: AgentSpec, deps: GraphDeps) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The tool-calling loop of one MCP tool server: model ⇄ tools until the model answers."""
     name = spec.name
-    graph = StateGraph(AgentState, context_schema=TurnContext)
-    graph.add_node("model", partial(call_model, spec=spec, deps=deps))
+    graph = StateGraph(ToolLoopState, context_schema=TurnContext)
+    graph.add_node(TOOL_LOOP_MODEL, partial(call_model, spec=spec, deps=deps))
     graph.add_node("tools", partial(run_tools, agent=name, deps=deps))
     graph.add_node("finish", partial(finish, agent=name))
-    graph.add_edge(START, "model")
-    graph.add_conditional_edges("model", _after_model, ["tools", "finish", END])
+    graph.add_edge(START, TOOL_LOOP_MODEL)
+    graph.add_conditional_edges(TOOL_LOOP_MODEL, _after_model, ["tools", "finish", END])
     graph.add_conditional_edges("tools", _after_tools, ["model", END])
     graph.add_edge("finish", END)
-    return graph.compile(checkpointer=False, name=f"agent_{name}")
+    return graph.compile(checkpointer=False, name=agent_node_name(name))
+
+
+def agent_node_name(agent: str) -> str:
+    """The graph node of agent `agent`."""
+    return f"{AGENT_NODE_PREFIX}{agent}"

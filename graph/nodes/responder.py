@@ -7,8 +7,9 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveM
 from langgraph.runtime import Runtime
 
 from graph.context import TurnContext
+from graph.decision import Decision
 from graph.deps import GraphDeps
-from graph.phrases import fallback_phrase, phrase
+from graph.phrases import dont_know, fallback_phrase
 from graph.reply_bound import final_reply
 from graph.state import State
 
@@ -16,6 +17,8 @@ log = logging.getLogger(__name__)
 
 ORCHESTRATOR = "orquestador"
 _CLOSING_INTENTS = {"farewell", "escalation"}
+NO_DECISION: Decision = {"action": "respond", "agent": None, "reply": None, "intent": "other"}
+"""What the responder reads when no router ran (a caller that wrote the state itself)."""
 
 
 async def respond(
@@ -23,18 +26,18 @@ async def respond(
 ) -> dict[str, Any]:
     """Turn the decision and the agent's result into the reply; bound the stored history."""
     config = (runtime.context or TurnContext()).bot_config
-    decision: dict[str, Any] = state.get("decision") or {"action": "respond", "intent": "other"}
+    decision = state.get("decision") or NO_DECISION
     result = state.get("agent_result")
     active = state.get("active_agent")
-    agent = decision.get("agent")
+    agent = decision["agent"]
     url = None
-    if decision.get("action") == "delegate" and agent:
+    if decision["action"] == "delegate" and agent:
         active = agent
-        if result and result.get("ok") and (result.get("reply") or "").strip():
+        if result and result["ok"] and (result["reply"] or "").strip():
             reply, action, agent_used = (result["reply"] or "").strip(), "delegate", agent
-            url = result.get("url")
+            url = result["url"]
         else:
-            error = result.get("error") if result else None
+            error = result["error"] if result else None
             if error == "deadline":
                 deps.events.turn_timeout()
             log.warning(
@@ -43,9 +46,9 @@ async def respond(
             )
             reply, action, agent_used = fallback_phrase(config), "respond", None
     else:
-        reply = (decision.get("reply") or "").strip() or phrase(config, "frase_no_sabe")
+        reply = (decision["reply"] or "").strip() or dont_know(config)
         action, agent_used = "respond", None
-        if decision.get("intent") in _CLOSING_INTENTS:
+        if decision["intent"] in _CLOSING_INTENTS:
             active = None
     reply = final_reply(reply, deps)
     answer = AIMessage(reply, name=agent_used or ORCHESTRATOR)

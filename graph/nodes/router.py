@@ -10,11 +10,11 @@ from langgraph.runtime import Runtime
 
 from graph.agents.roster import AgentSpec
 from graph.context import TurnContext
-from graph.decision import RouteDecision
+from graph.decision import Decision, RouteDecision
 from graph.deps import GraphDeps, GraphEvents, TurnModel
 from graph.model_errors import MODEL_ERRORS
 from graph.offline.router import route_offline
-from graph.phrases import fallback_phrase, phrase
+from graph.phrases import dont_know, fallback_phrase
 from graph.prompts import context_block, router_system
 from graph.state import State, last_user_text
 
@@ -24,16 +24,19 @@ log = logging.getLogger(__name__)
 async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps) -> dict[str, Any]:
     """Decide delegate/respond and the agent for this turn."""
     ctx = runtime.context or TurnContext()
+    if ctx.expired():  # a turn run past its deadline (or re-run after its run was abandoned)
+        deps.events.turn_timeout()
+        return {"decision": _unavailable(ctx)}
     allowed = deps.allowed(ctx.allowed_agents)
     names = tuple(spec.name for spec in allowed)
     if ctx.direct:  # the gateway's behaviour: the bot's agent answers every turn
         if names:
-            return {"decision": RouteDecision(action="delegate", agent=names[0]).model_dump()}
+            return {"decision": RouteDecision(action="delegate", agent=names[0]).handoff()}
         return {"decision": _unavailable(ctx)}
     business = await _business_context(deps, ctx)
     if ctx.expired():  # the context service took the whole turn
         deps.events.turn_timeout()
-        return {"decision": _unavailable(ctx, timed_out=True)}
+        return {"decision": _unavailable(ctx)}
     active = state.get("active_agent")
     decision: RouteDecision | None = None
     model = deps.model(ctx.api_key)
@@ -41,7 +44,7 @@ async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps)
         decision = await _try_model(state, ctx, deps, model, allowed, business)
         if decision is None and ctx.expired():
             deps.events.turn_timeout()
-            return {"decision": _unavailable(ctx, timed_out=True)}
+            return {"decision": _unavailable(ctx)}
     if decision is None:
         decision = route_offline(
             last_user_text(state.get("messages", [])),
@@ -50,7 +53,7 @@ async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps)
             config=ctx.bot_config,
             business_context=business,
         )
-    return {"decision": enforce_allowed(decision, names, ctx, deps.events).model_dump()}
+    return {"decision": enforce_allowed(decision, names, ctx, deps.events).handoff()}
 
 
 async def _business_context(deps: GraphDeps, ctx: TurnContext) -> str | None:
@@ -130,13 +133,12 @@ def enforce_allowed(
             extra={"agent_requested": decision.agent},
         )
         return RouteDecision(
-            action="respond", agent=None, intent="clarify", reply=phrase(config, "frase_no_sabe")
+            action="respond", agent=None, intent="clarify", reply=dont_know(config)
         )
-    reply = (decision.reply or "").strip() or phrase(config, "frase_no_sabe")
+    reply = (decision.reply or "").strip() or dont_know(config)
     return decision.model_copy(update={"agent": None, "reply": reply})
 
 
-def _unavailable(ctx: TurnContext, *, timed_out: bool = False) -> dict[str, Any]:
+def _unavailable(ctx: TurnContext) -> Decision:
     """A respond decision with the fallback phrase (no agent can take the turn)."""
-    decision = RouteDecision(action="respond", reply=fallback_phrase(ctx.bot_config))
-    return {**decision.model_dump(), "timed_out": timed_out}
+    return RouteDecision(action="respond", reply=fallback_phrase(ctx.bot_config)).handoff()

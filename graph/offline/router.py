@@ -3,9 +3,10 @@
 import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from graph.agents.roster import AgentSpec
+from graph.bot_config import BotConfig
 from graph.decision import Intent, RouteDecision
 from graph.offline.business import (
     answer_by_overlap,
@@ -30,7 +31,7 @@ from graph.offline.lexicon import (
 )
 from graph.offline.terms import description_score, mentions_escalation_topic, message_scores
 from graph.offline.text import normalize_tokens
-from graph.phrases import phrase
+from graph.phrases import dont_know, escalation, farewell, greeting
 
 MAX_CHARS = 1000  # a routing decision reads at most this much of a message
 STRONG = 3  # a score that names an agent outright (a booking verb, "cita", a price question)
@@ -58,12 +59,12 @@ def _name_tokens(name: str) -> frozenset[str]:
     return frozenset(normalize_tokens(name))
 
 
-def _small_talk(text: str, config: Mapping[str, Any]) -> SmallTalk:
+def _small_talk(text: str, config: BotConfig) -> SmallTalk:
     rest = text
     for pattern in _SMALL_TALK:
         rest = pattern.sub(" ", rest)
-    name = config.get("nombre_bot")
-    names = _name_tokens(name) if isinstance(name, str) else frozenset()
+    name = config.nombre_bot
+    names = _name_tokens(name) if name else frozenset()
     return SmallTalk(
         greeting=bool(GREETING.search(text)),
         farewell=bool(FAREWELL.search(text) or CLOSING.search(text)),
@@ -98,9 +99,9 @@ def _clarify(
 
 
 def _is_escalation(
-    text: str, tokens: Sequence[str], scores: Mapping[str, int], config: Mapping[str, Any]
+    text: str, tokens: Sequence[str], scores: Mapping[str, int], config: BotConfig
 ) -> bool:
-    if scores["esc"] or mentions_escalation_topic(tokens, config.get("temas_esc")):
+    if scores["esc"] or mentions_escalation_topic(tokens, config.temas_esc):
         return True
     match = SPEAK_TO_HUMAN.search(text)
     if match is None:
@@ -112,7 +113,7 @@ def _is_escalation(
 def _choose(
     scores: Mapping[str, int],
     agents: Sequence[AgentSpec],
-    config: Mapping[str, Any],
+    config: BotConfig,
     message: str,
     context: str | None,
 ) -> RouteDecision:
@@ -128,7 +129,7 @@ def _choose(
         return _respond(answer, "business")
     if len(agents) == 1:
         return _delegate(agents[0].name)
-    return _respond(phrase(config, "frase_no_sabe"), "clarify")
+    return _respond(dont_know(config), "clarify")
 
 
 def _most_specific(names: Sequence[str], agents: Sequence[AgentSpec]) -> list[str]:
@@ -156,12 +157,12 @@ def _unserved(classes: Mapping[str, int], agents: Sequence[AgentSpec]) -> int:
     return max((classes[c] for c in VOCABULARY if c not in served), default=0)
 
 
-def _not_offered(message: str, context: str | None, config: Mapping[str, Any]) -> RouteDecision:
+def _not_offered(message: str, context: str | None, config: BotConfig) -> RouteDecision:
     """The message asks for what no agent of this bot does: answer from context, or say so."""
     answer = answer_by_overlap(message, context)
     if answer:
         return _respond(answer, "business")
-    return _respond(phrase(config, "frase_no_sabe"), "clarify")
+    return _respond(dont_know(config), "clarify")
 
 
 def _sales_agent(agents: Sequence[AgentSpec]) -> str | None:
@@ -170,10 +171,10 @@ def _sales_agent(agents: Sequence[AgentSpec]) -> str | None:
 
 
 def _business(
-    topics: frozenset[str], message: str, context: str | None, config: Mapping[str, Any]
+    topics: frozenset[str], message: str, context: str | None, config: BotConfig
 ) -> RouteDecision:
     answer = answer_from_context(topics, message, context)
-    return _respond(answer or phrase(config, "frase_no_sabe"), "business")
+    return _respond(answer or dont_know(config), "business")
 
 
 def route_offline(
@@ -181,11 +182,11 @@ def route_offline(
     *,
     active_agent: str | None,
     enabled_agents: Sequence[AgentSpec],
-    config: Mapping[str, Any] | None = None,
+    config: BotConfig | None = None,
     business_context: str | None = None,
 ) -> RouteDecision:
     """Decide who answers `message` from keyword rules alone (pure and deterministic)."""
-    cfg: Mapping[str, Any] = config or {}
+    cfg = config or BotConfig()
     enabled = list(enabled_agents)
     active = active_agent if active_agent in {s.name for s in enabled} else None
     message = message[:MAX_CHARS]
@@ -194,18 +195,18 @@ def route_offline(
     classes = message_scores(tokens, text)
     scores = _agent_scores(classes, enabled, tokens)
     if _is_escalation(text, tokens, classes, cfg):
-        return _respond(phrase(cfg, "frase_esc"), "escalation")
+        return _respond(escalation(cfg), "escalation")
     if INJECTION.search(text):
         return _clarify(enabled, hand_over=False)
     talk = _small_talk(text, cfg)
     best = max(scores.values(), default=0)
     if talk.farewell and best < STRONG:
-        return _respond(phrase(cfg, "frase_des"), "farewell")
+        return _respond(farewell(cfg), "farewell")
     if not talk.rest:
         if talk.thanks and not (active and re.search(r"\b(si|confirmo|claro)\b", text)):
-            return _respond(phrase(cfg, "frase_des"), "thanks")
+            return _respond(farewell(cfg), "thanks")
         if talk.greeting:
-            return _respond(phrase(cfg, "frase_saludo"), "greeting")
+            return _respond(greeting(cfg), "greeting")
         return _delegate(active) if active else _clarify(enabled)
     topics = question_topics(text)
     if active and topics == {"hours"} and not OPENING_HOURS.search(text):
@@ -224,9 +225,9 @@ def route_offline(
             return _delegate(sales)
         return _business(topics, message, business_context, cfg)
     if talk.greeting and len(talk.rest) <= 3:
-        return _respond(phrase(cfg, "frase_saludo"), "greeting")
+        return _respond(greeting(cfg), "greeting")
     if talk.thanks:
-        return _respond(phrase(cfg, "frase_des"), "thanks")
+        return _respond(farewell(cfg), "thanks")
     answer = answer_by_overlap(message, business_context) if best == 0 else None
     return _respond(answer, "business") if answer else _clarify(enabled)
 
@@ -239,7 +240,7 @@ def _route_active(
     talk: SmallTalk,
     message: str,
     context: str | None,
-    config: Mapping[str, Any],
+    config: BotConfig,
     enabled: Sequence[AgentSpec],
 ) -> RouteDecision:
     """An agent owns the conversation: keep it unless the user clearly moved on."""

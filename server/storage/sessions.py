@@ -4,12 +4,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from dataclasses import asdict
 from typing import Any
 
 from cachetools import TTLCache
-from langchain_core.messages import BaseMessage, HumanMessage
 
+from graph.conversation import stored_conversation, stored_turns
 from server.storage.backend import CheckpointBackend
 from server.storage.locks import SessionLockTimeout, TurnLocks
 from server.storage.ops import checkpoint_time
@@ -50,7 +50,7 @@ class ConversationStore:
         for thread in sorted(live):
             item = await self._backend.saver.aget_tuple({"configurable": {"thread_id": thread}})
             if item is not None:
-                counts[thread] = count_turns(item.checkpoint["channel_values"].get("messages", []))
+                counts[thread] = stored_turns(item.checkpoint["channel_values"])
         return counts
 
     async def conversation(self, session_id: str) -> dict[str, Any] | None:
@@ -61,16 +61,8 @@ class ConversationStore:
         item = await self._backend.saver.aget_tuple({"configurable": {"thread_id": session_id}})
         if item is None or self._expired(item.checkpoint["id"], time.time()):
             return None
-        values = item.checkpoint["channel_values"]
-        messages = values.get("messages", [])
-        return {
-            "session_id": session_id,
-            "active_agent": values.get("active_agent"),
-            "turns": count_turns(messages),
-            "total_turns": values.get("turns", 0),
-            "updated_at": item.checkpoint["ts"],
-            "messages": [stored_message(message) for message in messages],
-        }
+        view = asdict(stored_conversation(item.checkpoint["channel_values"]))
+        return {"session_id": session_id, **view, "updated_at": item.checkpoint["ts"]}
 
     async def expire_if_idle(self, session_id: str) -> bool:
         """Delete the session when it has been idle past the TTL (caller holds its lock)."""
@@ -114,15 +106,3 @@ class ConversationStore:
                     log.info("expired sessions deleted", extra={"count": removed})
             except Exception as exc:  # the next sweep tries again
                 log.warning("session sweep failed", extra={"error": type(exc).__name__})
-
-
-def stored_message(message: BaseMessage) -> dict[str, Any]:
-    """One stored message as `{role, content, agent}` (agent: who answered, None for the user)."""
-    if isinstance(message, HumanMessage):
-        return {"role": "user", "content": message.text, "agent": None}
-    return {"role": "assistant", "content": message.text, "agent": message.name}
-
-
-def count_turns(messages: Iterable[Any]) -> int:
-    """Turns held in a message list (one per user message)."""
-    return sum(1 for message in messages if isinstance(message, HumanMessage))

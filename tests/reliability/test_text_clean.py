@@ -42,8 +42,14 @@ def post_raw(app: RunningApp, body: dict[str, Any]) -> Any:
     return app.post_raw(json.dumps(body))
 
 
+def graph_state(app: RunningApp, session_id: str) -> Any:
+    """The session's stored graph state, read in the app's own loop."""
+    config = {"configurable": {"thread_id": session_id}}
+    return app.call(app.services.turns.graph.aget_state(config))
+
+
 def stored_messages(app: RunningApp, session_id: str) -> list[str]:
-    state = app.call(app.services.graph.aget_state({"configurable": {"thread_id": session_id}}))
+    state = app.call(graph_state(app, session_id))
     return [m.text for m in state.values["messages"]] + [state.values["reply"]]
 
 
@@ -75,7 +81,9 @@ def test_hostile_message_context_and_reply_are_stored_clean(
     r = post_raw(app, chat_body("Hola " + HOSTILE, "h1", id_empresa=77, nombre_bot="Val\x00eria"))
     assert r.status_code == 200, r.text
     assert_clean(r.json()["reply"])
-    values = app.call(app.services.graph.aget_state({"configurable": {"thread_id": "h1"}})).values
+    values = app.call(
+        app.services.turns.graph.aget_state({"configurable": {"thread_id": "h1"}})
+    ).values
     # the business context and the client's config are per-turn data: never stored
     assert "business_context" not in values and "bot_config" not in values
     for text in stored_messages(app, "h1"):
@@ -113,5 +121,7 @@ def test_hostile_config_keys_and_values_are_cleaned(
     assert r.json()["agent_used"] == "reserva"
     config = agent.chat_calls()[-1]["context"]["config"]  # what the agent was given
     assert config["extra"] == "ok" and config[""] == 1
-    values = app.call(app.services.graph.aget_state({"configurable": {"thread_id": "cfg"}})).values
+    values = app.call(
+        app.services.turns.graph.aget_state({"configurable": {"thread_id": "cfg"}})
+    ).values
     assert values["messages"][0].text == "quiero reservar una mesa"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +68,11 @@ async def test_unexpected_error_in_a_turn_returns_an_id_and_hides_details(
 ) -> None:
     async with serve(settings_for(tmp_path, **keys.env())) as (app, client):
 
-        async def explode(*_: Any, **__: Any) -> Any:
+        async def explode(*_: Any, **__: Any) -> AsyncIterator[Any]:
             raise RuntimeError(BOOM)
+            yield  # an async generator, as the graph's stream
 
-        app.state.services.graph.ainvoke = explode
+        app.state.services.turns.graph.astream = explode
         r = await client.post(
             "/api/agent/chat", json=chat_body("hola", "err"), headers={"X-API-Key": keys.chat}
         )

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from graph.bot_config import BotConfig
 from graph.context import TurnContext
 from graph.decision import RouteDecision
 from graph.deps import NoEvents
@@ -167,7 +168,7 @@ async def test_user_text_and_context_never_enter_the_system_prompt(
 
 @pytest.mark.parametrize("agent", ["venta", "cita"])
 def test_enforce_allowed_unit(agent: str) -> None:
-    ctx = TurnContext(bot_config={"frase_no_sabe": "No lo sé."})
+    ctx = TurnContext(bot_config=BotConfig(frase_no_sabe="No lo sé."))
     decision = RouteDecision(action="delegate", agent=agent, reply="texto del modelo")
     out = enforce_allowed(decision, ("reserva",), ctx, NoEvents())
     assert (out.action, out.agent, out.reply) == ("respond", None, "No lo sé.")
