@@ -108,12 +108,9 @@ class TurnRunner:
             if not budget.expired():  # not our safety net: a bug's own timeout
                 raise
         log.error("turn overran its deadline; answered with the fallback phrase")
-        # The abandoned run may have stored its partial state (with the new messages): go on
-        # from whatever is stored, adding the new messages only if they are not there yet.
-        stored = (await self.graph.aget_state(config)).values.get("messages", [])
-        stored_ids = {message.id for message in stored}
-        rest = [message for message in new if message.id not in stored_ids]
-        result = await self._run({"messages": rest}, config, context, None, _Seen())
+        # The abandoned run may have stored its partial state, with the new messages: they keep
+        # their ids, so adding them again replaces them instead of doubling them.
+        result = await self._run({"messages": new}, config, context, None, _Seen())
         return replace(result, abandoned=True, agent_call=seen.abandoned_call())
 
     def _budget(self, context: TurnContext) -> float | None:
