@@ -14,6 +14,7 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 COPY pyproject.toml ./
+COPY common ./common
 COPY graph ./graph
 COPY server ./server
 COPY mcp_agents ./mcp_agents

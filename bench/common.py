@@ -175,13 +175,6 @@ def orchestrator_process(
     )
 
 
-def start_orchestrator(env: dict[str, str], name: str = "orchestrator") -> Service:
-    """Start the orchestrator and wait for /health."""
-    service = orchestrator_process(env, name=name)
-    service.process.start()
-    return service
-
-
 def start_baseline(stub: Service, agent: Service, start: bool = True) -> Service:
     """bench/baseline_app.py under uvicorn: the same two stub calls, no graph, no checkpointer."""
     port = free_port()
@@ -330,10 +323,6 @@ def summary_line(name: str, figures: list[Figure]) -> str:
     met = sum(1 for f in targets if f.met)
     key = "; ".join(f"{f.label} {f.value_text()}" for f in figures if f.target)
     return f"SUMMARY {name}: {met}/{len(targets)} targets met; {key}"
-
-
-SCALES = ("quick", "default", "full")
-"""quick: about a minute in all; default: about five; full: the sizes the issue names."""
 
 
 def pick(scale: str, quick: Any, default: Any, full: Any) -> Any:

@@ -31,7 +31,7 @@ CONTROL_KEYS = (
 
 
 @dataclass
-class AgentState:
+class McpTestAgentState:
     """Everything a test agent counts and every fault it is told to inject."""
 
     name: str
@@ -125,7 +125,7 @@ class AgentState:
 class StatsMiddleware:
     """Counts every HTTP request and JSON-RPC method; serves /stats, /control, /reset, /health."""
 
-    def __init__(self, app: ASGIApp, state: AgentState) -> None:
+    def __init__(self, app: ASGIApp, state: McpTestAgentState) -> None:
         self.app = app
         self.state = state
         self.control_app = Starlette(
@@ -206,7 +206,7 @@ def make_parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
-def make_server(args: argparse.Namespace) -> tuple[FastMCP, AgentState]:
+def make_server(args: argparse.Namespace) -> tuple[FastMCP, McpTestAgentState]:
     """A FastMCP server accepting any Host header, and its state seeded from the CLI."""
     mcp = FastMCP(
         args.name,
@@ -217,11 +217,13 @@ def make_server(args: argparse.Namespace) -> tuple[FastMCP, AgentState]:
         log_level="WARNING",
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
-    state = AgentState(args.name, initial={"delay": args.delay, "fail_next": args.fail_first})
+    state = McpTestAgentState(
+        args.name, initial={"delay": args.delay, "fail_next": args.fail_first}
+    )
     return mcp, state
 
 
-def serve(mcp: FastMCP, state: AgentState, host: str, port: int) -> None:
+def serve(mcp: FastMCP, state: McpTestAgentState, host: str, port: int) -> None:
     """Serve the MCP app at /mcp behind the stats middleware (blocks)."""
     import uvicorn
 

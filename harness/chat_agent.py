@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.agent_common import AgentState, make_parser, make_server, serve
+from harness.agent_common import McpTestAgentState, make_parser, make_server, serve
 
 
 def reply_text(name: str, message: str, turn: int) -> str:
@@ -12,7 +12,7 @@ def reply_text(name: str, message: str, turn: int) -> str:
     return f"[{name}] recibido: {message} (turno {turn})"
 
 
-def build(args: Any) -> tuple[Any, AgentState]:
+def build(args: Any) -> tuple[Any, McpTestAgentState]:
     """The FastMCP server with a conversational tool (`chat`, or `--tool-name`) declaring
     session_id as str or int."""
     mcp, state = make_server(args)

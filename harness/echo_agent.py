@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harness.agent_common import AgentState, make_parser, make_server, serve
+from harness.agent_common import McpTestAgentState, make_parser, make_server, serve
 
 
 def reply_for(message: str) -> str:
@@ -23,7 +23,7 @@ def reply_for(message: str) -> str:
     return message
 
 
-def build(args: Any) -> tuple[Any, AgentState]:
+def build(args: Any) -> tuple[Any, McpTestAgentState]:
     """The FastMCP server with its `chat` tool."""
     mcp, state = make_server(args)
 

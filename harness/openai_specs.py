@@ -189,7 +189,7 @@ def message_texts(req: dict[str, Any]) -> list[str]:
     return [_content_text(m.get("content")) for m in req.get("messages", [])]
 
 
-def last_user_text(req: dict[str, Any]) -> str:
+def request_user_text(req: dict[str, Any]) -> str:
     """The text of the last user message."""
     for m in reversed(req.get("messages", [])):
         if m.get("role") == "user":
@@ -258,8 +258,8 @@ def default_reply(req: dict[str, Any]) -> Spec:
     schema = request_schema(req)
     if schema is not None:
         if "action" in schema.get("properties", {}):
-            return keyword_route(last_user_text(req))
+            return keyword_route(request_user_text(req))
         return Structured(example_from_schema(schema))
     if wants_json_content(req):
         return Structured({})
-    return Text(f"(stub) respuesta a: {last_user_text(req)[:200]}")
+    return Text(f"(stub) respuesta a: {request_user_text(req)[:200]}")

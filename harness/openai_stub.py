@@ -24,9 +24,7 @@ from harness.openai_specs import (  # re-exported: import specs from here
     Error,
     Hang,
     Raw,
-    Structured,
     Text,
-    ToolCalls,
     coerce,
     default_reply,
     delay,
@@ -42,13 +40,6 @@ from harness.openai_specs import (  # re-exported: import specs from here
 
 __all__ = [
     "OpenAIStub",
-    "Delay",
-    "Error",
-    "Hang",
-    "Raw",
-    "Structured",
-    "Text",
-    "ToolCalls",
     "delay",
     "error",
     "hang",
@@ -195,15 +186,6 @@ class OpenAIStub:
             if time.monotonic() > deadline:
                 raise AssertionError(f"expected {n} model requests, got {self.request_count}")
             time.sleep(0.01)
-        return self.requests
-
-    async def await_requests(self, n: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-        """Like wait_for_requests, without blocking the event loop."""
-        deadline = time.monotonic() + timeout
-        while self.request_count < n:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"expected {n} model requests, got {self.request_count}")
-            await asyncio.sleep(0.01)
         return self.requests
 
     # -- serving ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harness.agent_common import AgentState, make_parser, make_server, serve
+from harness.agent_common import McpTestAgentState, make_parser, make_server, serve
 
 SERVICES = [
     {"servicio": "Corte de cabello", "duracion_min": 30, "precio": 25.0},
@@ -13,7 +13,7 @@ SERVICES = [
 ]
 
 
-def build(args: Any) -> tuple[Any, AgentState]:
+def build(args: Any) -> tuple[Any, McpTestAgentState]:
     """The FastMCP server with `listar_servicios` and `crear_reserva` (bookings kept in memory)."""
     mcp, state = make_server(args)
 

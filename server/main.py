@@ -27,7 +27,7 @@ BAD_SETTINGS_EXIT = 3
 def create_app(settings: Settings) -> FastAPI:
     """Build the app from these settings: middleware configured now; storage, Redis and the
     agents' sessions opened by the lifespan."""
-    metrics = Metrics()
+    metrics = Metrics(agent_names=settings.roster.all_names)
     guard = build_guard(settings, metrics)
 
     @asynccontextmanager

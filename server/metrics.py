@@ -18,7 +18,7 @@ _BREAKER_VALUE = {"closed": 0, "half_open": 1, "open": 2}
 class Metrics:
     """Counts requests, latencies, agent calls and LLM fallbacks (created in the lifespan)."""
 
-    def __init__(self, window: int = 2000) -> None:
+    def __init__(self, window: int = 2000, agent_names: tuple[str, ...] = ()) -> None:
         self.requests_total = 0
         self.requests_errors = 0
         self.by_action: Counter[str] = Counter()
@@ -31,7 +31,7 @@ class Metrics:
         self.replies_truncated = 0
         self.agent_failures: Counter[str] = Counter()
         self.agent_calls: Counter[str] = Counter()
-        self.agent_names: tuple[str, ...] = ()
+        self.agent_names = agent_names
         """Every roster agent (their keys appear in /metrics from start-up)."""
         self._latencies: deque[float] = deque(maxlen=window)
         self.breakers: Callable[[], dict[str, dict[str, object]]] = dict
@@ -165,6 +165,10 @@ class Metrics:
         """Record a request refused by a rate limit."""
         self.rate_limited += 1
         self._p_rate.labels(scope).inc()
+
+    def watch_breakers(self, source: Callable[[], dict[str, dict[str, object]]]) -> None:
+        """Read the agents' circuit breakers from `source` (the registry, built after this)."""
+        self.breakers = source
 
     def snapshot(self) -> dict[str, object]:
         """The JSON of GET /metrics for this process alone."""

@@ -104,8 +104,7 @@ async def open_services(
         agents = build_registry(settings, metrics, agent_http)
         await agents.start()
         stack.push_async_callback(agents.aclose)
-        metrics.breakers = agents.breakers
-        metrics.agent_names = settings.roster.all_names
+        metrics.watch_breakers(agents.breakers)
         models = ModelPool(settings)
         deps = build_deps(settings, agents, models, contexts, metrics)
         graph = build_graph(deps, checkpointer=backend.saver)

@@ -26,7 +26,7 @@ async def open_studio_graph(
     """The graph exactly as the server builds it, but without a checkpointer (the API server
     brings its own). Agent connections are opened only when the graph will `execute`, and are
     closed on exit."""
-    metrics = Metrics()
+    metrics = Metrics(agent_names=settings.roster.all_names)
     http = await asyncio.to_thread(httpx.AsyncClient)
     agents = build_registry(settings, metrics, http)
     # Same topology either way; the models (httpx/SSL set-up: off the loop) only when running.

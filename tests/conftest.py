@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:  # `harness` importable however pytest is launched
-    sys.path.insert(0, str(REPO_ROOT))
-
-from harness.agents import AgentFactory  # noqa: E402 - after the sys.path line above
-from harness.context_server import ContextServer  # noqa: E402 - after the sys.path line above
-from harness.openai_stub import OpenAIStub  # noqa: E402 - after the sys.path line above
-from harness.orchestrator import (  # noqa: E402 - after the sys.path line above
+from harness.agents import AgentFactory
+from harness.context_server import ContextServer
+from harness.openai_stub import OpenAIStub
+from harness.orchestrator import (
     RunningApp,
     StartApp,
     orchestrator_settings,
 )
-from harness.procs import LOOPBACK_NO_PROXY  # noqa: E402 - after the sys.path line above
-from harness.services import (  # noqa: E402 - after the sys.path line above
+from harness.procs import LOOPBACK_NO_PROXY
+from harness.services import (
     ServiceUnavailable,
     claimed_redis_db,
     temporary_database,

@@ -24,7 +24,7 @@ CONNECT_TIMEOUT = 5.0
 BUSY_STATUSES = frozenset({502, 503, 504})
 
 
-class HttpAgent:
+class HttpTransport:
     """POSTs the agent's body shape (`flat` or `context`); never retries by itself."""
 
     def __init__(self, spec: AgentSpec, client: httpx.AsyncClient) -> None:

@@ -37,7 +37,7 @@ SESSION_TERMINATED = 32600
 CONNECT_WAIT = 5.0
 
 
-class McpAgent:
+class McpTransport:
     """One agent server over streamable HTTP; its session is owned by one background task."""
 
     def __init__(self, spec: AgentSpec, connect_timeout: float) -> None:

@@ -12,12 +12,12 @@ from langchain_mcp_adapters.interceptors import MCPToolCallRequest
 from langchain_mcp_adapters.tools import convert_mcp_tool_to_langchain_tool
 from mcp.types import CallToolResult, TextContent
 
-from graph.agents.breaker import CircuitOpenError
-from graph.agents.http import HttpAgent
-from graph.agents.mcp import CHAT_TOOL, McpAgent
+from common.breaker import CircuitOpenError
+from graph.agents.http import HttpTransport
+from graph.agents.mcp import CHAT_TOOL, McpTransport
 from graph.agents.resilience import AgentGuard, ResiliencePolicy
 from graph.agents.roster import Roster
-from graph.agents.transport import AgentCall, AgentError, AgentReply, AgentState
+from graph.agents.transport import AgentCall, AgentError, AgentHealth, AgentReply
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,10 @@ class AgentRegistry:
         self._http = http or httpx.AsyncClient()
         self._owns_http = http is None
         connect = min(policy.timeout, 10)
-        self._agents: dict[str, McpAgent | HttpAgent] = {
-            spec.name: McpAgent(spec, connect)
+        self._agents: dict[str, McpTransport | HttpTransport] = {
+            spec.name: McpTransport(spec, connect)
             if spec.transport == "mcp"
-            else HttpAgent(spec, self._http)
+            else HttpTransport(spec, self._http)
             for spec in roster.enabled
         }
         self._guards = {name: AgentGuard(policy) for name in self._agents}
@@ -78,7 +78,7 @@ class AgentRegistry:
     async def wait_connected(self, timeout: float) -> bool:
         """Wait until every MCP agent is connected (tests, Studio); False on timeout."""
         deadline = time.monotonic() + timeout
-        sessions = [a.session for a in self._agents.values() if isinstance(a, McpAgent)]
+        sessions = [a.session for a in self._agents.values() if isinstance(a, McpTransport)]
         while time.monotonic() < deadline:
             if all(session.connected for session in sessions):
                 return True
@@ -88,14 +88,14 @@ class AgentRegistry:
     def resolved_mode(self, name: str, *, model: bool = True) -> Literal["chat", "tools"]:
         """How a turn talks to the agent: `tools` only for an MCP tool server and a model."""
         agent = self._agents[name]
-        if not model or isinstance(agent, HttpAgent):
+        if not model or isinstance(agent, HttpTransport):
             return "chat"
         return agent.resolved_mode()
 
-    async def states(self) -> dict[str, AgentState]:
+    async def states(self) -> dict[str, AgentHealth]:
         """Every roster agent's state for /ready: ok, circuit_open, unreachable or disabled."""
 
-        async def one(name: str) -> AgentState:
+        async def one(name: str) -> AgentHealth:
             agent = self._agents.get(name)
             if agent is None:
                 return "disabled"
@@ -118,7 +118,7 @@ class AgentRegistry:
     ) -> CallToolResult:
         """One domain tool of an MCP tool server; retried after sending only if idempotent."""
         agent = self._agents[name]
-        assert isinstance(agent, McpAgent)
+        assert isinstance(agent, McpTransport)
         spec = agent.tools.get(tool)
         idempotent = bool(spec and spec.annotations and spec.annotations.idempotentHint)
         return await self._guarded(
@@ -151,7 +151,7 @@ class AgentRegistry:
     def langchain_tools(self, name: str) -> list[BaseTool]:
         """The MCP agent's domain tools for a tool-calling model (converted once per session)."""
         agent = self._agents.get(name)
-        if not isinstance(agent, McpAgent) or agent.session.session is None:
+        if not isinstance(agent, McpTransport) or agent.session.session is None:
             return []
         session = agent.session
         cached = self._lc_tools.get(name)
@@ -202,4 +202,4 @@ class _GuardedInterceptor:
             )
 
 
-__all__ = ["AgentObserver", "AgentRegistry", "CircuitOpenError"]
+__all__ = ["AgentObserver", "AgentRegistry"]

@@ -14,7 +14,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from graph.agents.breaker import CircuitBreaker, CircuitOpenError
+from common.breaker import CircuitBreaker
 from graph.agents.transport import AgentError, AgentFailed
 
 T = TypeVar("T")
@@ -121,4 +121,4 @@ class AgentGuard:
             self._slots.release()
 
 
-__all__ = ["AgentGuard", "CircuitOpenError", "DeadlineExceeded", "ResiliencePolicy"]
+__all__ = ["AgentGuard", "DeadlineExceeded", "ResiliencePolicy"]

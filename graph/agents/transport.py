@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-AgentState = Literal["ok", "circuit_open", "unreachable", "disabled"]
+AgentHealth = Literal["ok", "circuit_open", "unreachable", "disabled"]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from langgraph.managed import RemainingSteps
 from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 
-from graph.agents.breaker import CircuitOpenError
+from common.breaker import CircuitOpenError
 from graph.agents.resilience import DeadlineExceeded
 from graph.agents.roster import AgentSpec
 from graph.agents.transport import AgentCall, AgentError

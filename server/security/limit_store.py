@@ -16,7 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from redis.asyncio import ConnectionPool
 
-from graph.agents.breaker import CircuitBreaker, CircuitOpenError
+from common.breaker import CircuitBreaker, CircuitOpenError
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from harness.procs import ServerProcess, child_env, free_port
 from tests.deploy.files import DOCKERFILE, dockerignore_patterns, parse_dockerfile
 
 VENV_BIN = str(Path(sys.executable).parent)
-RUNTIME_SOURCES = {"pyproject.toml", "graph", "server", "mcp_agents"}
+RUNTIME_SOURCES = {"pyproject.toml", "common", "graph", "server", "mcp_agents"}
 
 
 def test_multi_stage_slim_non_root_runtime_only() -> None:

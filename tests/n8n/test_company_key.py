@@ -10,7 +10,7 @@ import httpx
 
 from harness.agents import AgentFactory
 from harness.http_agent import HttpAgent
-from harness.openai_specs import last_user_text, route_json, text, tool_calls
+from harness.openai_specs import request_user_text, route_json, text, tool_calls
 from harness.openai_stub import OpenAIStub
 from harness.orchestrator import StartApp, model_settings
 from tests.n8n.helpers import agent_env, post, today_body
@@ -21,7 +21,7 @@ SERVER_KEY = "server-key-0123456789"
 def authorizations(stub: OpenAIStub) -> list[tuple[str, str]]:
     """(the customer's message, the Authorization header) of every model request, in order."""
     return [
-        (last_user_text(req), headers.get("authorization", ""))
+        (request_user_text(req), headers.get("authorization", ""))
         for req, headers in zip(stub.requests, stub.request_headers, strict=True)
     ]
 

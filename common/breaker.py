@@ -1,4 +1,4 @@
-"""A per-agent circuit breaker with the states closed, open and half_open."""
+"""A circuit breaker (closed, open, half_open) for any dependency: agents, Redis."""
 
 import time
 from collections.abc import Callable
@@ -9,7 +9,7 @@ BreakerState = Literal["closed", "open", "half_open"]
 
 
 class CircuitOpenError(RuntimeError):
-    """The agent's circuit is open: the call was not attempted."""
+    """The circuit is open: the call was not attempted."""
 
 
 @dataclass

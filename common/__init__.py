@@ -1,0 +1,1 @@
+"""Generic building blocks shared by graph/ and server/ (they import neither)."""
