@@ -1,10 +1,11 @@
 """A stored conversation read back from a checkpoint's values (what /memory shows of it)."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage
+from langgraph.checkpoint.base import Checkpoint
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,9 @@ class StoredConversation:
     messages: list[StoredMessage]
 
 
-def stored_conversation(values: Mapping[str, Any]) -> StoredConversation:
-    """The conversation a checkpoint's channel values hold."""
+def stored_conversation(checkpoint: Checkpoint) -> StoredConversation:
+    """The conversation a checkpoint of the graph holds."""
+    values = checkpoint["channel_values"]
     messages = values.get("messages", [])
     return StoredConversation(
         active_agent=values.get("active_agent"),
@@ -40,9 +42,9 @@ def stored_conversation(values: Mapping[str, Any]) -> StoredConversation:
     )
 
 
-def stored_turns(values: Mapping[str, Any]) -> int:
-    """Turns the stored history of a checkpoint's channel values holds."""
-    return count_turns(values.get("messages", []))
+def stored_turns(checkpoint: Checkpoint) -> int:
+    """Turns the stored history of a checkpoint of the graph holds."""
+    return count_turns(checkpoint["channel_values"].get("messages", []))
 
 
 def stored_message(message: BaseMessage) -> StoredMessage:

@@ -50,7 +50,7 @@ class ConversationStore:
         for thread in sorted(live):
             item = await self._backend.saver.aget_tuple({"configurable": {"thread_id": thread}})
             if item is not None:
-                counts[thread] = stored_turns(item.checkpoint["channel_values"])
+                counts[thread] = stored_turns(item.checkpoint)
         return counts
 
     async def conversation(self, session_id: str) -> dict[str, Any] | None:
@@ -61,7 +61,7 @@ class ConversationStore:
         item = await self._backend.saver.aget_tuple({"configurable": {"thread_id": session_id}})
         if item is None or self._expired(item.checkpoint["id"], time.time()):
             return None
-        view = asdict(stored_conversation(item.checkpoint["channel_values"]))
+        view = asdict(stored_conversation(item.checkpoint))
         return {"session_id": session_id, **view, "updated_at": item.checkpoint["ts"]}
 
     async def expire_if_idle(self, session_id: str) -> bool:

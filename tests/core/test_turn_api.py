@@ -67,8 +67,11 @@ def context(seconds: float) -> TurnContext:
 
 
 async def stored(turns: TurnRunner) -> Any:
-    state = await turns.graph.aget_state({"configurable": {"thread_id": "s1"}})
-    return stored_conversation(state.values)
+    saver = turns.graph.checkpointer
+    assert isinstance(saver, InMemorySaver)
+    item = await saver.aget_tuple({"configurable": {"thread_id": "s1"}})
+    assert item is not None
+    return stored_conversation(item.checkpoint)
 
 
 async def test_an_abandoned_run_is_stored_once_like_any_turn() -> None:

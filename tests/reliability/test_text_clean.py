@@ -49,7 +49,7 @@ def graph_state(app: RunningApp, session_id: str) -> Any:
 
 
 def stored_messages(app: RunningApp, session_id: str) -> list[str]:
-    state = app.call(graph_state(app, session_id))
+    state = graph_state(app, session_id)
     return [m.text for m in state.values["messages"]] + [state.values["reply"]]
 
 
