@@ -7,18 +7,18 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from server.errors import install_error_handlers
-from server.heap import startup_heap_frozen
-from server.logging_config import configure_logging
-from server.metrics import Metrics
-from server.request_ids import RequestIdMiddleware
+from server.lifecycle.heap import startup_heap_frozen
+from server.lifecycle.shutdown import graceful_shutdown
+from server.lifecycle.startup import StartupErrorsMiddleware, StartupRefused
+from server.observability.logging_config import configure_logging
+from server.observability.metrics import Metrics
+from server.observability.request_ids import RequestIdMiddleware
 from server.routes import admin, chat, info, playground
 from server.security import install_security
 from server.security.guard import build_guard
 from server.security.secrets import secret_values
 from server.services import open_services
 from server.settings import Settings, SettingsError, load_settings
-from server.shutdown import graceful_shutdown
-from server.startup import StartupErrorsMiddleware, StartupRefused
 
 BAD_SETTINGS_EXIT = 3
 """Exit code of a start-up refused for its settings (uvicorn's own start-up failure code)."""

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_core import PydanticCustomError
 
 from graph.text_clean import clean_text, clean_value, is_blank
-from server.session_ids import canonical_session_id
+from server.turn.session_ids import canonical_session_id
 
 MSG_EMPTY = "El campo 'message' no puede estar vacío"
 SESSION_EMPTY = "El campo 'session_id' no puede estar vacío"

@@ -14,16 +14,16 @@ from graph.builder import build_graph
 from graph.business_context import BusinessContextClient
 from graph.deps import GraphDeps
 from graph.turn import TurnRunner
-from server.metrics import Metrics
-from server.modalidad import ModalidadTable
-from server.models import ModelPool
+from server.lifecycle.shutdown import Shutdown
+from server.model_clients import ModelPool
+from server.observability.metrics import Metrics
+from server.observability.worker_metrics import WorkerMetrics, open_worker_metrics
 from server.security.guard import SecurityGuard
 from server.settings import Settings
-from server.shutdown import Shutdown
 from server.storage.backend import CheckpointBackend, open_checkpointer
 from server.storage.locks import TurnLocks
 from server.storage.sessions import ConversationStore
-from server.worker_metrics import WorkerMetrics, open_worker_metrics
+from server.turn.modalidad import ModalidadTable
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from langgraph_sdk.runtime import ServerRuntime
 
 from graph.builder import build_graph
 from graph.business_context import BusinessContextClient
-from server.metrics import Metrics
-from server.models import ModelPool
+from server.model_clients import ModelPool
+from server.observability.metrics import Metrics
 from server.services import build_deps, build_registry
 from server.settings import Settings, load_settings
 

@@ -41,7 +41,7 @@ class HttpTransport:
     def body(self, call: AgentCall) -> dict[str, Any]:
         """The JSON body this agent takes."""
         session_id = as_integer(call.session_id)
-        config = dict(call.config)  # holds the turn's winning id_empresa (server/turns.py)
+        config = dict(call.config)  # holds the turn's winning id_empresa (server/turn/turns.py)
         if self.spec.body == "context":
             return {
                 "message": call.message,

@@ -10,9 +10,9 @@ from server.errors import BUSY, STORAGE_DOWN, ApiError
 from server.routes.dependencies import ServicesDep
 from server.schemas import SESSION_EMPTY, ErrorResponse
 from server.security.input_limits import BAD_TEXT
-from server.session_ids import canonical_session_id
 from server.storage.backend import STORAGE_ERRORS
 from server.storage.locks import SessionLockTimeout
+from server.turn.session_ids import canonical_session_id
 
 router = APIRouter(tags=["admin"])
 

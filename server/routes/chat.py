@@ -7,8 +7,8 @@ from sse_starlette.sse import EventSourceResponse
 
 from server.routes.dependencies import ServicesDep
 from server.schemas import ChatRequest, ChatResponse, ErrorResponse
-from server.streaming import stream_turn
-from server.turns import check_request, run_turn
+from server.turn.streaming import stream_turn
+from server.turn.turns import check_request, run_turn
 
 router = APIRouter(prefix="/api/agent", tags=["chat"])
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from server.lifecycle.shutdown import NOT_READY
 from server.routes.dependencies import ServicesDep
 from server.schemas import ErrorResponse
-from server.shutdown import NOT_READY
 
 router = APIRouter(tags=["service"])
 VERSION = "0.3.0"

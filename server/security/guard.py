@@ -6,14 +6,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from server.errors import ApiError
-from server.metrics import Metrics
+from server.observability.metrics import Metrics
 from server.schemas import ChatRequest
 from server.security.auth import KeyRing
 from server.security.input_limits import check_chat_input
 from server.security.limit_store import LimitStore, LimitStoreCollector
 from server.security.ratelimit import SESSION_LIMITED, RateLimiter, limited_headers
-from server.session_ids import session_ref
 from server.settings import Settings
+from server.turn.session_ids import session_ref
 
 log = logging.getLogger(__name__)
 

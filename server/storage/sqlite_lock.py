@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from server.process_identity import owner_alive, process_owner
+from server.lifecycle.process_identity import owner_alive, process_owner
 from server.storage.locks import SessionLockTimeout
 
 log = logging.getLogger(__name__)

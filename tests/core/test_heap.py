@@ -2,7 +2,7 @@
 
 import gc
 
-from server.heap import startup_heap_frozen
+from server.lifecycle.heap import startup_heap_frozen
 
 
 def test_objects_alive_at_startup_are_frozen_then_released() -> None:

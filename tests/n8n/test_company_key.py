@@ -151,7 +151,7 @@ def test_a_tool_server_agents_loop_runs_on_the_companys_key(
 
 
 def test_model_clients_are_reused_per_key_and_bounded() -> None:
-    from server.models import MAX_COMPANY_MODELS, ModelPool
+    from server.model_clients import MAX_COMPANY_MODELS, ModelPool
     from server.settings import Settings
 
     settings = Settings(

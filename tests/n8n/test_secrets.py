@@ -190,7 +190,7 @@ def test_no_key_sent_is_no_key_forwarded(
 def test_traces_never_carry_the_key(
     start_app: StartApp, openai_stub: OpenAIStub, agents: dict[str, HttpAgent]
 ) -> None:
-    from server.tracing import langsmith_client
+    from server.observability.tracing import langsmith_client
     from tests.tracing.recorder import LangSmithRecorder
 
     key = company_key()

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from server.metrics import Metrics
+from server.observability.metrics import Metrics
 from server.security import auth
 from server.security.auth import KeyRing
 from server.security.guard import build_guard

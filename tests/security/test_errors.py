@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from server.logging_config import OrchestratorJsonFormatter
+from server.observability.logging_config import OrchestratorJsonFormatter
 from tests.security.conftest import Keys, assert_error, chat_body, serve, settings_for
 
 SECRET = "sk-proj-ABCDEF1234567890abcdef"

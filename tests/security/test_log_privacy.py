@@ -192,7 +192,7 @@ def test_debug_logs_may_show_text_but_mask_keys(
 def test_formatter_masks_configured_secrets_at_every_level() -> None:
     import logging
 
-    from server.logging_config import OrchestratorJsonFormatter
+    from server.observability.logging_config import OrchestratorJsonFormatter
     from server.security.secrets import secret_values
     from server.settings import Settings
 
@@ -229,7 +229,7 @@ def test_agent_error_text_is_not_logged_at_info() -> None:
     """An agent's error text may echo the user's message: only its type is logged at INFO+."""
     import logging
 
-    from server.logging_config import OrchestratorJsonFormatter
+    from server.observability.logging_config import OrchestratorJsonFormatter
 
     formatter = OrchestratorJsonFormatter()
     echo = "1 validation error: input_value='Quiero reservar a nombre de Ana Torres'"
@@ -248,7 +248,7 @@ def test_our_ids_are_never_taken_for_phone_numbers() -> None:
     still be findable in the logs (a 500's `(id: …)` is how support finds its line)."""
     import logging
 
-    from server.logging_config import OrchestratorJsonFormatter
+    from server.observability.logging_config import OrchestratorJsonFormatter
 
     record = logging.LogRecord("x", logging.ERROR, __file__, 1, "turn failed", (), None)
     record.error_id, record.session = "123456789ea7", "98765432101f"

@@ -13,8 +13,8 @@ from harness.agents import AgentFactory
 from harness.openai_specs import route_json
 from harness.openai_stub import OpenAIStub
 from harness.orchestrator import RunningApp, chat_body
+from server.observability.tracing import client_for, langsmith_client, secret_redactor
 from server.settings import Settings
-from server.tracing import client_for, langsmith_client, secret_redactor
 from tests.tracing.recorder import LangSmithRecorder
 
 LANGSMITH_KEY = "lsv2_pt_" + "0123456789abcdef" * 2 + "_1a2b3c4d5e"

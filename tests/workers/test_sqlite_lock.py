@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from server.process_identity import process_owner
+from server.lifecycle.process_identity import process_owner
 from server.storage.locks import SessionLockTimeout
 from server.storage.sqlite_lock import SqliteTurnLock, lock_file_for, open_sqlite_lock
 

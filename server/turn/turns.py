@@ -7,14 +7,14 @@ from graph.bot_config import BotConfig
 from graph.context import TurnContext
 from graph.turn import TurnEvents
 from server.errors import BUSY, STORAGE_DOWN, ApiError, error_id
-from server.request_ids import current_request_id
+from server.observability.request_ids import current_request_id
+from server.observability.tracing import turn_trace
 from server.schemas import SESSION_EMPTY, ChatRequest, ChatResponse
 from server.services import Services
-from server.session_ids import session_ref
 from server.storage.backend import STORAGE_ERRORS, STORAGE_REJECTED
 from server.storage.locks import SessionLockTimeout
-from server.tracing import turn_trace
-from server.turn_secrets import masked_in_logs
+from server.turn.secrets import masked_in_logs
+from server.turn.session_ids import session_ref
 
 log = logging.getLogger(__name__)
 

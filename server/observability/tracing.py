@@ -12,10 +12,10 @@ from langsmith.anonymizer import create_secret_anonymizer
 from langsmith.run_trees import RunTree
 from langsmith.utils import LangSmithError
 
-from server.request_ids import current_request_id
+from server.observability.request_ids import current_request_id
 from server.schemas import ChatRequest, ChatResponse
 from server.settings import Settings
-from server.turn_secrets import current_turn_secrets
+from server.turn.secrets import current_turn_secrets
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Any
 from server.errors import ApiError
 from server.schemas import ChatRequest
 from server.services import Services
-from server.turns import run_turn
+from server.turn.turns import run_turn
 
 PIECE_MIN, PIECE_MAX = 40, 80
 # A piece is up to PIECE_MAX characters ending after a whitespace (or at the end of the text),

@@ -10,8 +10,8 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
-from server.request_ids import RequestIdFilter
-from server.turn_secrets import current_turn_secrets
+from server.observability.request_ids import RequestIdFilter
+from server.turn.secrets import current_turn_secrets
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 _PHONE = re.compile(r"(?<!\d)\+?\d[\d \-]{6,}\d(?!\d)")

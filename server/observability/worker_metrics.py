@@ -18,8 +18,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from server.metrics import Metrics, merge_exposition, merge_raw
-from server.process_identity import process_owner, start_time
+from server.lifecycle.process_identity import process_owner, start_time
+from server.observability.metrics import Metrics, merge_exposition, merge_raw
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""The process's life: start-up refusals, graceful shutdown, worker identity, the frozen heap."""

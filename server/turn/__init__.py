@@ -1,0 +1,1 @@
+"""One chat turn as the API serves it: the lock, the turn API call, errors, metrics, SSE."""
