@@ -22,7 +22,14 @@ OLD_STATE = {
     "bot_config": {"nombre_bot": "Valeria", "id_empresa": 12, "rol_bot": "asistente"},
     "business_context": "Restaurante en Lima",
     "active_agent": None,
-    "decision": {"action": "respond", "agent": None, "reply": "¡Hola!", "intent": "greeting"},
+    # the decision as the router of that time stored it (with a key nothing reads any more)
+    "decision": {
+        "action": "respond",
+        "agent": None,
+        "reply": "¡Hola!",
+        "intent": "greeting",
+        "timed_out": False,
+    },
     "agent_result": None,
     "reply": "¡Hola! Soy Valeria",
     "agent_used": None,
