@@ -135,12 +135,12 @@ class TurnRunner:
             config,
             context=context,
             stream_mode=modes,
-            subgraphs=True,  # the tool loop's model runs inside an agent subgraph
+            subgraphs=events is not None,  # the tool loop's model runs inside a subgraph
             durability="exit",
         ):
-            # with subgraphs=True and a list of modes each item is (namespace, mode, chunk);
-            # langgraph types it as `dict[str, Any] | Any`
-            namespace, mode, chunk = cast(tuple[tuple[str, ...], str, Any], item)
+            # with a list of modes each item is (mode, chunk), with subgraphs (namespace, mode,
+            # chunk); langgraph types it as `dict[str, Any] | Any`
+            namespace, mode, chunk = cast(tuple[tuple[str, ...], str, Any], _with_namespace(item))
             if mode == "messages":
                 if events is not None and (text := answer_token(*chunk)):
                     events("token", {"text": text})
@@ -167,6 +167,10 @@ class TurnRunner:
             intent=seen.decision["intent"] if seen.decision is not None else None,
             agent_call=seen.agent_call(),
         )
+
+
+def _with_namespace(item: Any) -> tuple[Any, ...]:
+    return item if len(item) == 3 else ((), *item)
 
 
 @dataclass
