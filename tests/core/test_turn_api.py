@@ -1,5 +1,5 @@
-"""graph.turn.TurnRunner in memory: typed results, and a run abandoned past its deadline stored
-through the graph like any other turn (once, counted, history bounded)."""
+"""graph.turn.TurnRunner with an in-memory saver: typed results, and a run abandoned past its
+deadline stored through the graph like any other turn (once, counted, history bounded)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,15 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from graph.agents.registry import AgentRegistry
 from graph.agents.resilience import ResiliencePolicy
-from graph.agents.roster import Roster
+from graph.agents.roster import AgentSpec, Roster
 from graph.bot_config import BotConfig
 from graph.builder import build_graph
 from graph.business_context import BusinessContextClient
 from graph.context import TurnContext
 from graph.conversation import stored_conversation
 from graph.deps import GraphDeps, NoEvents
-from graph.turn import TurnRunner
+from graph.turn import AgentOutcome, TurnRunner
+from harness.http_agent import HttpAgent
 
 FALLBACK = "Déjame consultarlo con el equipo."
 CONFIG = BotConfig.from_mapping({"nombre_bot": "Valeria", "frase_no_sabe": FALLBACK})
@@ -115,3 +116,32 @@ async def test_an_abandoned_run_is_stored_once_like_any_turn() -> None:
             "¿tienen delivery?",
             "¿y los domingos?",
         ]
+
+
+async def test_the_result_says_what_happened_to_the_agent_call() -> None:
+    with HttpAgent("cita", "flat") as agent:
+        roster = Roster([AgentSpec("cita", agent.url, transport="http")])
+        events = Timeouts()
+        async with httpx.AsyncClient() as http:
+            registry = AgentRegistry(roster, ResiliencePolicy(max_attempts=1), http=http)
+            deps = GraphDeps(agents=registry, events=events)
+            turns = TurnRunner(build_graph(deps, checkpointer=InMemorySaver()), max_agent_steps=6)
+            progress: list[tuple[str, dict[str, Any]]] = []
+
+            ok = await turns.run(
+                "s2", ["quiero una cita"], context(30), lambda *e: progress.append(e)
+            )
+            assert (ok.action, ok.agent, ok.intent) == ("delegate", "cita", "delegate")
+            assert ok.agent_call == AgentOutcome("cita", ok=True, error=None)
+            assert progress[0] == ("delegating", {"agent": "cita"})
+
+            agent.state.delay = 3  # slower than the turn's deadline
+            late = await turns.run("s2", ["¿para el lunes?"], context(0.5))
+            assert (late.reply, late.action, late.agent, late.abandoned) == (
+                FALLBACK,
+                "respond",
+                None,
+                False,
+            )
+            assert late.agent_call == AgentOutcome("cita", ok=False, error="deadline")
+            assert events.count == 1
