@@ -79,7 +79,8 @@ def collect_from_init(data: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(data)
     variables = dict(merged.get("AGENT_VARIABLES") or {})
     for key in [k for k in merged if isinstance(k, str) and AGENT_VARIABLE.match(k)]:
-        variables[key] = merged.pop(key)
+        value = merged.pop(key)
+        variables[key] = value if isinstance(value, str) else str(value)  # AGENT_X_TIMEOUT=0.5
     if variables:
         merged["AGENT_VARIABLES"] = variables
     return merged
