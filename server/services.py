@@ -15,11 +15,11 @@ from graph.agents.resilience import ResiliencePolicy
 from graph.builder import build_graph
 from graph.business_context import BusinessContextClient
 from graph.deps import GraphDeps
+from server.agent_settings import timeout_warnings
 from server.metrics import Metrics
 from server.modalidad import ModalidadTable
 from server.models import ModelPool
 from server.security.guard import SecurityGuard
-from server.agent_settings import timeout_warnings
 from server.settings import Settings
 from server.shutdown import Shutdown
 from server.storage.backend import CheckpointBackend, open_checkpointer

@@ -70,7 +70,10 @@ class HttpAgent:
             log.warning(
                 "agent called without an api_key: the turn brought no company key; "
                 "set the agent's default key",
-                extra={"agent": self.spec.name, "setting": f"AGENT_{self.spec.name.upper()}_API_KEY"},
+                extra={
+                    "agent": self.spec.name,
+                    "setting": f"AGENT_{self.spec.name.upper()}_API_KEY",
+                },
             )
         return body
 

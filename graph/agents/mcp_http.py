@@ -115,9 +115,10 @@ async def _from_events(response: httpx.Response, request_id: str, max_bytes: int
 def _matching(message: object, request_id: str) -> dict[str, Any] | None:
     candidates = message if isinstance(message, list) else [message]
     for item in candidates:
-        if isinstance(item, dict) and item.get("id") == request_id:
-            if "result" in item or "error" in item:
-                return item
+        if not isinstance(item, dict) or item.get("id") != request_id:
+            continue
+        if "result" in item or "error" in item:
+            return item
     return None
 
 

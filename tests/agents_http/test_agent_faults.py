@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from harness.orchestrator import RunningApp, StartApp
+from harness.orchestrator import StartApp
 from harness.procs import free_port
 from tests.agents_http.conftest import FALLBACK, ProductionAgents
 

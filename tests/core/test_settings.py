@@ -120,6 +120,8 @@ def test_per_agent_options_are_checked_at_startup() -> None:
     ]:
         with pytest.raises(SettingsError, match=message):
             load_settings(_env_file=None, **agent, **{name: value})
-    s = load_settings(_env_file=None, AGENT_RESERVA_TIMEOUT="12", AGENT_RESERVA_CLEAR_COMMAND="/clear")
+    s = load_settings(
+        _env_file=None, AGENT_RESERVA_TIMEOUT="12", AGENT_RESERVA_CLEAR_COMMAND="/clear"
+    )
     spec = s.roster.get("reserva")  # a reference agent takes them without a URL of its own
     assert spec is not None and (spec.timeout, spec.clear_command) == (12, "/clear")
