@@ -17,6 +17,7 @@ from graph.agents.roster import AgentSpec
 from graph.agents.session_id import for_schema
 from graph.agents.transport import (
     AgentCall,
+    AgentError,
     AgentFailed,
     AgentRejected,
     AgentReply,
@@ -88,9 +89,7 @@ class McpAgent:
             return False
         try:
             await self._request("ping", None, PROBE_TIMEOUT)
-        except AgentUnavailableError:
-            return False
-        except (AgentFailed, AgentRejected, AgentUnreachable):
+        except AgentError:
             return False
         return True
 

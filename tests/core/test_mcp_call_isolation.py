@@ -104,3 +104,26 @@ def test_an_mcp_result_past_the_limit_is_a_fallback_of_its_own_kind(
     assert 'orquestador_agent_failures_total{agent="reserva",reason="too_large"} 1.0' in prom
     agent.control(big_next=30_000)  # under the limit (sent twice: text and structured)
     assert app.chat(BOOK, session_id="g1").json()["action"] == "delegate"
+
+
+def test_an_agent_dying_mid_call_fails_that_call_at_once(
+    start_app: StartApp, chat_agent: AgentFactory
+) -> None:
+    agent = chat_agent("reserva", fresh=True)
+    app = start_app(
+        agents={"reserva": agent.url},
+        LLM_MODE="offline",
+        AGENT_TIMEOUT=30,
+        AGENT_MAX_RETRIES=3,
+        TURN_TIMEOUT=50,
+    )
+    assert app.chat(BOOK, session_id="m1").json()["action"] == "delegate"
+    agent.control(exit_next=1)  # the server exits while running the call
+    started = time.monotonic()
+    assert app.chat(BOOK, session_id="m1").json()["reply"] == FALLBACK
+    assert time.monotonic() - started < 5  # the dropped connection, not the 30 s timeout
+    prom = app.client.get("/metrics/prometheus").text
+    assert 'orquestador_agent_failures_total{agent="reserva",reason="RemoteProtocolError"}' in prom
+    agent.restart()
+    app.wait_agents(20)
+    assert app.chat(BOOK, session_id="m1").json()["action"] == "delegate"
