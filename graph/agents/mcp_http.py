@@ -57,7 +57,7 @@ async def post_request(
         headers["mcp-session-id"] = session_id
     if protocol_version:
         headers["mcp-protocol-version"] = protocol_version
-    timeout = httpx.Timeout(None, connect=connect_timeout)
+    timeout = httpx.Timeout(None, connect=connect_timeout, pool=connect_timeout)  # then: unsent
     request = client.build_request("POST", url, json=message, headers=headers, timeout=timeout)
     try:
         response = await client.send(request, stream=True)
