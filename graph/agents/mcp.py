@@ -38,12 +38,13 @@ class McpAgent:
         self,
         spec: AgentSpec,
         connect_timeout: float,
-        client: httpx.AsyncClient | None = None,
+        client: httpx.AsyncClient,
         max_bytes: int = DEFAULT_LIMIT,
     ) -> None:
         self.spec = spec
         self.session = McpSession(spec.name, spec.url, connect_timeout=connect_timeout)
-        self._client = client or httpx.AsyncClient()
+        self._client = client
+        """The app's pooled client: every call is its own POST on it (see mcp_http.py)."""
         self._connect_timeout = connect_timeout
         self._max_bytes = max_bytes
         self._schemas = OutputSchemas()

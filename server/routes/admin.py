@@ -69,7 +69,13 @@ async def stored_conversation(session_id: str, services: ServicesDep) -> dict[st
 
 @router.post(
     "/memory/clear/{session_id:path}",
-    responses={400: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, **STORAGE},
+    # 404: an id the path cannot carry (a raw newline) matches no route
+    responses={
+        400: {"model": ErrorResponse},
+        404: {"model": ErrorResponse},
+        409: {"model": ErrorResponse},
+        **STORAGE,
+    },
 )
 async def clear_memory(
     session_id: str, services: ServicesDep, id_empresa: int | None = None
