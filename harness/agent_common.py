@@ -27,6 +27,7 @@ CONTROL_KEYS = (
     "error_result_next",
     "bad_output_next",
     "exit_next",
+    "big_next",
 )
 
 
@@ -117,6 +118,9 @@ class McpTestAgentState:
                 await asyncio.Event().wait()  # never answers
             if self._take("exit_next"):
                 os._exit(3)  # the server dies mid-call
+            if self.control["big_next"] > 0:  # a result of that many bytes
+                size, self.control["big_next"] = int(self.control["big_next"]), 0
+                return "x" * size
             return produce()
         finally:
             self.in_flight -= 1

@@ -94,7 +94,7 @@ class AgentHandle:
 
     def control(self, **changes: float) -> dict[str, Any]:
         """Change faults at runtime: delay, fail_next, hang_next, error_result_next,
-        bad_output_next, exit_next."""
+        bad_output_next, exit_next, big_next (bytes of the next result)."""
         return self._http("POST", "/control", changes)
 
     def reset_stats(self) -> None:

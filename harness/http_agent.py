@@ -63,10 +63,16 @@ class HttpAgentState:
     key, as a model provider's 401 text does)."""
     url: str | None = None
     memory: dict[int, int] = field(default_factory=dict)
+    health_status: int = 200
+    """The status GET /health answers (a 500 health: an agent /ready must call unreachable)."""
+    health_requests: int = 0
+    reply_bytes: int = 0
+    """When > 0, every reply is padded to this many bytes (an oversized body)."""
 
     def reset(self) -> None:
         self.calls.clear()
         self.requests = self.in_flight = self.max_in_flight = self.empty_next = 0
+        self.health_status, self.health_requests, self.reply_bytes = 200, 0, 0
         self.delay = 0.0
         self.error_detail = HttpAgentState.error_detail
         self.statuses.clear()
@@ -103,6 +109,8 @@ def build_app(state: HttpAgentState, shape: Shape, token: str | None) -> FastAPI
             turn = state.memory[session_id] = state.memory.get(session_id, 0) + 1
             message = body.model_dump()["message"]
             reply = f"[{state.name}] recibido: {message} (turno {turn})"
+            if state.reply_bytes:
+                reply = reply.ljust(state.reply_bytes, "x")
             return JSONResponse({"reply": reply, "url": state.url})
         finally:
             state.in_flight -= 1
@@ -139,8 +147,10 @@ def build_app(state: HttpAgentState, shape: Shape, token: str | None) -> FastAPI
         return await call_next(request)
 
     @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    async def health() -> JSONResponse:
+        state.health_requests += 1
+        ok = state.health_status < 400
+        return JSONResponse({"status": "ok" if ok else "error"}, status_code=state.health_status)
 
     return app
 
@@ -194,8 +204,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--name", default="reserva")
     parser.add_argument("--shape", choices=("flat", "context"), default="flat")
+    parser.add_argument("--reply-bytes", type=int, default=0, help="pad every reply to N bytes")
     args = parser.parse_args()
-    state = HttpAgentState(args.name)
+    state = HttpAgentState(args.name, reply_bytes=args.reply_bytes)
     app = build_app(state, args.shape, None)
 
     @app.middleware("http")

@@ -14,6 +14,7 @@ from graph.builder import build_graph
 from graph.business_context import BusinessContextClient
 from graph.deps import GraphDeps
 from graph.turn import TurnRunner
+from server.agent_settings import timeout_warnings
 from server.lifecycle.shutdown import Shutdown
 from server.model_clients import ModelPool
 from server.observability.metrics import Metrics
@@ -53,14 +54,23 @@ def build_registry(
 ) -> AgentRegistry:
     """The roster's enabled agents, each behind its transport and resilience policy."""
     policy = ResiliencePolicy(
-        timeout=settings.MCP_TIMEOUT,
-        max_attempts=settings.MCP_MAX_RETRIES,
-        backoff=settings.MCP_RETRY_BACKOFF,
-        breaker_threshold=settings.MCP_CIRCUIT_BREAKER_FAILURE_THRESHOLD,
-        breaker_reset=settings.MCP_CIRCUIT_BREAKER_RESET_TIMEOUT,
+        timeout=settings.AGENT_TIMEOUT,
+        max_attempts=settings.AGENT_MAX_RETRIES,
+        backoff=settings.AGENT_RETRY_BACKOFF,
+        breaker_threshold=settings.AGENT_CIRCUIT_BREAKER_FAILURE_THRESHOLD,
+        breaker_reset=settings.AGENT_CIRCUIT_BREAKER_RESET_TIMEOUT,
         max_concurrency=settings.AGENT_MAX_CONCURRENCY,
     )
-    return AgentRegistry(settings.roster, policy, http=http, observer=metrics)
+    for warning in timeout_warnings(settings):
+        log.warning(warning)
+    return AgentRegistry(
+        settings.roster,
+        policy,
+        http=http,
+        observer=metrics,
+        max_response_bytes=settings.MAX_AGENT_RESPONSE_BYTES,
+        probe_interval=settings.AGENT_PROBE_INTERVAL,
+    )
 
 
 def build_deps(

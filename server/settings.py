@@ -1,10 +1,20 @@
 """Service settings: one pydantic-settings class read from the environment (and `.env`)."""
 
+import os
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from dotenv import dotenv_values
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -21,6 +31,19 @@ from server.agent_settings import (
 )
 
 AgentMode = Literal["auto", "chat", "tools"]
+
+ALIASES = {
+    "AGENT_TIMEOUT": "MCP_TIMEOUT",
+    "AGENT_MAX_RETRIES": "MCP_MAX_RETRIES",
+    "AGENT_RETRY_BACKOFF": "MCP_RETRY_BACKOFF",
+    "AGENT_CIRCUIT_BREAKER_FAILURE_THRESHOLD": "MCP_CIRCUIT_BREAKER_FAILURE_THRESHOLD",
+    "AGENT_CIRCUIT_BREAKER_RESET_TIMEOUT": "MCP_CIRCUIT_BREAKER_RESET_TIMEOUT",
+}
+"""The agent settings' names before issue 22 (still read; the new name wins when both are set)."""
+
+
+def _alias(name: str) -> AliasChoices:
+    return AliasChoices(name, ALIASES[name])
 
 
 class Settings(BaseSettings):
@@ -47,11 +70,16 @@ class Settings(BaseSettings):
     MCP_RESERVA_MODE: AgentMode = "auto"
     MCP_CITA_MODE: AgentMode = "auto"
     MCP_VENTA_MODE: AgentMode = "auto"
-    MCP_TIMEOUT: float = Field(30, gt=0)
-    MCP_MAX_RETRIES: int = Field(3, ge=1, le=10)
-    MCP_RETRY_BACKOFF: float = Field(0.2, ge=0)
-    MCP_CIRCUIT_BREAKER_FAILURE_THRESHOLD: int = Field(5, ge=1)
-    MCP_CIRCUIT_BREAKER_RESET_TIMEOUT: float = Field(60, gt=0)
+    # Every agent call, MCP or HTTP (issue 22: the MCP_* names stay as documented aliases)
+    AGENT_TIMEOUT: float = Field(30, gt=0, validation_alias=_alias("AGENT_TIMEOUT"))
+    AGENT_MAX_RETRIES: int = Field(3, ge=1, le=10, validation_alias=_alias("AGENT_MAX_RETRIES"))
+    AGENT_RETRY_BACKOFF: float = Field(0.2, ge=0, validation_alias=_alias("AGENT_RETRY_BACKOFF"))
+    AGENT_CIRCUIT_BREAKER_FAILURE_THRESHOLD: int = Field(
+        5, ge=1, validation_alias=_alias("AGENT_CIRCUIT_BREAKER_FAILURE_THRESHOLD")
+    )
+    AGENT_CIRCUIT_BREAKER_RESET_TIMEOUT: float = Field(
+        60, gt=0, validation_alias=_alias("AGENT_CIRCUIT_BREAKER_RESET_TIMEOUT")
+    )
 
     # Agent roster (AGENT_<KEY>_URL and its options, any KEY) and routing
     AGENT_VARIABLES: dict[str, str] = Field(default_factory=dict)
@@ -111,6 +139,9 @@ class Settings(BaseSettings):
     LANGSMITH_ENDPOINT: str = "https://api.smith.langchain.com"
     # Playground page (issue 16): GET /playground, a browser page to try a bot configuration
     PLAYGROUND_ENABLED: bool = True
+    # Agents (issues 20, 21): the largest agent answer read, how long /ready trusts a probe
+    MAX_AGENT_RESPONSE_BYTES: int = Field(1024 * 1024, ge=1024)
+    AGENT_PROBE_INTERVAL: float = Field(5, ge=0)
 
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
@@ -243,6 +274,18 @@ class SettingsError(ValueError):
     with code 3; LangGraph Studio shows it as the graph's error)."""
 
 
+def _variable_set(name: str, overrides: dict[str, Any]) -> str:
+    """The name the deployment used for a setting: its old alias when only that one is set."""
+    old = ALIASES.get(name)
+    if old is None:
+        return name
+    env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
+    names = set(overrides) | set(os.environ)
+    if isinstance(env_file, (str, Path)) and Path(env_file).is_file():
+        names |= set(dotenv_values(env_file))
+    return old if old in names and name not in names else name
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read settings, turning validation errors into one line naming each variable."""
     try:
@@ -250,7 +293,7 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = ".".join(str(part) for part in err["loc"])
+            name = _variable_set(".".join(str(part) for part in err["loc"]), overrides)
             if not name:  # a rule across variables: its message names them
                 lines.append(f"Invalid settings: {err['msg'].removeprefix('Value error, ')}")
                 continue

@@ -41,7 +41,7 @@ async def open_studio_graph(
         deps = build_deps(settings, agents, models, contexts, metrics)
         if execute:
             await agents.start()
-            await agents.wait_connected(min(settings.MCP_TIMEOUT, CONNECT_WAIT))
+            await agents.wait_connected(min(settings.AGENT_TIMEOUT, CONNECT_WAIT))
         yield build_graph(deps)
     finally:
         await agents.aclose()

@@ -5,24 +5,19 @@ import contextlib
 import logging
 from typing import Any, Literal
 
-import anyio
 import httpx
-from mcp.shared.exceptions import McpError
-from mcp.types import (
-    CallToolRequest,
-    CallToolRequestParams,
-    CallToolResult,
-    ClientRequest,
-    TextContent,
-    Tool,
-)
+from mcp.types import CallToolResult, TextContent, Tool
+from pydantic import ValidationError
 
+from graph.agents.bounded_body import DEFAULT_LIMIT
+from graph.agents.mcp_http import REFUSED, SESSION_TERMINATED, post_request, request_message
 from graph.agents.mcp_session import AgentUnavailableError, McpSession
 from graph.agents.output_schema import OutputSchemas
 from graph.agents.roster import AgentSpec
 from graph.agents.session_id import for_schema
 from graph.agents.transport import (
     AgentCall,
+    AgentError,
     AgentFailed,
     AgentRejected,
     AgentReply,
@@ -32,17 +27,26 @@ from graph.agents.transport import (
 log = logging.getLogger(__name__)
 
 CHAT_TOOL = "chat"
-SESSION_TERMINATED = 32600
-"""The SDK's error code when the server answered 404 for our session: the call was not run."""
 CONNECT_WAIT = 5.0
+PROBE_TIMEOUT = 2.0
 
 
 class McpTransport:
     """One agent server over streamable HTTP; its session is owned by one background task."""
 
-    def __init__(self, spec: AgentSpec, connect_timeout: float) -> None:
+    def __init__(
+        self,
+        spec: AgentSpec,
+        connect_timeout: float,
+        client: httpx.AsyncClient,
+        max_bytes: int = DEFAULT_LIMIT,
+    ) -> None:
         self.spec = spec
         self.session = McpSession(spec.name, spec.url, connect_timeout=connect_timeout)
+        self._client = client
+        """The app's pooled client: every call is its own POST on it (see mcp_http.py)."""
+        self._connect_timeout = connect_timeout
+        self._max_bytes = max_bytes
         self._schemas = OutputSchemas()
         self._task: asyncio.Task[None] | None = None
 
@@ -80,37 +84,53 @@ class McpTransport:
         return "tools" if self.session.tools and self.chat_tool() is None else "chat"
 
     async def reachable(self) -> bool:
-        """Whether the held session is open."""
-        return self.session.connected
+        """Whether the server answers an MCP `ping` on the held session (refused, a 5xx, a
+        timeout or no session: no)."""
+        if not self.session.connected:
+            return False
+        try:
+            await self._request("ping", None, PROBE_TIMEOUT)
+        except AgentError:
+            return False
+        return True
 
-    async def call_tool(self, tool: str, args: dict[str, Any], timeout: float) -> CallToolResult:
-        """One attempt of one tool call; errors say whether the request reached the agent."""
+    async def _request(self, method: str, params: dict[str, Any] | None, timeout: float) -> Any:
+        """One JSON-RPC request on its own POST; its result, or an AgentError."""
         try:
             session = await self.session.wait_session(min(timeout, CONNECT_WAIT))
         except AgentUnavailableError as exc:
             raise AgentUnreachable("not_connected", str(exc)) from None
-        request = ClientRequest(
-            CallToolRequest(params=CallToolRequestParams(name=tool, arguments=args))
-        )
+        message = request_message(method, params)
         try:
-            async with asyncio.timeout(timeout):
-                # the SDK's call_tool without its per-call schema compilation (output_schema.py)
-                result = await session.send_request(request, CallToolResult)
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError, httpx.ConnectError):
-            self.session.mark_broken(session)  # the request could not be written: not sent
-            raise AgentUnreachable("session_closed") from None
-        except McpError as exc:
-            if exc.error.code == SESSION_TERMINATED:
-                self.session.mark_broken(session)  # the server restarted: it ran nothing
-                raise AgentUnreachable("session_terminated") from None
-            raise AgentFailed("mcp_error", exc.error.message) from None
+            async with asyncio.timeout(timeout):  # cancels this POST only
+                answer = await post_request(
+                    self._client,
+                    self.spec.url,
+                    message,
+                    session_id=self.session.session_id,
+                    protocol_version=self.session.protocol_version,
+                    connect_timeout=min(timeout, self._connect_timeout),
+                    max_bytes=self._max_bytes,
+                )
         except TimeoutError:
-            # The SDK can hang forever on a server that died mid-call: reopen the session.
-            self.session.mark_broken(session)
-            raise AgentFailed("timeout") from None
-        except (anyio.EndOfStream, httpx.TransportError, ConnectionError) as exc:
-            self.session.mark_broken(session)
-            raise AgentFailed(type(exc).__name__) from None
+            raise AgentFailed("timeout", retry_key="timeout") from None
+        except AgentUnreachable as exc:
+            if exc.reason in REFUSED or exc.reason == SESSION_TERMINATED:
+                self.session.mark_broken(session)  # the server is gone or restarted: reopen
+            raise
+        error = answer.get("error")
+        if error is not None:
+            text = error.get("message", "") if isinstance(error, dict) else str(error)
+            raise AgentFailed("mcp_error", str(text)[:300])
+        return answer.get("result")
+
+    async def call_tool(self, tool: str, args: dict[str, Any], timeout: float) -> CallToolResult:
+        """One attempt of one tool call; errors say whether the request reached the agent."""
+        raw = await self._request("tools/call", {"name": tool, "arguments": args}, timeout)
+        try:
+            result = CallToolResult.model_validate(raw)
+        except ValidationError:
+            raise AgentFailed("invalid_result") from None
         self._schemas.check(self.session.tools.get(tool), result)
         return result
 

@@ -1,11 +1,17 @@
-"""One agent's held MCP session: opened and owned by one long-lived task, tools listed once."""
+"""One agent's held MCP session: opened and owned by one long-lived task, tools listed once.
+
+Calls do not travel on the SDK's session (see mcp_http.py): it gives them the session id and
+the protocol version, and lists the tools. Reopening it therefore cancels no call.
+"""
 
 import asyncio
 import contextlib
 import logging
 
-from langchain_mcp_adapters.client import MultiServerMCPClient
+import httpx
 from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.types import Tool
 
 log = logging.getLogger(__name__)
@@ -23,12 +29,13 @@ class McpSession:
     ) -> None:
         self.name = name
         self.url = url
-        self._client = MultiServerMCPClient(
-            {name: {"transport": "streamable_http", "url": url, "timeout": connect_timeout}}
-        )
         self._connect_timeout = connect_timeout
         self._max_delay = max_reconnect_delay
         self._session: ClientSession | None = None
+        self.session_id: str | None = None
+        """The server's `mcp-session-id` (None for a stateless server)."""
+        self.protocol_version: str | None = None
+        """The protocol version the server agreed to at initialize."""
         self._tools: dict[str, Tool] = {}
         self._generation = 0
         self._attempts = 0
@@ -62,8 +69,16 @@ class McpSession:
         delay = 0.5
         while True:
             try:
-                async with self._client.session(self.name) as session:
+                timeout = httpx.Timeout(self._connect_timeout, read=300)
+                async with (
+                    create_mcp_http_client(timeout=timeout) as http,
+                    streamable_http_client(self.url, http_client=http) as (read, write, get_id),
+                    ClientSession(read, write) as session,
+                ):
+                    started = await asyncio.wait_for(session.initialize(), self._connect_timeout)
                     listed = await asyncio.wait_for(session.list_tools(), self._connect_timeout)
+                    self.session_id = get_id()
+                    self.protocol_version = str(started.protocolVersion)
                     await self._publish(session, {tool.name: tool for tool in listed.tools})
                     log.info(
                         "agent connected", extra={"agent": self.name, "tools": sorted(self._tools)}

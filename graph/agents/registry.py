@@ -4,6 +4,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -13,10 +14,12 @@ from langchain_mcp_adapters.tools import convert_mcp_tool_to_langchain_tool
 from mcp.types import CallToolResult, TextContent
 
 from common.breaker import CircuitOpenError
+from graph.agents.bounded_body import DEFAULT_LIMIT
 from graph.agents.http import HttpTransport
 from graph.agents.mcp import CHAT_TOOL, McpTransport
+from graph.agents.probes import ProbeCache
 from graph.agents.resilience import AgentGuard, ResiliencePolicy
-from graph.agents.roster import Roster
+from graph.agents.roster import AgentSpec, Roster
 from graph.agents.transport import AgentCall, AgentError, AgentHealth, AgentReply
 
 log = logging.getLogger(__name__)
@@ -39,19 +42,26 @@ class AgentRegistry:
         policy: ResiliencePolicy,
         http: httpx.AsyncClient | None = None,
         observer: AgentObserver | None = None,
+        *,
+        max_response_bytes: int = DEFAULT_LIMIT,
+        probe_interval: float = 5.0,
     ) -> None:
         self.roster = roster
         self._observer = observer
         self._http = http or httpx.AsyncClient()
         self._owns_http = http is None
-        connect = min(policy.timeout, 10)
         self._agents: dict[str, McpTransport | HttpTransport] = {
-            spec.name: McpTransport(spec, connect)
+            spec.name: McpTransport(
+                spec, min(_policy(policy, spec).timeout, 10), self._http, max_response_bytes
+            )
             if spec.transport == "mcp"
-            else HttpTransport(spec, self._http)
+            else HttpTransport(spec, self._http, max_response_bytes)
             for spec in roster.enabled
         }
-        self._guards = {name: AgentGuard(policy) for name in self._agents}
+        self._guards = {
+            spec.name: AgentGuard(_policy(policy, spec), spec.name) for spec in roster.enabled
+        }
+        self._probes = ProbeCache(probe_interval)
         self._lc_tools: dict[str, tuple[int, list[BaseTool]]] = {}
 
     @property
@@ -101,7 +111,7 @@ class AgentRegistry:
                 return "disabled"
             if self._guards[name].breaker.state == "open":
                 return "circuit_open"
-            return "ok" if await agent.reachable() else "unreachable"
+            return "ok" if await self._probes.get(name, agent.reachable) else "unreachable"
 
         names = self.roster.all_names
         return dict(zip(names, await asyncio.gather(*(one(n) for n in names)), strict=True))
@@ -111,6 +121,22 @@ class AgentRegistry:
         agent = self._agents[name]
         return await self._guarded(
             name, lambda timeout: agent.chat(call, timeout), deadline=deadline, idempotent=False
+        )
+
+    def spec(self, name: str) -> AgentSpec | None:
+        """An enabled agent's spec (None when it is not enabled)."""
+        agent = self._agents.get(name)
+        return agent.spec if agent is not None else None
+
+    def timeout(self, name: str) -> float:
+        """An enabled agent's per-attempt timeout (AGENT_<KEY>_TIMEOUT, else AGENT_TIMEOUT)."""
+        return self._guards[name].policy.timeout
+
+    async def send(self, name: str, call: AgentCall, *, deadline: float | None) -> AgentReply:
+        """A message of the service's own (a clear command): retried like an idempotent call."""
+        agent = self._agents[name]
+        return await self._guarded(
+            name, lambda timeout: agent.chat(call, timeout), deadline=deadline, idempotent=True
         )
 
     async def call_tool(
@@ -174,6 +200,11 @@ class AgentRegistry:
     def _observe(self, name: str, ok: bool, started: float, reason: str | None) -> None:
         if self._observer is not None:
             self._observer.agent_call(name, ok, time.perf_counter() - started, reason)
+
+
+def _policy(policy: ResiliencePolicy, spec: AgentSpec) -> ResiliencePolicy:
+    """The global policy with the agent's own timeout and retry widening."""
+    return replace(policy, timeout=spec.timeout or policy.timeout, retry_on=spec.retry_on)
 
 
 class _GuardedInterceptor:

@@ -1,6 +1,7 @@
 """Around every agent call: the turn's deadline, a per-call timeout, safe retries, breaker, cap."""
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from typing import TypeVar
 
 from tenacity import (
     AsyncRetrying,
+    RetryCallState,
     retry_if_exception,
     stop_after_attempt,
     stop_before_delay,
@@ -18,6 +20,7 @@ from common.breaker import CircuitBreaker
 from graph.agents.transport import AgentError, AgentFailed
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class DeadlineExceeded(AgentError):
@@ -37,25 +40,44 @@ class ResiliencePolicy:
     breaker_threshold: int = 5
     breaker_reset: float = 60.0
     max_concurrency: int = 25
+    retry_on: frozenset[str] = frozenset()
+    """Failures retried although the agent may have acted (AGENT_<KEY>_RETRY_ON)."""
 
 
-def _safe_to_retry(idempotent: bool) -> Callable[[BaseException], bool]:
-    """Retry only what surely did not reach the agent, or anything transient when idempotent."""
+def _safe_to_retry(idempotent: bool, retry_on: frozenset[str]) -> Callable[[BaseException], bool]:
+    """Retry only what surely did not reach the agent, what the deployment's RETRY_ON names, or
+    anything transient when idempotent."""
 
     def check(exc: BaseException) -> bool:
         if isinstance(exc, DeadlineExceeded):
             return False
-        if isinstance(exc, AgentError) and exc.retryable:
+        if isinstance(exc, AgentError) and (exc.retryable or exc.retry_key in retry_on):
             return True
         return idempotent and isinstance(exc, AgentFailed)
 
     return check
 
 
+def _log_retry(name: str) -> Callable[[RetryCallState], None]:
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.info(
+            "agent call retried",
+            extra={
+                "agent": name,
+                "attempt": state.attempt_number,
+                "error": exc.reason if isinstance(exc, AgentError) else type(exc).__name__,
+            },
+        )
+
+    return before_sleep
+
+
 class AgentGuard:
     """One agent's breaker and concurrency cap, and the retry rule of its calls."""
 
-    def __init__(self, policy: ResiliencePolicy) -> None:
+    def __init__(self, policy: ResiliencePolicy, name: str = "") -> None:
+        self.name = name
         self.policy = policy
         self.breaker = CircuitBreaker(policy.breaker_threshold, policy.breaker_reset)
         self._slots = asyncio.Semaphore(policy.max_concurrency)
@@ -95,7 +117,8 @@ class AgentGuard:
             stop=stop_after_attempt(self.policy.max_attempts)
             | stop_before_delay(max(0.0, end - time.monotonic())),
             wait=wait_exponential(multiplier=self.policy.backoff, max=5),
-            retry=retry_if_exception(_safe_to_retry(idempotent)),
+            retry=retry_if_exception(_safe_to_retry(idempotent, self.policy.retry_on)),
+            before_sleep=_log_retry(self.name),
             reraise=True,
         )
         async for state in retrying:

@@ -75,6 +75,14 @@ class AgentSpec:
     """HTTP only: `flat` ({message, session_id, id_empresa, api_key, config}) or `context`."""
     token: str | None = field(default=None, repr=False)
     """HTTP only: sent as X-Internal-Token."""
+    timeout: float | None = None
+    """Seconds per call attempt (None: the global AGENT_TIMEOUT)."""
+    retry_on: frozenset[str] = frozenset()
+    """Failures retried beyond the safe ones: HTTP statuses ("502"), `timeout`, `dropped`."""
+    api_key: str | None = field(default=None, repr=False)
+    """HTTP `flat` only: the `api_key` sent when the turn brings no company key (a secret)."""
+    clear_command: str | None = None
+    """A message that empties the agent's memory of a conversation (e.g. `/clear`)."""
 
     @property
     def known(self) -> KnownAgent | None:

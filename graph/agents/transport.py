@@ -37,27 +37,37 @@ class AgentError(Exception):
     retryable = False
     """True only when the agent surely did not act (the request never reached it)."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, reason: str, detail: str = "", *, retry_key: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.detail = detail
         """The agent's own error text: may echo the user's message, so logged at DEBUG only."""
+        self.retry_key = retry_key
+        """How AGENT_<KEY>_RETRY_ON names this failure (`502`, `timeout`, `dropped`), if it can."""
 
 
 class AgentUnreachable(AgentError):
-    """Not connected, connection refused, connect timeout: nothing was sent."""
+    """Not connected, connection refused, DNS failure, connect timeout: nothing was sent."""
 
     retryable = True
 
 
 class AgentBusy(AgentError):
-    """502, 503 or 504 from in front of the agent: it did not process the request."""
+    """An explicit 503: the agent (or what is in front of it) says it did not take the request."""
 
     retryable = True
 
 
 class AgentFailed(AgentError):
-    """The request reached the agent and failed (500, read timeout, dropped, empty reply)."""
+    """The request may have reached the agent (500, 502, 504, read timeout, dropped connection,
+    empty reply): never sent again unless AGENT_<KEY>_RETRY_ON names it."""
+
+
+class AgentTooLarge(AgentFailed):
+    """The agent's answer was larger than MAX_AGENT_RESPONSE_BYTES (not read past it)."""
+
+    def __init__(self) -> None:
+        super().__init__("too_large")
 
 
 class AgentRejected(AgentError):

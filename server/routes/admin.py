@@ -5,6 +5,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from graph.agents.clear import clear_at_agents
 from graph.text_clean import is_storable
 from server.errors import BUSY, STORAGE_DOWN, ApiError
 from server.routes.dependencies import ServicesDep
@@ -68,10 +69,19 @@ async def stored_conversation(session_id: str, services: ServicesDep) -> dict[st
 
 @router.post(
     "/memory/clear/{session_id:path}",
-    responses={400: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, **STORAGE},
+    # 404: an id the path cannot carry (a raw newline) matches no route
+    responses={
+        400: {"model": ErrorResponse},
+        404: {"model": ErrorResponse},
+        409: {"model": ErrorResponse},
+        **STORAGE,
+    },
 )
-async def clear_memory(session_id: str, services: ServicesDep) -> dict[str, str]:
-    """Delete one session's stored conversation (the id as chat stores it: trimmed, `/` allowed)."""
+async def clear_memory(
+    session_id: str, services: ServicesDep, id_empresa: int | None = None
+) -> dict[str, str]:
+    """Delete one session's stored conversation (the id as chat stores it: trimmed, `/` allowed);
+    agents with AGENT_<KEY>_CLEAR_COMMAND that the conversation used are sent that command."""
     session_id = canonical_session_id(session_id)
     if not session_id:
         raise ApiError(400, SESSION_EMPTY)
@@ -79,12 +89,24 @@ async def clear_memory(session_id: str, services: ServicesDep) -> dict[str, str]
         raise ApiError(400, BAD_TEXT.format(field="session_id"))
     try:
         async with services.locks.hold(session_id, services.settings.SESSION_LOCK_TIMEOUT):
+            used = agents_used(await services.sessions.conversation(session_id))
             await services.sessions.clear(session_id)
+            await clear_at_agents(services.agents, session_id, id_empresa, used)
     except SessionLockTimeout:
         raise ApiError(409, BUSY) from None
     except STORAGE_ERRORS:
         raise ApiError(503, STORAGE_DOWN) from None
     return {"message": f"Memoria limpiada para session_id: {session_id}"}
+
+
+def agents_used(conversation: dict[str, Any] | None) -> list[str]:
+    """The agents that answered in a stored conversation, and its active agent."""
+    if conversation is None:
+        return []
+    names = [m["agent"] for m in conversation["messages"] if m.get("agent")]
+    if conversation.get("active_agent"):
+        names.append(conversation["active_agent"])
+    return list(dict.fromkeys(names))
 
 
 @router.get("/config")
@@ -107,10 +129,17 @@ async def config(services: ServicesDep) -> dict[str, Any]:
                 **(
                     {"mode": services.agents.resolved_mode(spec.name), "tool": spec.tool}
                     if spec.transport == "mcp" and spec.enabled
-                    else {"body": spec.body, "token_configured": spec.token is not None}
+                    else {
+                        "body": spec.body,
+                        "token_configured": spec.token is not None,
+                        "api_key_configured": spec.api_key is not None,
+                    }
                     if spec.transport == "http"
                     else {}
                 ),
+                "timeout": spec.timeout or s.AGENT_TIMEOUT,
+                "retry_on": sorted(spec.retry_on),
+                "clear_command": spec.clear_command,
             }
             for spec in s.roster
         },
@@ -125,10 +154,17 @@ async def config(services: ServicesDep) -> dict[str, Any]:
         "openai_base_url": s.OPENAI_BASE_URL,
         "openai_api_key_configured": s.OPENAI_API_KEY is not None,
         "llm_mode": "openai" if s.llm_enabled else "offline",
-        "mcp_timeout": s.MCP_TIMEOUT,
-        "mcp_max_retries": s.MCP_MAX_RETRIES,
-        "mcp_circuit_breaker_failure_threshold": s.MCP_CIRCUIT_BREAKER_FAILURE_THRESHOLD,
-        "mcp_circuit_breaker_reset_timeout": s.MCP_CIRCUIT_BREAKER_RESET_TIMEOUT,
+        "agent_timeout": s.AGENT_TIMEOUT,
+        "agent_max_retries": s.AGENT_MAX_RETRIES,
+        "agent_retry_backoff": s.AGENT_RETRY_BACKOFF,
+        "agent_circuit_breaker_failure_threshold": s.AGENT_CIRCUIT_BREAKER_FAILURE_THRESHOLD,
+        "agent_circuit_breaker_reset_timeout": s.AGENT_CIRCUIT_BREAKER_RESET_TIMEOUT,
+        "max_agent_response_bytes": s.MAX_AGENT_RESPONSE_BYTES,
+        # the same values under their pre-issue-22 keys (clients may read them)
+        "mcp_timeout": s.AGENT_TIMEOUT,
+        "mcp_max_retries": s.AGENT_MAX_RETRIES,
+        "mcp_circuit_breaker_failure_threshold": s.AGENT_CIRCUIT_BREAKER_FAILURE_THRESHOLD,
+        "mcp_circuit_breaker_reset_timeout": s.AGENT_CIRCUIT_BREAKER_RESET_TIMEOUT,
         "contexto_negocio_endpoint": s.CONTEXTO_NEGOCIO_ENDPOINT,
         "contexto_negocio_timeout": s.CONTEXTO_NEGOCIO_TIMEOUT,
         "contexto_negocio_cache_ttl": s.CONTEXTO_NEGOCIO_CACHE_TTL,

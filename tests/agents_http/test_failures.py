@@ -34,12 +34,11 @@ def app(start_app: StartApp, production_agents: ProductionAgents) -> RunningApp:
     return start_app(LLM_MODE="offline", MCP_MAX_RETRIES=3, **production_agents.settings())
 
 
-@pytest.mark.parametrize("status", [502, 503, 504])
 def test_a_busy_agent_is_retried_until_it_answers(
-    app: RunningApp, production_agents: ProductionAgents, status: int
+    app: RunningApp, production_agents: ProductionAgents
 ) -> None:
     cita = production_agents.cita
-    cita.state.statuses.extend([status, status])
+    cita.state.statuses.extend([503, 503])  # only an explicit 503 (502/504: test_agent_faults)
     body = app.chat(CITA, "r1", modalidad="Citas").json()
     assert (body["action"], body["agent_used"]) == ("delegate", "cita")
     assert cita.state.requests == 3 and len(cita.calls) == 3

@@ -14,7 +14,12 @@ def test_huge_agent_reply_is_cut_counted_and_stored_small(
     start_app: StartApp, echo_agent: AgentFactory
 ) -> None:
     agent = echo_agent("reserva")
-    app = start_app(agents={"reserva": agent.url}, LLM_MODE="offline", MCP_TIMEOUT=30)
+    app = start_app(
+        agents={"reserva": agent.url},
+        LLM_MODE="offline",
+        AGENT_TIMEOUT=30,
+        MAX_AGENT_RESPONSE_BYTES=64 * 1024 * 1024,  # read it whole: this test is about the cut
+    )
     assert app.chat("quiero reservar una mesa", "big").status_code == 200
     r = app.chat(HUGE, "big")
     assert r.status_code == 200, r.text
