@@ -63,6 +63,9 @@ class HttpAgentState:
     key, as a model provider's 401 text does)."""
     url: str | None = None
     memory: dict[int, int] = field(default_factory=dict)
+    reply_format: str | None = None
+    """The reply to answer instead of the echo; may name {message}, {turn} and {api_key} (an
+    agent that echoes the company's key back)."""
 
     def reset(self) -> None:
         self.calls.clear()
@@ -72,6 +75,7 @@ class HttpAgentState:
         self.statuses.clear()
         self.url = None
         self.memory.clear()
+        self.reply_format = None
 
 
 def build_app(state: HttpAgentState, shape: Shape, token: str | None) -> FastAPI:
@@ -103,6 +107,9 @@ def build_app(state: HttpAgentState, shape: Shape, token: str | None) -> FastAPI
             turn = state.memory[session_id] = state.memory.get(session_id, 0) + 1
             message = body.model_dump()["message"]
             reply = f"[{state.name}] recibido: {message} (turno {turn})"
+            if state.reply_format is not None:
+                key = getattr(body, "api_key", None)
+                reply = state.reply_format.format(message=message, turn=turn, api_key=key)
             return JSONResponse({"reply": reply, "url": state.url})
         finally:
             state.in_flight -= 1

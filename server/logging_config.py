@@ -12,6 +12,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 from server.request_ids import RequestIdFilter
 from server.turn_secrets import current_turn_secrets
+from server.url_mask import mask_urls_in
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 _PHONE = re.compile(r"(?<!\d)\+?\d[\d \-]{6,}\d(?!\d)")
@@ -54,7 +55,7 @@ class OrchestratorJsonFormatter(JsonFormatter):
         secrets = sorted({*self._secrets, *turn}, key=len, reverse=True) if turn else self._secrets
         for secret in secrets:
             line = line.replace(secret, "***").replace(json.dumps(secret)[1:-1], "***")
-        return line
+        return mask_urls_in(line)  # any URL's password and secret query values
 
     def add_fields(
         self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]

@@ -12,6 +12,7 @@ from langchain_core.runnables import RunnableConfig
 from graph.context import TurnContext
 from graph.nodes.responder import ORCHESTRATOR
 from graph.phrases import fallback_phrase
+from graph.secret_mask import StreamMasker
 from server.answer_tokens import answer_token
 from server.errors import BUSY, STORAGE_DOWN, ApiError, error_id
 from server.request_ids import current_request_id
@@ -96,6 +97,7 @@ async def _run_graph(
     if events is None:
         return await graph.ainvoke(graph_input, config, context=context, durability="exit")
     state: dict[str, Any] = {}
+    masker = StreamMasker(request.company_key)  # live tokens never show the company's key
     async for item in graph.astream(
         graph_input,
         config,
@@ -108,7 +110,7 @@ async def _run_graph(
         # langgraph types it as `dict[str, Any] | Any`
         namespace, mode, chunk = cast(tuple[tuple[str, ...], str, Any], item)
         if mode == "messages":
-            if text := answer_token(*chunk):
+            if text := masker.feed(answer_token(*chunk)):
                 events("token", {"text": text})
             continue
         if namespace:  # progress and state come from the top-level graph only

@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 from graph.context import TurnContext
 from graph.deps import GraphDeps
 from graph.phrases import fallback_phrase, phrase
-from graph.reply_bound import final_reply
+from graph.reply_bound import final_reply, final_url
 from graph.state import State
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,8 @@ async def respond(
     state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps
 ) -> dict[str, Any]:
     """Turn the decision and the agent's result into the reply; bound the stored history."""
-    config = (runtime.context or TurnContext()).bot_config
+    ctx = runtime.context or TurnContext()
+    config = ctx.bot_config
     decision: dict[str, Any] = state.get("decision") or {"action": "respond", "intent": "other"}
     result = state.get("agent_result")
     active = state.get("active_agent")
@@ -32,7 +33,7 @@ async def respond(
         active = agent
         if result and result.get("ok") and (result.get("reply") or "").strip():
             reply, action, agent_used = (result["reply"] or "").strip(), "delegate", agent
-            url = result.get("url")
+            url = final_url(result.get("url"), deps, ctx.api_key)
         else:
             error = result.get("error") if result else None
             if error == "deadline":
@@ -47,7 +48,7 @@ async def respond(
         action, agent_used = "respond", None
         if decision.get("intent") in _CLOSING_INTENTS:
             active = None
-    reply = final_reply(reply, deps)
+    reply = final_reply(reply, deps, ctx.api_key)
     answer = AIMessage(reply, name=agent_used or ORCHESTRATOR)
     return {
         "reply": reply,
