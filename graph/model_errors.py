@@ -15,13 +15,21 @@ MODEL_ERRORS: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 
-_CLIENT = ("openai", "langchain_openai", "httpx", "httpcore", "h11")
-"""The model client's packages: what they raise while sending or reading is the model's fault."""
+_CLIENT = (
+    "openai",
+    "langchain_openai",
+    "httpx",
+    "httpcore",
+    "h11",
+    "langchain_core.language_models",  # reads the model's generations (choices[0])
+    "langchain_core.output_parsers",  # parses the model's structured output
+)
+"""The model client's modules: what they raise while sending or reading is the model's fault."""
 _OURS = ("graph", "server", "harness", "mcp_agents")
 
 
-def _package(module: str) -> str:
-    return module.split(".", 1)[0]
+def _within(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == name or module.startswith(name + ".") for name in packages)
 
 
 def is_model_failure(exc: BaseException) -> bool:
@@ -33,9 +41,9 @@ def is_model_failure(exc: BaseException) -> bool:
     if isinstance(exc, MODEL_ERRORS):
         return True
     for frame, _ in reversed(list(traceback.walk_tb(exc.__traceback__))):
-        package = _package(str(frame.f_globals.get("__name__", "")))
-        if package in _OURS:
+        module = str(frame.f_globals.get("__name__", ""))
+        if _within(module, _OURS):
             return False
-        if package in _CLIENT:
+        if _within(module, _CLIENT):
             return True
     return False
