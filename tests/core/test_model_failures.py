@@ -5,6 +5,7 @@ counts as `llm_fallbacks` (not `internal_errors`) and is one WARNING line withou
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,11 @@ from tests.core.test_stream_tokens import read_events
 
 BOOK = "quiero reservar una mesa para 4 personas"
 UNSENDABLE_KEY = "clave-ñandú-0123456789"  # not ASCII: cannot go in an Authorization header
-FAILURES = {"html": html_page, "empty_choices": empty_choices, "deep_json": deep_json}
+FAILURES: dict[str, Callable[[], Any]] = {
+    "html": html_page,
+    "empty_choices": empty_choices,
+    "deep_json": deep_json,
+}
 
 
 @pytest.fixture
