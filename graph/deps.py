@@ -25,6 +25,8 @@ class GraphEvents(Protocol):
 
     def reply_truncated(self) -> None: ...
 
+    def url_dropped(self, problem: str) -> None: ...
+
 
 class NoEvents:
     """GraphEvents that count nothing (Studio, tests of the graph alone)."""
@@ -42,6 +44,9 @@ class NoEvents:
         """Ignore."""
 
     def reply_truncated(self) -> None:
+        """Ignore."""
+
+    def url_dropped(self, problem: str) -> None:
         """Ignore."""
 
 
@@ -80,6 +85,7 @@ class GraphDeps:
     model_timeout: float = 60.0
     max_history_turns: int = 10
     max_reply_chars: int = 4096
+    max_url_chars: int = 2048
     events: GraphEvents = field(default_factory=NoEvents)
 
     def model(self, api_key: str | None) -> TurnModel | None:

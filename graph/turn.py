@@ -21,6 +21,7 @@ from langgraph.types import StreamMode
 from graph.answer_tokens import answer_token
 from graph.context import TurnContext
 from graph.decision import Decision, Intent
+from graph.secret_mask import StreamMasker
 from graph.state import AgentResult
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ class TurnRunner:
         if events is not None:
             modes.append("messages")
         state: dict[str, Any] = {}
+        masker = StreamMasker(context.api_key)  # live tokens never show the company's key
         async for item in self.graph.astream(
             graph_input,
             config,
@@ -142,7 +144,7 @@ class TurnRunner:
             # chunk); langgraph types it as `dict[str, Any] | Any`
             namespace, mode, chunk = cast(tuple[tuple[str, ...], str, Any], _with_namespace(item))
             if mode == "messages":
-                if events is not None and (text := answer_token(*chunk)):
+                if events is not None and (text := masker.feed(answer_token(*chunk))):
                     events("token", {"text": text})
                 continue
             if namespace:  # progress and state come from the top-level graph only

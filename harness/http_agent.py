@@ -68,6 +68,9 @@ class HttpAgentState:
     health_requests: int = 0
     reply_bytes: int = 0
     """When > 0, every reply is padded to this many bytes (an oversized body)."""
+    reply_format: str | None = None
+    """The reply to answer instead of the echo; may name {message}, {turn} and {api_key} (an
+    agent that echoes the company's key back)."""
 
     def reset(self) -> None:
         self.calls.clear()
@@ -78,6 +81,7 @@ class HttpAgentState:
         self.statuses.clear()
         self.url = None
         self.memory.clear()
+        self.reply_format = None
 
 
 def build_app(state: HttpAgentState, shape: Shape, token: str | None) -> FastAPI:
@@ -109,6 +113,9 @@ def build_app(state: HttpAgentState, shape: Shape, token: str | None) -> FastAPI
             turn = state.memory[session_id] = state.memory.get(session_id, 0) + 1
             message = body.model_dump()["message"]
             reply = f"[{state.name}] recibido: {message} (turno {turn})"
+            if state.reply_format is not None:
+                key = getattr(body, "api_key", None)
+                reply = state.reply_format.format(message=message, turn=turn, api_key=key)
             if state.reply_bytes:
                 reply = reply.ljust(state.reply_bytes, "x")
             return JSONResponse({"reply": reply, "url": state.url})

@@ -65,7 +65,16 @@ class Raw:
     status: int = 200
 
 
-Spec = Text | Structured | ToolCalls | Error | Delay | Hang | Raw
+@dataclass(frozen=True)
+class Body:
+    """A response body sent as these exact bytes (an HTML error page, a 50k-deep JSON array)."""
+
+    content: bytes
+    status: int = 200
+    media_type: str = "application/json"
+
+
+Spec = Text | Structured | ToolCalls | Error | Delay | Hang | Raw | Body
 
 
 def text(content: str, *, chunk_delay: float = 0.0, finish_reason: str = "stop") -> Text:
@@ -90,6 +99,35 @@ def error(status: int = 500, body: Any = None, message: str = "stub error") -> E
     return Error(status, body, message)
 
 
+def body(content: bytes | str, status: int = 200, media_type: str = "application/json") -> Body:
+    """Answer with these exact bytes (what no OpenAI server should send: a model failure)."""
+    return Body(content.encode() if isinstance(content, str) else content, status, media_type)
+
+
+def html_page(status: int = 200) -> Body:
+    """An HTML page instead of JSON (a proxy's error or login page)."""
+    page = "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>"
+    return body(page, status, "text/html")
+
+
+def empty_choices() -> Raw:
+    """A chat.completion whose `choices` list is empty."""
+    return Raw(
+        {
+            "id": "chatcmpl-empty",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "gpt-4o-mini",
+            "choices": [],
+        }
+    )
+
+
+def deep_json(depth: int = 50_000) -> Body:
+    """A JSON body of `depth` nested arrays (too deep for any JSON parser's recursion)."""
+    return body("[" * depth + "]" * depth)
+
+
 def delay(seconds: float, then: Any = None) -> Delay:
     """Answer `then` after `seconds` (a slow model)."""
     return Delay(seconds, then)
@@ -111,7 +149,9 @@ def route_json(
 
 def coerce(value: Any) -> Spec | None:
     """Turn a handler's return value into a spec: str→text, dict/model→structured, None→None."""
-    if value is None or isinstance(value, (Text, Structured, ToolCalls, Error, Delay, Hang, Raw)):
+    if value is None or isinstance(
+        value, (Text, Structured, ToolCalls, Error, Delay, Hang, Raw, Body)
+    ):
         return value
     if isinstance(value, str):
         return Text(value)

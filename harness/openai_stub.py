@@ -20,16 +20,21 @@ from starlette.routing import Route
 from harness import openai_wire as wire
 from harness.asgi_thread import ThreadedASGIServer
 from harness.openai_specs import (  # re-exported: import specs from here
+    Body,
     Delay,
     Error,
     Hang,
     Raw,
     Text,
+    body,
     coerce,
+    deep_json,
     default_reply,
     delay,
+    empty_choices,
     error,
     hang,
+    html_page,
     message_texts,
     render,
     route_json,
@@ -40,6 +45,10 @@ from harness.openai_specs import (  # re-exported: import specs from here
 
 __all__ = [
     "OpenAIStub",
+    "body",
+    "deep_json",
+    "empty_choices",
+    "html_page",
     "delay",
     "error",
     "hang",
@@ -240,6 +249,8 @@ class OpenAIStub:
             return JSONResponse(body, spec.status)
         if isinstance(spec, Raw):
             return JSONResponse(spec.body, spec.status)
+        if isinstance(spec, Body):
+            return Response(spec.content, spec.status, media_type=spec.media_type)
         message, finish = render(spec, req)
         model = req.get("model") or "gpt-4o-mini"
         use = wire.usage(req, message)

@@ -17,6 +17,7 @@ from server.routes import admin, chat, info, playground
 from server.security import install_security
 from server.security.guard import build_guard
 from server.security.secrets import secret_values
+from server.security.url_mask import mask_urls_in
 from server.services import open_services
 from server.settings import Settings, SettingsError, load_settings
 
@@ -39,10 +40,11 @@ def create_app(settings: Settings) -> FastAPI:
                 await stack.enter_async_context(guard.connect())
                 services = await stack.enter_async_context(open_services(settings, metrics, guard))
             except SettingsError as exc:  # a storage setting: one line, uvicorn exits with 3
-                sys.stderr.write(f"{exc}\n")
+                refused = mask_urls_in(str(exc))
+                sys.stderr.write(f"{refused}\n")
                 sys.stderr.flush()
-                app.state.startup_refused = str(exc)
-                raise StartupRefused(str(exc)) from None
+                app.state.startup_refused = refused
+                raise StartupRefused(refused) from None
             app.state.services = services
             with startup_heap_frozen():
                 async with graceful_shutdown(services.shutdown):
@@ -71,7 +73,7 @@ def app_from_environment() -> FastAPI:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        sys.stderr.write(f"{exc}\n")
+        sys.stderr.write(f"{mask_urls_in(str(exc))}\n")
         sys.stderr.flush()
         raise SystemExit(BAD_SETTINGS_EXIT) from None
     return create_app(settings)

@@ -1,5 +1,6 @@
 """Request and response bodies of the chat API, with the contract's exact validation rules."""
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -13,6 +14,9 @@ SESSION_EMPTY = "El campo 'session_id' no puede estar vacío"
 ID_EMPRESA = "El campo 'config.id_empresa' debe ser un número mayor a 0"
 TOP_ID_EMPRESA = "El campo 'id_empresa' debe ser un número mayor a 0"
 REQUIRED = "El campo '{field}' es obligatorio"
+SESSION_INT = (
+    "El campo 'session_id' debe ser un texto o un número entero entre 1 y 9223372036854775807"
+)
 V02_REQUIRED = ("rol_bot", "tipo_bot", "objetivo_principal")
 """Required by the v0.2 body; optional when today's body gives a top-level id_empresa."""
 
@@ -72,15 +76,21 @@ class ChatConfig(BaseModel):
         raise PydanticCustomError("flag", 'debe ser true/false, 1/0, "1"/"0" o vacío')
 
 
+MAX_ID = 2**63 - 1
+"""The largest id: agents (and PostgreSQL's bigint) take 64-bit signed integers."""
+_ASCII_DIGITS = re.compile("[0-9]+")
+
+
 def positive_id(value: Any, detail: str) -> int:
-    """An integer > 0 (numeric strings and whole floats accepted), else the field's Spanish 400."""
+    """An integer in 1 … 2^63−1 (strings of ASCII digits and whole floats accepted), else the
+    field's Spanish 400: "٣" (Arabic-Indic) and "０３" (full-width) are not numbers here."""
     if isinstance(value, bool) or value is None:
         raise PydanticCustomError("id_empresa", detail)
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _ASCII_DIGITS.fullmatch(value.strip()):
         value = int(value.strip())
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if not isinstance(value, int) or value <= 0:
+    if not isinstance(value, int) or not 0 < value <= MAX_ID:
         raise PydanticCustomError("id_empresa", detail)
     return value
 
@@ -133,6 +143,8 @@ class ChatRequest(BaseModel):
             value = canonical_session_id(value)
             if not value:
                 raise PydanticCustomError("empty", SESSION_EMPTY)
+        elif not 0 < value <= MAX_ID:  # an integer id is an agent's 64-bit session_id
+            raise PydanticCustomError("detail", SESSION_INT)
         return value
 
     @field_validator("id_empresa", mode="before")

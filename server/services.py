@@ -88,6 +88,7 @@ def build_deps(
         model_timeout=settings.OPENAI_TIMEOUT,
         max_history_turns=settings.MAX_HISTORY_TURNS,
         max_reply_chars=settings.MAX_REPLY_CHARS,
+        max_url_chars=settings.MAX_URL_CHARS,
         events=metrics,
     )
 

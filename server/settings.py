@@ -4,7 +4,6 @@ import os
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import dotenv_values
 from pydantic import (
@@ -29,6 +28,7 @@ from server.agent_settings import (
     build_roster,
     collect_from_init,
 )
+from server.security.url_mask import mask_url, mask_urls_in
 
 AgentMode = Literal["auto", "chat", "tools"]
 
@@ -145,6 +145,9 @@ class Settings(BaseSettings):
 
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
+    # Hardening (issue 21): an agent's url longer than this (or not http(s)) is dropped (null)
+    MAX_URL_CHARS: int = Field(2048, ge=16, le=1_000_000)
+
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -245,17 +248,10 @@ class Settings(BaseSettings):
         return build_roster(self.AGENT_VARIABLES, aliases, explicit)
 
     def masked_database_url(self) -> str | None:
-        """DATABASE_URL with its password replaced by ***, for display."""
+        """DATABASE_URL masked for display (server/url_mask.py: password, secret query values)."""
         if self.DATABASE_URL is None:
             return None
-        parts = urlsplit(self.DATABASE_URL.get_secret_value())
-        if parts.password is None:
-            return urlunsplit(parts)
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        netloc = f"{parts.username or ''}:***@{host}"
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        return mask_url(self.DATABASE_URL.get_secret_value())
 
 
 _SECRET_FIELDS = {
@@ -299,4 +295,4 @@ def load_settings(**overrides: Any) -> Settings:
                 continue
             shown = "" if name in _SECRET_FIELDS else f" (got {err.get('input')!r})"
             lines.append(f"Invalid setting {name}: {err['msg']}{shown}")
-        raise SettingsError("\n".join(lines)) from None
+        raise SettingsError(mask_urls_in("\n".join(lines))) from None

@@ -21,7 +21,7 @@ from graph.agents.roster import AgentSpec
 from graph.agents.transport import AgentCall, AgentError
 from graph.context import TurnContext
 from graph.deps import GraphDeps
-from graph.model_errors import MODEL_ERRORS
+from graph.model_errors import is_model_failure
 from graph.prompts import agent_system
 from graph.state import AgentResult, State, last_user_text
 
@@ -106,9 +106,12 @@ async def call_model(
     try:
         async with asyncio.timeout(ctx.remaining(deps.model_timeout)):
             response = await model.model.bind_tools(tools).ainvoke(prompt)
-    except MODEL_ERRORS as exc:
+    except Exception as exc:
+        if not is_model_failure(exc):
+            raise
         if ctx.expired():
             return _result(spec.name, None, "deadline")
+        log.warning("agent's model failed", extra={"agent": spec.name, "error": type(exc).__name__})
         deps.events.llm_fallback(type(exc).__name__)
         return _result(spec.name, None, f"model:{type(exc).__name__}")
     return {"scratch": [response]}

@@ -10,7 +10,7 @@ from graph.context import TurnContext
 from graph.decision import Decision
 from graph.deps import GraphDeps
 from graph.phrases import dont_know, fallback_phrase
-from graph.reply_bound import final_reply
+from graph.reply_bound import final_reply, final_url
 from graph.state import State
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,8 @@ async def respond(
     state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps
 ) -> dict[str, Any]:
     """Turn the decision and the agent's result into the reply; bound the stored history."""
-    config = (runtime.context or TurnContext()).bot_config
+    ctx = runtime.context or TurnContext()
+    config = ctx.bot_config
     decision = state.get("decision") or NO_DECISION
     result = state.get("agent_result")
     active = state.get("active_agent")
@@ -35,7 +36,7 @@ async def respond(
         active = agent
         if result and result["ok"] and (result["reply"] or "").strip():
             reply, action, agent_used = (result["reply"] or "").strip(), "delegate", agent
-            url = result["url"]
+            url = final_url(result["url"], deps, ctx.api_key)
         else:
             error = result["error"] if result else None
             if error == "deadline":
@@ -50,7 +51,7 @@ async def respond(
         action, agent_used = "respond", None
         if decision["intent"] in _CLOSING_INTENTS:
             active = None
-    reply = final_reply(reply, deps)
+    reply = final_reply(reply, deps, ctx.api_key)
     answer = AIMessage(reply, name=agent_used or ORCHESTRATOR)
     return {
         "reply": reply,

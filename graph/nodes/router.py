@@ -12,7 +12,7 @@ from graph.agents.roster import AgentSpec
 from graph.context import TurnContext
 from graph.decision import Decision, RouteDecision
 from graph.deps import GraphDeps, GraphEvents, TurnModel
-from graph.model_errors import MODEL_ERRORS
+from graph.model_errors import is_model_failure
 from graph.offline.router import route_offline
 from graph.phrases import dont_know, fallback_phrase
 from graph.prompts import context_block, router_system
@@ -79,14 +79,16 @@ async def _try_model(
     """The model's decision; None (and the reason counted) when the model failed."""
     try:
         return await _route_with_model(state, ctx, deps, model, allowed, business)
-    except MODEL_ERRORS as exc:
-        log.warning(
-            "model router failed; using the offline router", extra={"error": type(exc).__name__}
-        )
-        deps.events.llm_fallback(type(exc).__name__)
-    except Exception as exc:  # a bug must not cost the user a reply: logged, counted
-        log.error("router error; using the offline router", exc_info=exc)
-        deps.events.internal_error("router")
+    except Exception as exc:
+        if is_model_failure(exc):  # an outage or an unreadable answer: no traceback
+            log.warning(
+                "model router failed; using the offline router",
+                extra={"error": type(exc).__name__},
+            )
+            deps.events.llm_fallback(type(exc).__name__)
+        else:  # a bug must not cost the user a reply: logged, counted
+            log.error("router error; using the offline router", exc_info=exc)
+            deps.events.internal_error("router")
     return None
 
 

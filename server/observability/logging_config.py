@@ -11,6 +11,7 @@ from typing import Any
 from pythonjsonlogger.json import JsonFormatter
 
 from server.observability.request_ids import RequestIdFilter
+from server.security.url_mask import mask_urls_in
 from server.turn.secrets import current_turn_secrets
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
@@ -54,7 +55,7 @@ class OrchestratorJsonFormatter(JsonFormatter):
         secrets = sorted({*self._secrets, *turn}, key=len, reverse=True) if turn else self._secrets
         for secret in secrets:
             line = line.replace(secret, "***").replace(json.dumps(secret)[1:-1], "***")
-        return line
+        return mask_urls_in(line)  # any URL's password and secret query values
 
     def add_fields(
         self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]

@@ -29,6 +29,7 @@ class Metrics:
         self.turn_timeouts = 0
         self.rate_limited = 0
         self.replies_truncated = 0
+        self.urls_dropped = 0
         self.agent_failures: Counter[str] = Counter()
         self.agent_calls: Counter[str] = Counter()
         self.agent_names = agent_names
@@ -104,6 +105,12 @@ class Metrics:
             "Replies cut to MAX_REPLY_CHARS",
             registry=self.registry,
         )
+        self._p_urls_dropped = PromCounter(
+            "orquestador_agent_urls_dropped",
+            "Agent urls answered as null: not http(s) or longer than MAX_URL_CHARS",
+            ["problem"],
+            registry=self.registry,
+        )
         self._p_breaker = Gauge(
             "orquestador_circuit_breaker_state",
             "Breaker state (0 closed, 1 half_open, 2 open)",
@@ -161,6 +168,11 @@ class Metrics:
         self.replies_truncated += 1
         self._p_truncated.inc()
 
+    def url_dropped(self, problem: str) -> None:
+        """Record an agent url answered as null (GraphEvents): `too_long` or `not_http`."""
+        self.urls_dropped += 1
+        self._p_urls_dropped.labels(problem).inc()
+
     def limited(self, scope: str) -> None:
         """Record a request refused by a rate limit."""
         self.rate_limited += 1
@@ -193,6 +205,7 @@ class Metrics:
             "modalidad_unrecognized": self.modalidad_unrecognized_total,
             "turn_timeouts": self.turn_timeouts,
             "replies_truncated": self.replies_truncated,
+            "urls_dropped": self.urls_dropped,
             "prometheus": generate_latest(self.registry).decode(),
         }
 
@@ -243,7 +256,13 @@ def merge_raw(raws: list[dict[str, Any]]) -> dict[str, object]:
     }
 
 
-SUMMED = ("routing_corrections", "modalidad_unrecognized", "turn_timeouts", "replies_truncated")
+SUMMED = (
+    "routing_corrections",
+    "modalidad_unrecognized",
+    "turn_timeouts",
+    "replies_truncated",
+    "urls_dropped",
+)
 
 
 def _with_zeros(counts: Counter[str], raws: list[dict[str, Any]], key: str) -> dict[str, int]:

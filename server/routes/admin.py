@@ -11,6 +11,7 @@ from server.errors import BUSY, STORAGE_DOWN, ApiError
 from server.routes.dependencies import ServicesDep
 from server.schemas import SESSION_EMPTY, ErrorResponse
 from server.security.input_limits import BAD_TEXT
+from server.security.url_mask import mask_url
 from server.storage.backend import STORAGE_ERRORS
 from server.storage.locks import SessionLockTimeout
 from server.turn.session_ids import canonical_session_id
@@ -51,15 +52,31 @@ class StoredConversation(BaseModel):
     messages: list[StoredMessage]
 
 
+def checked_session_id(raw: str) -> str:
+    """The path's session id in its stored form; a 400 naming the field when it is empty or
+    holds what no storage keeps (NUL, a lone surrogate), on every backend alike."""
+    session_id = canonical_session_id(raw)
+    if not session_id:
+        raise ApiError(400, SESSION_EMPTY)
+    if not is_storable(session_id):
+        raise ApiError(400, BAD_TEXT.format(field="session_id"))
+    return session_id
+
+
 @router.get(
     "/memory/sessions/{session_id:path}",
     response_model=StoredConversation,
-    responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    responses={
+        400: {"model": ErrorResponse},
+        404: {"model": ErrorResponse},
+        503: {"model": ErrorResponse},
+    },
 )
 async def stored_conversation(session_id: str, services: ServicesDep) -> dict[str, Any]:
     """One session's stored conversation: messages, the active agent and its turns."""
+    session_id = checked_session_id(session_id)
     try:
-        conversation = await services.sessions.conversation(canonical_session_id(session_id))
+        conversation = await services.sessions.conversation(session_id)
     except STORAGE_ERRORS:
         raise ApiError(503, STORAGE_DOWN) from None
     if conversation is None:
@@ -82,11 +99,7 @@ async def clear_memory(
 ) -> dict[str, str]:
     """Delete one session's stored conversation (the id as chat stores it: trimmed, `/` allowed);
     agents with AGENT_<KEY>_CLEAR_COMMAND that the conversation used are sent that command."""
-    session_id = canonical_session_id(session_id)
-    if not session_id:
-        raise ApiError(400, SESSION_EMPTY)
-    if not is_storable(session_id):
-        raise ApiError(400, BAD_TEXT.format(field="session_id"))
+    session_id = checked_session_id(session_id)
     try:
         async with services.locks.hold(session_id, services.settings.SESSION_LOCK_TIMEOUT):
             used = agents_used(await services.sessions.conversation(session_id))
@@ -109,20 +122,24 @@ def agents_used(conversation: dict[str, Any] | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _masked(url: str | None) -> str | None:
+    return None if url is None else mask_url(url)
+
+
 @router.get("/config")
 async def config(services: ServicesDep) -> dict[str, Any]:
     """The non-secret configuration in force."""
     s = services.settings
     return {
-        "mcp_reserva_url": s.MCP_RESERVA_URL,
-        "mcp_cita_url": s.MCP_CITA_URL,
-        "mcp_venta_url": s.MCP_VENTA_URL,
+        "mcp_reserva_url": mask_url(s.MCP_RESERVA_URL),
+        "mcp_cita_url": mask_url(s.MCP_CITA_URL),
+        "mcp_venta_url": mask_url(s.MCP_VENTA_URL),
         "mcp_reserva_enabled": s.MCP_RESERVA_ENABLED,
         "mcp_cita_enabled": s.MCP_CITA_ENABLED,
         "mcp_venta_enabled": s.MCP_VENTA_ENABLED,
         "agents": {
             spec.name: {
-                "url": spec.url,
+                "url": mask_url(spec.url),
                 "protocol": spec.transport,
                 "enabled": spec.enabled,
                 "description": spec.summary,
@@ -151,7 +168,7 @@ async def config(services: ServicesDep) -> dict[str, Any]:
         "modalidad_agents": s.MODALIDAD_AGENTS,
         "turn_timeout": s.TURN_TIMEOUT,
         "openai_model": s.OPENAI_MODEL,
-        "openai_base_url": s.OPENAI_BASE_URL,
+        "openai_base_url": _masked(s.OPENAI_BASE_URL),
         "openai_api_key_configured": s.OPENAI_API_KEY is not None,
         "llm_mode": "openai" if s.llm_enabled else "offline",
         "agent_timeout": s.AGENT_TIMEOUT,
@@ -165,7 +182,7 @@ async def config(services: ServicesDep) -> dict[str, Any]:
         "mcp_max_retries": s.AGENT_MAX_RETRIES,
         "mcp_circuit_breaker_failure_threshold": s.AGENT_CIRCUIT_BREAKER_FAILURE_THRESHOLD,
         "mcp_circuit_breaker_reset_timeout": s.AGENT_CIRCUIT_BREAKER_RESET_TIMEOUT,
-        "contexto_negocio_endpoint": s.CONTEXTO_NEGOCIO_ENDPOINT,
+        "contexto_negocio_endpoint": _masked(s.CONTEXTO_NEGOCIO_ENDPOINT),
         "contexto_negocio_timeout": s.CONTEXTO_NEGOCIO_TIMEOUT,
         "contexto_negocio_cache_ttl": s.CONTEXTO_NEGOCIO_CACHE_TTL,
         "checkpointer": services.backend.kind,

@@ -4,8 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-MIN_SECRET_CHARS = 6
-"""Shorter values are not masked (they would blank ordinary words; no real key is that short)."""
+from graph.secret_mask import MIN_SECRET_CHARS
 
 current_turn_secrets: ContextVar[tuple[str, ...]] = ContextVar("turn_secrets", default=())
 """Read by the log formatter; set per turn, so tasks the turn starts inherit it."""
