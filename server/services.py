@@ -16,7 +16,7 @@ from graph.builder import build_graph
 from graph.business_context import BusinessContextClient
 from graph.deps import GraphDeps
 from server.metrics import Metrics
-from server.modalidad import ModalidadTable
+from server.modalidad import ModalidadTable, normalize
 from server.models import ModelPool
 from server.security.guard import SecurityGuard
 from server.settings import Settings
@@ -108,6 +108,7 @@ async def open_services(
         stack.push_async_callback(agents.aclose)
         metrics.breakers = agents.breakers
         metrics.agent_names = settings.roster.all_names
+        metrics.modalidad_keys = frozenset(map(normalize, settings.MODALIDAD_AGENTS))
         models = ModelPool(settings)
         deps = build_deps(settings, agents, models, contexts, metrics)
         graph = build_graph(deps, checkpointer=backend.saver)
