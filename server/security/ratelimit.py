@@ -1,4 +1,5 @@
-"""Rate limits with the `limits` library: per key (or IP) before the body, per session after it."""
+"""Rate limits with the `limits` library: per key (or IP) before the body, per company and per
+session after it; failed authentications per client IP."""
 
 import math
 import time
@@ -15,11 +16,14 @@ from server.security.auth import IDENTITY_SCOPE_KEY, Identity
 from server.security.limit_store import LimitStore
 from server.security.policy import is_rate_limited
 
-LimitScope = Literal["client", "session"]
+LimitScope = Literal["client", "company", "session", "auth"]
 CLIENT_LIMITED = "Demasiadas solicitudes; inténtalo de nuevo en {seconds} segundos."
 SESSION_LIMITED = (
     "Demasiados mensajes en esta conversación; inténtalo de nuevo en {seconds} segundos."
 )
+COMPANY_LIMITED = "Demasiados mensajes de esta empresa; inténtalo de nuevo en {seconds} segundos."
+DEFERRED_BUCKET_KEY = "maravia.rate_bucket"
+"""Scope key: the caller's bucket whose count waits for the company check (see admit_turn)."""
 
 
 class RateLimiter:
@@ -32,27 +36,56 @@ class RateLimiter:
         per_client: int,
         per_session: int,
         on_limited: Callable[[str], None],
+        per_company: int = 0,
+        auth_failures: int = 0,
     ) -> None:
         self.store = store
+        limits = {
+            "client": per_client,
+            "company": per_company,
+            "session": per_session,
+            "auth": auth_failures,
+        }
         self._items: dict[str, RateLimitItem | None] = {
-            "client": RateLimitItemPerMinute(per_client) if per_client > 0 else None,
-            "session": RateLimitItemPerMinute(per_session) if per_session > 0 else None,
+            scope: RateLimitItemPerMinute(n) if n > 0 else None for scope, n in limits.items()
         }
         self._on_limited = on_limited
+
+    def enabled(self, scope: LimitScope) -> bool:
+        """True when this scope has a limit (its setting is not 0)."""
+        return self._items[scope] is not None
 
     @property
     def storage_errors(self) -> int:
         """Failed or timed-out calls to the shared (Redis) storage."""
         return self.store.storage_errors
 
-    async def hit(self, scope: LimitScope, identity: str) -> int | None:
-        """Count one request; None when allowed, else the seconds to wait."""
+    async def hit(self, scope: LimitScope, identity: str, *, report: bool = True) -> int | None:
+        """Count one request; None when allowed, else the seconds to wait (reported to the
+        metrics unless `report` is False)."""
         item = self._items[scope]
         if item is None:
             return None
 
         async def decide(strategy: MovingWindowRateLimiter) -> int | None:
             if await strategy.hit(item, scope, identity):
+                return None
+            stats = await strategy.get_window_stats(item, scope, identity)
+            return max(1, math.ceil(stats.reset_time - time.time()))
+
+        wait = await self.store.run(decide)
+        if wait is not None and report:
+            self._on_limited(scope)
+        return wait
+
+    async def peek(self, scope: LimitScope, identity: str) -> int | None:
+        """Like `hit`, without counting: None when one more request would be allowed."""
+        item = self._items[scope]
+        if item is None:
+            return None
+
+        async def decide(strategy: MovingWindowRateLimiter) -> int | None:
+            if await strategy.test(item, scope, identity):
                 return None
             stats = await strategy.get_window_stats(item, scope, identity)
             return max(1, math.ceil(stats.reset_time - time.time()))
@@ -70,7 +103,11 @@ def limited_headers(seconds: int) -> dict[str, str]:
 
 class ClientRateLimitMiddleware:
     """429 once a key (or an IP, when keys are off) exceeds RATE_LIMIT_PER_MINUTE on the chat API.
-    Runs inside AuthMiddleware, which names the caller's bucket."""
+    Runs inside AuthMiddleware, which names the caller's bucket.
+
+    With a per-company limit, a turn is only checked here (not counted): it is counted once its
+    company's own limit let it through (`SecurityGuard.admit_turn`), so that one company's
+    refused flood does not use up the key's limit for the others."""
 
     def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
         self.app = app
@@ -87,7 +124,12 @@ class ClientRateLimitMiddleware:
         identity: Identity | None = scope.get(IDENTITY_SCOPE_KEY)
         client = (scope.get("client") or ("desconocido", 0))[0]
         bucket = identity.bucket if identity is not None else f"ip:{client}"
-        wait = await self.limiter.hit("client", bucket)
+        deferred = self.limiter.enabled("company")
+        if deferred:
+            scope[DEFERRED_BUCKET_KEY] = bucket
+            wait = await self.limiter.peek("client", bucket)
+        else:
+            wait = await self.limiter.hit("client", bucket)
         if wait is not None:
             await send_error(
                 scope,
@@ -98,4 +140,9 @@ class ClientRateLimitMiddleware:
                 limited_headers(wait),
             )
             return
-        await self.app(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if deferred and scope.pop(DEFERRED_BUCKET_KEY, None) is not None:
+                # refused before its company was known (400, 404…): counted as before
+                await self.limiter.hit("client", bucket, report=False)
