@@ -61,6 +61,7 @@ def build_registry(
         breaker_threshold=settings.MCP_CIRCUIT_BREAKER_FAILURE_THRESHOLD,
         breaker_reset=settings.MCP_CIRCUIT_BREAKER_RESET_TIMEOUT,
         max_concurrency=settings.AGENT_MAX_CONCURRENCY,
+        max_per_company=settings.agent_slots_per_company,
     )
     return AgentRegistry(settings.roster, policy, http=http, observer=metrics)
 

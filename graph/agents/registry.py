@@ -13,6 +13,7 @@ from langchain_mcp_adapters.tools import convert_mcp_tool_to_langchain_tool
 from mcp.types import CallToolResult, TextContent
 
 from graph.agents.breaker import CircuitOpenError
+from graph.agents.company_slots import Company
 from graph.agents.http import HttpAgent
 from graph.agents.mcp import CHAT_TOOL, McpAgent
 from graph.agents.resilience import AgentGuard, ResiliencePolicy
@@ -63,6 +64,10 @@ class AgentRegistry:
         """Each enabled agent's breaker state and consecutive failures (for /metrics)."""
         return {name: guard.breaker.snapshot() for name, guard in self._guards.items()}
 
+    def waiting(self, name: str) -> int:
+        """Calls waiting for one of the agent's concurrency slots (diagnostics, tests)."""
+        return self._guards[name].waiting
+
     async def start(self) -> None:
         """Start every transport (MCP agents connect in the background)."""
         for agent in self._agents.values():
@@ -110,11 +115,21 @@ class AgentRegistry:
         """The conversational path: one guarded call (safe retries only)."""
         agent = self._agents[name]
         return await self._guarded(
-            name, lambda timeout: agent.chat(call, timeout), deadline=deadline, idempotent=False
+            name,
+            lambda timeout: agent.chat(call, timeout),
+            deadline=deadline,
+            idempotent=False,
+            company=call.id_empresa,
         )
 
     async def call_tool(
-        self, name: str, tool: str, args: dict[str, Any], *, deadline: float | None
+        self,
+        name: str,
+        tool: str,
+        args: dict[str, Any],
+        *,
+        deadline: float | None,
+        company: Company = None,
     ) -> CallToolResult:
         """One domain tool of an MCP tool server; retried after sending only if idempotent."""
         agent = self._agents[name]
@@ -126,6 +141,7 @@ class AgentRegistry:
             lambda timeout: agent.call_tool(tool, args, timeout),
             deadline=deadline,
             idempotent=idempotent,
+            company=company,
         )
 
     async def _guarded(
@@ -135,10 +151,14 @@ class AgentRegistry:
         *,
         deadline: float | None,
         idempotent: bool,
+        company: Company = None,
     ) -> Any:
         started = time.perf_counter()
+        guard = self._guards[name]
         try:
-            result = await self._guards[name].run(attempt, deadline=deadline, idempotent=idempotent)
+            result = await guard.run(
+                attempt, deadline=deadline, idempotent=idempotent, company=company
+            )
         except CircuitOpenError:
             self._observe(name, False, started, "circuit_open")
             raise
@@ -189,8 +209,13 @@ class _GuardedInterceptor:
         handler: Callable[[MCPToolCallRequest], Awaitable[Any]],
     ) -> CallToolResult:
         try:
+            context = getattr(request.runtime, "context", None)  # the turn's TurnContext
             return await self._registry.call_tool(
-                self._name, request.name, request.args, deadline=None
+                self._name,
+                request.name,
+                request.args,
+                deadline=None,
+                company=getattr(context, "id_empresa", None),
             )
         except (CircuitOpenError, AgentError) as exc:  # the model sees a plain error result
             log.warning(

@@ -15,6 +15,7 @@ from tenacity import (
 )
 
 from graph.agents.breaker import CircuitBreaker, CircuitOpenError
+from graph.agents.company_slots import Company, CompanySlots
 from graph.agents.transport import AgentError, AgentFailed
 
 T = TypeVar("T")
@@ -37,6 +38,7 @@ class ResiliencePolicy:
     breaker_threshold: int = 5
     breaker_reset: float = 60.0
     max_concurrency: int = 25
+    max_per_company: int | None = None  # of max_concurrency while another company waits
 
 
 def _safe_to_retry(idempotent: bool) -> Callable[[BaseException], bool]:
@@ -58,7 +60,12 @@ class AgentGuard:
     def __init__(self, policy: ResiliencePolicy) -> None:
         self.policy = policy
         self.breaker = CircuitBreaker(policy.breaker_threshold, policy.breaker_reset)
-        self._slots = asyncio.Semaphore(policy.max_concurrency)
+        self._slots = CompanySlots(policy.max_concurrency, policy.max_per_company)
+
+    @property
+    def waiting(self) -> int:
+        """Calls waiting for one of the agent's slots."""
+        return self._slots.waiting
 
     async def run(
         self,
@@ -66,6 +73,7 @@ class AgentGuard:
         *,
         deadline: float | None,
         idempotent: bool = False,
+        company: Company = None,
     ) -> T:
         """Call `attempt(timeout)` behind the breaker; raises the last AgentError on failure.
 
@@ -75,7 +83,7 @@ class AgentGuard:
         end = deadline if deadline is not None else time.monotonic() + 10 * self.policy.timeout
         self.breaker.before_call()
         try:
-            result = await self._attempts(attempt, end, idempotent)
+            result = await self._attempts(attempt, end, idempotent, company)
         except asyncio.CancelledError:
             self.breaker.abort_probe()  # not the agent's fault: the breaker does not count it
             raise
@@ -89,7 +97,11 @@ class AgentGuard:
         return result
 
     async def _attempts(
-        self, attempt: Callable[[float], Awaitable[T]], end: float, idempotent: bool
+        self,
+        attempt: Callable[[float], Awaitable[T]],
+        end: float,
+        idempotent: bool,
+        company: Company,
     ) -> T:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.policy.max_attempts)
@@ -100,16 +112,18 @@ class AgentGuard:
         )
         async for state in retrying:
             with state:
-                return await self._one(attempt, end)
+                return await self._one(attempt, end, company)
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
-    async def _one(self, attempt: Callable[[float], Awaitable[T]], end: float) -> T:
+    async def _one(
+        self, attempt: Callable[[float], Awaitable[T]], end: float, company: Company
+    ) -> T:
         remaining = end - time.monotonic()
         if remaining <= 0:
             raise DeadlineExceeded()
         try:
             async with asyncio.timeout(remaining):
-                await self._slots.acquire()  # further calls wait their turn, never fail
+                await self._slots.acquire(company)  # further calls wait their turn, never fail
         except TimeoutError:
             raise DeadlineExceeded() from None
         try:
@@ -118,7 +132,7 @@ class AgentGuard:
                 raise DeadlineExceeded()
             return await attempt(min(self.policy.timeout, remaining))
         finally:
-            self._slots.release()
+            self._slots.release(company)
 
 
 __all__ = ["AgentGuard", "CircuitOpenError", "DeadlineExceeded", "ResiliencePolicy"]
