@@ -112,5 +112,5 @@ def build_guard(settings: Settings, metrics: Metrics) -> SecurityGuard:
         settings=settings,
         keys=keys,
         limiter=limiter,
-        auth_failures=FailedAuthLimit(limiter, metrics.limited),
+        auth_failures=FailedAuthLimit(limiter),
     )

@@ -22,6 +22,8 @@ SESSION_LIMITED = (
     "Demasiados mensajes en esta conversación; inténtalo de nuevo en {seconds} segundos."
 )
 COMPANY_LIMITED = "Demasiados mensajes de esta empresa; inténtalo de nuevo en {seconds} segundos."
+_REMEMBER_AT_MOST = 1024
+"""Full windows remembered before expired ones are dropped."""
 DEFERRED_BUCKET_KEY = "maravia.rate_bucket"
 """Scope key: the caller's bucket whose count waits for the company check (see admit_turn)."""
 
@@ -50,6 +52,7 @@ class RateLimiter:
             scope: RateLimitItemPerMinute(n) if n > 0 else None for scope, n in limits.items()
         }
         self._on_limited = on_limited
+        self._full_until: dict[tuple[str, str], float] = {}
 
     def enabled(self, scope: LimitScope) -> bool:
         """True when this scope has a limit (its setting is not 0)."""
@@ -74,26 +77,30 @@ class RateLimiter:
             return max(1, math.ceil(stats.reset_time - time.time()))
 
         wait = await self.store.run(decide)
-        if wait is not None and report:
-            self._on_limited(scope)
-        return wait
-
-    async def peek(self, scope: LimitScope, identity: str) -> int | None:
-        """Like `hit`, without counting: None when one more request would be allowed."""
-        item = self._items[scope]
-        if item is None:
-            return None
-
-        async def decide(strategy: MovingWindowRateLimiter) -> int | None:
-            if await strategy.test(item, scope, identity):
-                return None
-            stats = await strategy.get_window_stats(item, scope, identity)
-            return max(1, math.ceil(stats.reset_time - time.time()))
-
-        wait = await self.store.run(decide)
         if wait is not None:
-            self._on_limited(scope)
+            self._remember_full(scope, identity, wait)
+            if report:
+                self._on_limited(scope)
         return wait
+
+    def known_full(self, scope: LimitScope, identity: str) -> int | None:
+        """The seconds left when this process saw `identity`'s window full and it has not freed a
+        place since (nothing can have: counts only grow until then), else None. No I/O."""
+        until = self._full_until.get((scope, identity))
+        if until is None:
+            return None
+        left = until - time.monotonic()
+        if left <= 0:
+            del self._full_until[(scope, identity)]
+            return None
+        self._on_limited(scope)
+        return max(1, math.ceil(left))
+
+    def _remember_full(self, scope: LimitScope, identity: str, wait: int) -> None:
+        if len(self._full_until) >= _REMEMBER_AT_MOST:
+            now = time.monotonic()
+            self._full_until = {k: v for k, v in self._full_until.items() if v > now}
+        self._full_until[(scope, identity)] = time.monotonic() + wait - 1
 
 
 def limited_headers(seconds: int) -> dict[str, str]:
@@ -105,9 +112,10 @@ class ClientRateLimitMiddleware:
     """429 once a key (or an IP, when keys are off) exceeds RATE_LIMIT_PER_MINUTE on the chat API.
     Runs inside AuthMiddleware, which names the caller's bucket.
 
-    With a per-company limit, a turn is only checked here (not counted): it is counted once its
-    company's own limit let it through (`SecurityGuard.admit_turn`), so that one company's
-    refused flood does not use up the key's limit for the others."""
+    With a per-company limit, a turn is not counted here: it is counted once its company's own
+    limit let it through (`SecurityGuard.admit_turn`), so that one company's refused flood does
+    not use up the key's limit for the others. A key this process already saw over its limit is
+    still refused here, before the body, without asking the limit store."""
 
     def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
         self.app = app
@@ -127,7 +135,7 @@ class ClientRateLimitMiddleware:
         deferred = self.limiter.enabled("company")
         if deferred:
             scope[DEFERRED_BUCKET_KEY] = bucket
-            wait = await self.limiter.peek("client", bucket)
+            wait = self.limiter.known_full("client", bucket)
         else:
             wait = await self.limiter.hit("client", bucket)
         if wait is not None:
