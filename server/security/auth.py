@@ -67,6 +67,12 @@ class KeyRing:
         """Admin endpoints are open only when neither API_KEYS nor ADMIN_API_KEYS is set."""
         return not self._chat and not self._admin
 
+    def needs_key(self, access: str) -> bool:
+        """True when a path of this access class refuses a request without a right key."""
+        if access == "chat":
+            return not self.chat_open
+        return access == "admin" and not self.admin_open
+
     def role_of(self, presented: str) -> Role | None:
         """`admin`, `chat` or None; every configured key is compared, in constant time."""
         digest = _digest(presented)
@@ -132,7 +138,7 @@ class AuthMiddleware:
             return
         access = access_for(get_route_path(scope))
         client = (scope.get("client") or ("desconocido", 0))[0]
-        if self.failures is not None and access != "open":
+        if self.failures is not None and self.keys.needs_key(access):
             wait = self.failures.blocked(client)
             if wait is not None:
                 await _auth_limited(scope, receive, send, wait)

@@ -115,3 +115,16 @@ def test_wrong_keys_past_the_limit_block_the_address(start_app: StartApp) -> Non
     assert 'orquestador_rate_limited_total{scope="auth"} 12.0' in prom
     # even the admin key is refused from the blocked address this minute
     assert app.client.get("/metrics", headers=ADMIN).status_code == 429
+
+
+def test_a_blocked_address_still_reaches_what_needs_no_key(start_app: StartApp) -> None:
+    # chat keys off, admin keys on: wrong admin keys block /metrics, never the open chat API
+    app = start_app(
+        LLM_MODE="offline", ADMIN_API_KEYS=ADMIN["X-API-Key"], AUTH_FAILURES_PER_MINUTE=3
+    )
+    statuses = [
+        app.client.get("/metrics", headers={"X-API-Key": "mala"}).status_code for _ in range(5)
+    ]
+    assert statuses == [401] * 3 + [429] * 2
+    assert app.client.get("/metrics", headers=ADMIN).status_code == 429
+    assert app.client.post("/api/agent/chat", json=chat_body("hola", "abierto")).status_code == 200
