@@ -19,4 +19,4 @@ def install_security(app: FastAPI, guard: SecurityGuard) -> None:
     app.add_middleware(AuthMiddleware, keys=guard.keys, failures=guard.auth_failures)
     if settings.CORS_ORIGINS:
         app.add_middleware(SpanishCORSMiddleware, **cors_options(list(settings.CORS_ORIGINS)))
-    document_security(app, guard.keys)
+    document_security(app, guard.keys, auth_limited=guard.auth_failures.enabled)

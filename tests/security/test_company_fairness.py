@@ -128,3 +128,20 @@ def test_a_blocked_address_still_reaches_what_needs_no_key(start_app: StartApp) 
     assert statuses == [401] * 3 + [429] * 2
     assert app.client.get("/metrics", headers=ADMIN).status_code == 429
     assert app.client.post("/api/agent/chat", json=chat_body("hola", "abierto")).status_code == 200
+
+
+def test_the_openapi_document_declares_the_failed_auth_429(start_app: StartApp) -> None:
+    app = start_app(
+        LLM_MODE="offline",
+        API_KEYS=KEY,
+        ADMIN_API_KEYS=ADMIN["X-API-Key"],
+        AUTH_FAILURES_PER_MINUTE=20,
+    )
+    paths = app.client.get("/openapi.json").json()["paths"]
+    assert "429" in paths["/config"]["get"]["responses"]  # AUTH_FAILURES_PER_MINUTE on
+    quiet = start_app(LLM_MODE="offline", API_KEYS=KEY, ADMIN_API_KEYS=ADMIN["X-API-Key"])
+    assert quiet.settings.AUTH_FAILURES_PER_MINUTE == 0  # the test harness turns it off
+    assert (
+        "429"
+        not in quiet.client.get("/openapi.json").json()["paths"]["/config"]["get"]["responses"]
+    )
