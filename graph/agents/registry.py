@@ -13,7 +13,7 @@ from langchain_mcp_adapters.tools import convert_mcp_tool_to_langchain_tool
 from mcp.types import CallToolResult, TextContent
 
 from graph.agents.breaker import CircuitOpenError
-from graph.agents.company_slots import Company
+from graph.agents.company_slots import Company, CompanySlots
 from graph.agents.http import HttpAgent
 from graph.agents.mcp import CHAT_TOOL, McpAgent
 from graph.agents.resilience import AgentGuard, ResiliencePolicy
@@ -64,9 +64,9 @@ class AgentRegistry:
         """Each enabled agent's breaker state and consecutive failures (for /metrics)."""
         return {name: guard.breaker.snapshot() for name, guard in self._guards.items()}
 
-    def waiting(self, name: str) -> int:
-        """Calls waiting for one of the agent's concurrency slots (diagnostics, tests)."""
-        return self._guards[name].waiting
+    def slots(self, name: str) -> CompanySlots:
+        """The agent's concurrency slots, who holds them and who waits (diagnostics, tests)."""
+        return self._guards[name].slots
 
     async def start(self) -> None:
         """Start every transport (MCP agents connect in the background)."""

@@ -63,9 +63,9 @@ class AgentGuard:
         self._slots = CompanySlots(policy.max_concurrency, policy.max_per_company)
 
     @property
-    def waiting(self) -> int:
-        """Calls waiting for one of the agent's slots."""
-        return self._slots.waiting
+    def slots(self) -> CompanySlots:
+        """The agent's concurrency slots (read them; only `run` takes and gives them back)."""
+        return self._slots
 
     async def run(
         self,

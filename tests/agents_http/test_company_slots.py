@@ -17,8 +17,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from graph.agents.company_slots import CompanySlots
+from harness.agents import AgentFactory
 from harness.asgi_thread import ThreadedASGIServer
-from harness.orchestrator import RunningApp, StartApp, chat_body
+from harness.openai_specs import route_json, text, tool_calls
+from harness.openai_stub import OpenAIStub
+from harness.orchestrator import RunningApp, StartApp, chat_body, model_settings
 
 
 class GatedAgent:
@@ -92,14 +95,15 @@ def test_a_waiting_company_gets_the_next_slot_before_the_flooding_one(
             pool.submit(send, 101, f"A{i}") for i in range(1, 5)
         ]
         wait_until(lambda: len(gated.arrived) == 2, "A's first two calls reach the agent")
-        wait_until(lambda: app.services.agents.waiting("lento") == 2, "A's two others queue")
+        wait_until(lambda: app.services.agents.slots("lento").waiting == 2, "A's two others queue")
         b_turn = pool.submit(send, 202, "B1")
-        wait_until(lambda: app.services.agents.waiting("lento") == 3, "B queues behind them")
+        wait_until(lambda: app.services.agents.slots("lento").waiting == 3, "B queues behind them")
         gated.gate.release()  # one of A's calls ends: its slot goes to company 202
         reply = b_turn.result(timeout=60)
         assert reply.status_code == 200 and reply.json()["reply"] == "listo B1", reply.text
         assert gated.arrived[2] == "B1" and gated.finished[1] == "B1", gated.arrived
-        assert not any(a.done() for a in a_turns[2:])  # A's queued turns still wait
+        queued = [a for i, a in enumerate(a_turns, 1) if f"A{i}" not in gated.arrived[:2]]
+        assert len(queued) == 2 and not any(a.done() for a in queued)  # still waiting
         for _ in range(3):
             gated.gate.release()
         assert [a.result(timeout=60).status_code for a in a_turns] == [200] * 4
@@ -107,6 +111,29 @@ def test_a_waiting_company_gets_the_next_slot_before_the_flooding_one(
     assert gated.finished.index("B1") < min(
         gated.finished.index(queued) for queued in set(gated.arrived[3:])
     )
+
+
+def test_tool_calls_hold_a_slot_in_their_companys_name(
+    start_app: StartApp, openai_stub: OpenAIStub, tool_agent: AgentFactory
+) -> None:
+    agent = tool_agent("reserva", delay=1.0)  # each tool call takes a second
+    app = start_app(
+        agents={"reserva": agent.url}, MCP_RESERVA_MODE="tools", **model_settings(openai_stub)
+    )
+    openai_stub.enqueue(
+        route_json("delegate", "reserva"),
+        tool_calls([("listar_servicios", {})], content=""),
+        text("Tenemos corte de cabello y manicure."),
+    )
+    slots = app.services.agents.slots("reserva")
+    held: list[int] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        body = chat_body("¿qué servicios tienen?", "tools-1", id_empresa=4242)
+        reply = pool.submit(lambda: httpx.post(f"{app.url}/api/agent/chat", json=body, timeout=60))
+        wait_until(lambda: agent.stats()["tool_calls"] != [], "the tool call reaches the agent")
+        held.append(slots.held(4242))
+        assert reply.result(timeout=60).status_code == 200
+    assert held == [1] and slots.held(4242) == 0
 
 
 # -- the slot rule, in memory -------------------------------------------------------------------
