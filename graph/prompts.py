@@ -1,4 +1,5 @@
-"""The router's and the tool-calling agent's prompts; user text and business context never go in."""
+"""The router's and the tool-calling agent's prompts; user text and business context never go in
+(they go in user-side messages, quoted by graph.prompt_quoting)."""
 
 import json
 from collections.abc import Sequence
@@ -8,6 +9,7 @@ from langchain_core.messages import BaseMessage
 
 from graph.agents.roster import AgentSpec
 from graph.bot_config import BotConfig
+from graph.prompt_quoting import neutralise_markers, quote_turn
 
 NEUTRAL_PERSONA: dict[str, str] = {
     "rol_bot": "asistente virtual",
@@ -102,12 +104,15 @@ def context_block(business_context: str | None, history: Sequence[BaseMessage] =
     """The business context and the earlier turns as one delimited user-side message.
 
     One message whatever the history's length: the request stays small and its encoding cost
-    (per message in the OpenAI client) does not grow with the conversation.
+    (per message in the OpenAI client) does not grow with the conversation. Inserted text cannot
+    forge a block or a speaker: its markers are neutralised and each turn is one line.
     """
-    lines = [f"<contexto_negocio>\n{business_context or '(sin información)'}\n</contexto_negocio>"]
+    context = neutralise_markers(business_context or "(sin información)")
+    lines = [f"<contexto_negocio>\n{context}\n</contexto_negocio>"]
     if history:
         turns = "\n".join(
-            f"{'Cliente' if m.type == 'human' else 'Asistente'}: {m.text}" for m in history
+            f"{'Cliente' if m.type == 'human' else 'Asistente'}: {quote_turn(m.text)}"
+            for m in history
         )
         lines.append(f"<historial>\n{turns}\n</historial>")
     return "\n".join(lines)

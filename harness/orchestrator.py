@@ -43,6 +43,8 @@ def orchestrator_settings(
         "SESSION_TTL_SECONDS": 0,
         "RATE_LIMIT_PER_MINUTE": 0,
         "SESSION_RATE_LIMIT_PER_MINUTE": 0,
+        "COMPANY_RATE_LIMIT_PER_MINUTE": 0,
+        "AUTH_FAILURES_PER_MINUTE": 0,
     }
     for name in ("reserva", "cita", "venta"):
         values[f"MCP_{name.upper()}_ENABLED"] = name in agents
@@ -150,6 +152,8 @@ class OrchestratorProcess:
             "MCP_RETRY_BACKOFF": "0.01",
             "RATE_LIMIT_PER_MINUTE": "0",
             "SESSION_RATE_LIMIT_PER_MINUTE": "0",
+            "COMPANY_RATE_LIMIT_PER_MINUTE": "0",
+            "AUTH_FAILURES_PER_MINUTE": "0",
         }
         values.update({key: str(value) for key, value in env.items()})
         self.process = ServerProcess.python_module(

@@ -20,6 +20,7 @@ from server.security.secrets import secret_values
 from server.security.url_mask import mask_urls_in
 from server.services import open_services
 from server.settings import Settings, SettingsError, load_settings
+from server.turn.modalidad import normalize
 
 BAD_SETTINGS_EXIT = 3
 """Exit code of a start-up refused for its settings (uvicorn's own start-up failure code)."""
@@ -28,7 +29,10 @@ BAD_SETTINGS_EXIT = 3
 def create_app(settings: Settings) -> FastAPI:
     """Build the app from these settings: middleware configured now; storage, Redis and the
     agents' sessions opened by the lifespan."""
-    metrics = Metrics(agent_names=settings.roster.all_names)
+    metrics = Metrics(
+        agent_names=settings.roster.all_names,
+        modalidad_keys=frozenset(map(normalize, settings.MODALIDAD_AGENTS)),
+    )
     guard = build_guard(settings, metrics)
 
     @asynccontextmanager

@@ -60,6 +60,7 @@ def build_registry(
         breaker_threshold=settings.AGENT_CIRCUIT_BREAKER_FAILURE_THRESHOLD,
         breaker_reset=settings.AGENT_CIRCUIT_BREAKER_RESET_TIMEOUT,
         max_concurrency=settings.AGENT_MAX_CONCURRENCY,
+        max_per_company=settings.agent_slots_per_company,
     )
     for warning in timeout_warnings(settings):
         log.warning(warning)

@@ -148,6 +148,15 @@ class Settings(BaseSettings):
     # Hardening (issue 21): an agent's url longer than this (or not http(s)) is dropped (null)
     MAX_URL_CHARS: int = Field(2048, ge=16, le=1_000_000)
 
+    # Fairness between companies and failed authentication (issue 21): a company's own limit
+    # inside the per-key one (unset: half of RATE_LIMIT_PER_MINUTE; 0 off); the most of an
+    # agent's AGENT_MAX_CONCURRENCY slots one company holds while another company waits for that
+    # agent (unset: half of them, at least 1); wrong keys per client IP per minute before every
+    # request needing a key from that IP is answered 429 (0 off)
+    COMPANY_RATE_LIMIT_PER_MINUTE: int | None = Field(None, ge=0)
+    AGENT_MAX_CONCURRENCY_PER_COMPANY: int | None = Field(None, ge=1, le=1000)
+    AUTH_FAILURES_PER_MINUTE: int = Field(20, ge=0)
+
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -218,11 +227,27 @@ class Settings(BaseSettings):
         "REDIS_URL",
         "OPENAI_API_KEY",
         "LANGSMITH_API_KEY",
+        "COMPANY_RATE_LIMIT_PER_MINUTE",
+        "AGENT_MAX_CONCURRENCY_PER_COMPANY",
         mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def company_rate_limit(self) -> int:
+        """COMPANY_RATE_LIMIT_PER_MINUTE, else half of RATE_LIMIT_PER_MINUTE (at least 1)."""
+        if self.COMPANY_RATE_LIMIT_PER_MINUTE is not None:
+            return self.COMPANY_RATE_LIMIT_PER_MINUTE
+        return max(1, self.RATE_LIMIT_PER_MINUTE // 2) if self.RATE_LIMIT_PER_MINUTE else 0
+
+    @property
+    def agent_slots_per_company(self) -> int:
+        """AGENT_MAX_CONCURRENCY_PER_COMPANY, or half of AGENT_MAX_CONCURRENCY (at least 1)."""
+        if self.AGENT_MAX_CONCURRENCY_PER_COMPANY is not None:
+            return min(self.AGENT_MAX_CONCURRENCY_PER_COMPANY, self.AGENT_MAX_CONCURRENCY)
+        return max(1, self.AGENT_MAX_CONCURRENCY // 2)
 
     @cached_property
     def llm_enabled(self) -> bool:

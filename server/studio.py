@@ -14,6 +14,7 @@ from server.model_clients import ModelPool
 from server.observability.metrics import Metrics
 from server.services import build_deps, build_registry
 from server.settings import Settings, load_settings
+from server.turn.modalidad import normalize
 
 CONNECT_WAIT = 5.0
 """Seconds a Studio run waits for the agents' MCP sessions before the graph starts."""
@@ -26,7 +27,10 @@ async def open_studio_graph(
     """The graph exactly as the server builds it, but without a checkpointer (the API server
     brings its own). Agent connections are opened only when the graph will `execute`, and are
     closed on exit."""
-    metrics = Metrics(agent_names=settings.roster.all_names)
+    metrics = Metrics(
+        agent_names=settings.roster.all_names,
+        modalidad_keys=frozenset(map(normalize, settings.MODALIDAD_AGENTS)),
+    )
     http = await asyncio.to_thread(httpx.AsyncClient)
     agents = build_registry(settings, metrics, http)
     # Same topology either way; the models (httpx/SSL set-up: off the loop) only when running.

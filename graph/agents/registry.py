@@ -15,6 +15,7 @@ from mcp.types import CallToolResult, TextContent
 
 from common.breaker import CircuitOpenError
 from graph.agents.bounded_body import DEFAULT_LIMIT
+from graph.agents.company_slots import Company, CompanySlots
 from graph.agents.http import HttpTransport
 from graph.agents.mcp import CHAT_TOOL, McpTransport
 from graph.agents.probes import ProbeCache
@@ -73,6 +74,10 @@ class AgentRegistry:
         """Each enabled agent's breaker state and consecutive failures (for /metrics)."""
         return {name: guard.breaker.snapshot() for name, guard in self._guards.items()}
 
+    def slots(self, name: str) -> CompanySlots:
+        """The agent's concurrency slots, who holds them and who waits (diagnostics, tests)."""
+        return self._guards[name].slots
+
     async def start(self) -> None:
         """Start every transport (MCP agents connect in the background)."""
         for agent in self._agents.values():
@@ -120,7 +125,11 @@ class AgentRegistry:
         """The conversational path: one guarded call (safe retries only)."""
         agent = self._agents[name]
         return await self._guarded(
-            name, lambda timeout: agent.chat(call, timeout), deadline=deadline, idempotent=False
+            name,
+            lambda timeout: agent.chat(call, timeout),
+            deadline=deadline,
+            idempotent=False,
+            company=call.id_empresa,
         )
 
     def spec(self, name: str) -> AgentSpec | None:
@@ -140,7 +149,13 @@ class AgentRegistry:
         )
 
     async def call_tool(
-        self, name: str, tool: str, args: dict[str, Any], *, deadline: float | None
+        self,
+        name: str,
+        tool: str,
+        args: dict[str, Any],
+        *,
+        deadline: float | None,
+        company: Company = None,
     ) -> CallToolResult:
         """One domain tool of an MCP tool server; retried after sending only if idempotent."""
         agent = self._agents[name]
@@ -152,6 +167,7 @@ class AgentRegistry:
             lambda timeout: agent.call_tool(tool, args, timeout),
             deadline=deadline,
             idempotent=idempotent,
+            company=company,
         )
 
     async def _guarded(
@@ -161,10 +177,14 @@ class AgentRegistry:
         *,
         deadline: float | None,
         idempotent: bool,
+        company: Company = None,
     ) -> Any:
         started = time.perf_counter()
+        guard = self._guards[name]
         try:
-            result = await self._guards[name].run(attempt, deadline=deadline, idempotent=idempotent)
+            result = await guard.run(
+                attempt, deadline=deadline, idempotent=idempotent, company=company
+            )
         except CircuitOpenError:
             self._observe(name, False, started, "circuit_open")
             raise
@@ -220,8 +240,13 @@ class _GuardedInterceptor:
         handler: Callable[[MCPToolCallRequest], Awaitable[Any]],
     ) -> CallToolResult:
         try:
+            context = getattr(request.runtime, "context", None)  # the turn's TurnContext
             return await self._registry.call_tool(
-                self._name, request.name, request.args, deadline=None
+                self._name,
+                request.name,
+                request.args,
+                deadline=None,
+                company=getattr(context, "id_empresa", None),
             )
         except (CircuitOpenError, AgentError) as exc:  # the model sees a plain error result
             log.warning(

@@ -17,6 +17,7 @@ from tenacity import (
 )
 
 from common.breaker import CircuitBreaker
+from graph.agents.company_slots import Company, CompanySlots
 from graph.agents.transport import AgentError, AgentFailed
 
 T = TypeVar("T")
@@ -42,6 +43,7 @@ class ResiliencePolicy:
     max_concurrency: int = 25
     retry_on: frozenset[str] = frozenset()
     """Failures retried although the agent may have acted (AGENT_<KEY>_RETRY_ON)."""
+    max_per_company: int | None = None  # of max_concurrency while another company waits
 
 
 def _safe_to_retry(idempotent: bool, retry_on: frozenset[str]) -> Callable[[BaseException], bool]:
@@ -80,7 +82,12 @@ class AgentGuard:
         self.name = name
         self.policy = policy
         self.breaker = CircuitBreaker(policy.breaker_threshold, policy.breaker_reset)
-        self._slots = asyncio.Semaphore(policy.max_concurrency)
+        self._slots = CompanySlots(policy.max_concurrency, policy.max_per_company)
+
+    @property
+    def slots(self) -> CompanySlots:
+        """The agent's concurrency slots (read them; only `run` takes and gives them back)."""
+        return self._slots
 
     async def run(
         self,
@@ -88,6 +95,7 @@ class AgentGuard:
         *,
         deadline: float | None,
         idempotent: bool = False,
+        company: Company = None,
     ) -> T:
         """Call `attempt(timeout)` behind the breaker; raises the last AgentError on failure.
 
@@ -97,7 +105,7 @@ class AgentGuard:
         end = deadline if deadline is not None else time.monotonic() + 10 * self.policy.timeout
         self.breaker.before_call()
         try:
-            result = await self._attempts(attempt, end, idempotent)
+            result = await self._attempts(attempt, end, idempotent, company)
         except asyncio.CancelledError:
             self.breaker.abort_probe()  # not the agent's fault: the breaker does not count it
             raise
@@ -111,7 +119,11 @@ class AgentGuard:
         return result
 
     async def _attempts(
-        self, attempt: Callable[[float], Awaitable[T]], end: float, idempotent: bool
+        self,
+        attempt: Callable[[float], Awaitable[T]],
+        end: float,
+        idempotent: bool,
+        company: Company,
     ) -> T:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.policy.max_attempts)
@@ -123,16 +135,18 @@ class AgentGuard:
         )
         async for state in retrying:
             with state:
-                return await self._one(attempt, end)
+                return await self._one(attempt, end, company)
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
-    async def _one(self, attempt: Callable[[float], Awaitable[T]], end: float) -> T:
+    async def _one(
+        self, attempt: Callable[[float], Awaitable[T]], end: float, company: Company
+    ) -> T:
         remaining = end - time.monotonic()
         if remaining <= 0:
             raise DeadlineExceeded()
         try:
             async with asyncio.timeout(remaining):
-                await self._slots.acquire()  # further calls wait their turn, never fail
+                await self._slots.acquire(company)  # further calls wait their turn, never fail
         except TimeoutError:
             raise DeadlineExceeded() from None
         try:
@@ -141,7 +155,7 @@ class AgentGuard:
                 raise DeadlineExceeded()
             return await attempt(min(self.policy.timeout, remaining))
         finally:
-            self._slots.release()
+            self._slots.release(company)
 
 
 __all__ = ["AgentGuard", "DeadlineExceeded", "ResiliencePolicy"]

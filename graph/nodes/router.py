@@ -15,6 +15,7 @@ from graph.deps import GraphDeps, GraphEvents, TurnModel
 from graph.model_errors import is_model_failure
 from graph.offline.router import route_offline
 from graph.phrases import dont_know, fallback_phrase
+from graph.prompt_quoting import quote_turn
 from graph.prompts import context_block, router_system
 from graph.state import State, last_user_text
 
@@ -105,7 +106,7 @@ async def _route_with_model(
     prompt: list[AnyMessage] = [
         SystemMessage(router_system(ctx.bot_config, allowed, state.get("active_agent"))),
         HumanMessage(context_block(business, history)),
-        *current,
+        *(HumanMessage(quote_turn(m.text)) for m in current),
     ]
     runnable = model.router(tuple(spec.name for spec in allowed))
     async with asyncio.timeout(ctx.remaining(deps.model_timeout)):

@@ -1,6 +1,7 @@
 """Service metrics: the spec's JSON `/metrics` and a Prometheus registry, one object per app."""
 
 import os
+import re
 import statistics
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -13,12 +14,22 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
 _BREAKER_VALUE = {"closed": 0, "half_open": 1, "open": 2}
+OTHER = "other"
+"""The label of any value outside a label's known set (model, client or agent text)."""
+_ACTIONS = frozenset({"delegate", "respond"})
+_REASON = re.compile(r"[A-Za-z_][A-Za-z0-9_:]{0,47}")
+"""A failure reason is a short code word (ours, an exception's class name or `http_<status>`)."""
 
 
 class Metrics:
     """Counts requests, latencies, agent calls and LLM fallbacks (created in the lifespan)."""
 
-    def __init__(self, window: int = 2000, agent_names: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        window: int = 2000,
+        agent_names: tuple[str, ...] = (),
+        modalidad_keys: frozenset[str] = frozenset(),
+    ) -> None:
         self.requests_total = 0
         self.requests_errors = 0
         self.by_action: Counter[str] = Counter()
@@ -34,6 +45,8 @@ class Metrics:
         self.agent_calls: Counter[str] = Counter()
         self.agent_names = agent_names
         """Every roster agent (their keys appear in /metrics from start-up)."""
+        self.modalidad_keys = modalidad_keys
+        """The MODALIDAD_AGENTS keys (normalized): the only modalidad labels."""
         self._latencies: deque[float] = deque(maxlen=window)
         self.breakers: Callable[[], dict[str, dict[str, object]]] = dict
         self.registry = CollectorRegistry()
@@ -126,17 +139,22 @@ class Metrics:
         else:
             self.by_action[action] += 1
         self._latencies.append(seconds * 1000)
-        self._p_requests.labels(action or "none", agent or "none", str(status)).inc()
+        action_label = OTHER if action is not None and action not in _ACTIONS else action
+        self._p_requests.labels(
+            action_label or "none", self._agent_label(agent) if agent else "none", str(status)
+        ).inc()
         self._p_latency.observe(seconds)
 
     def agent_call(self, agent: str, ok: bool, seconds: float, reason: str | None) -> None:
         """Record one agent call (AgentObserver)."""
         self.agent_calls[agent] += 1
-        self._p_agent_calls.labels(agent).inc()
-        self._p_agent.labels(agent, "ok" if ok else "error").observe(seconds)
+        label = self._agent_label(agent)
+        self._p_agent_calls.labels(label).inc()
+        self._p_agent.labels(label, "ok" if ok else "error").observe(seconds)
         if not ok:
             self.agent_failures[agent] += 1
-            self._p_agent_fail.labels(agent, reason or "error").inc()
+            reason = reason or "error"
+            self._p_agent_fail.labels(label, reason if _REASON.fullmatch(reason) else OTHER).inc()
 
     def llm_fallback(self, reason: str) -> None:
         """Record a turn routed offline because the model failed (GraphEvents)."""
@@ -151,7 +169,8 @@ class Metrics:
     def routing_correction(self, modalidad: str, chosen: str) -> None:
         """Record a model choice of another agent than the bot's modalidad's (GraphEvents)."""
         self.routing_corrections += 1
-        self._p_corrections.labels(modalidad, chosen).inc()
+        modalidad_label = modalidad if modalidad in self.modalidad_keys else OTHER
+        self._p_corrections.labels(modalidad_label, self._agent_label(chosen)).inc()
 
     def turn_timeout(self) -> None:
         """Record a turn answered with the fallback because its deadline passed (GraphEvents)."""
@@ -208,6 +227,10 @@ class Metrics:
             "urls_dropped": self.urls_dropped,
             "prometheus": generate_latest(self.registry).decode(),
         }
+
+    def _agent_label(self, name: str) -> str:
+        """A roster agent's name, else `other` (model or client text never becomes a label)."""
+        return name if name in self.agent_names else OTHER
 
     def _per_agent(self, counts: Counter[str]) -> dict[str, int]:
         return {**{name: 0 for name in self.agent_names}, **counts}

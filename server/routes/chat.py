@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sse_starlette.sse import EventSourceResponse
 
 from server.routes.dependencies import ServicesDep
@@ -32,10 +32,10 @@ SSE_EVENT = {
 
 
 @router.post("/chat", response_model=ChatResponse, responses=ERRORS)
-async def chat(body: ChatRequest, services: ServicesDep) -> ChatResponse:
+async def chat(body: ChatRequest, services: ServicesDep, request: Request) -> ChatResponse:
     """Answer one customer message: the orchestrator replies or delegates to an agent."""
     services.shutdown.admit()
-    await services.security.admit_turn(body)
+    await services.security.admit_turn(body, request.scope)
     return await services.shutdown.spawn(run_turn(body, services))
 
 
@@ -49,9 +49,11 @@ async def chat(body: ChatRequest, services: ServicesDep) -> ChatResponse:
         },
     },
 )
-async def chat_stream(body: ChatRequest, services: ServicesDep) -> EventSourceResponse:
+async def chat_stream(
+    body: ChatRequest, services: ServicesDep, request: Request
+) -> EventSourceResponse:
     """The same turn as /chat, streamed: progress events, the reply in tokens, then `done`."""
     services.shutdown.admit()
-    await services.security.admit_turn(body)
+    await services.security.admit_turn(body, request.scope)
     check_request(body, services)
     return EventSourceResponse(stream_turn(body, services), ping=15)

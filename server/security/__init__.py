@@ -16,7 +16,7 @@ def install_security(app: FastAPI, guard: SecurityGuard) -> None:
     settings = guard.settings
     app.add_middleware(BodyLimitMiddleware, limit=settings.MAX_BODY_BYTES)
     app.add_middleware(ClientRateLimitMiddleware, limiter=guard.limiter)
-    app.add_middleware(AuthMiddleware, keys=guard.keys)
+    app.add_middleware(AuthMiddleware, keys=guard.keys, failures=guard.auth_failures)
     if settings.CORS_ORIGINS:
         app.add_middleware(SpanishCORSMiddleware, **cors_options(list(settings.CORS_ORIGINS)))
-    document_security(app, guard.keys)
+    document_security(app, guard.keys, auth_limited=guard.auth_failures.enabled)

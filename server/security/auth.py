@@ -4,7 +4,7 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from starlette.datastructures import Headers
 from starlette.routing import get_route_path
@@ -12,6 +12,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.security.asgi import send_error
 from server.security.policy import access_for
+
+if TYPE_CHECKING:
+    from server.security.auth_failures import FailedAuthLimit
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,10 @@ MISSING = (
 INVALID = "La clave de API no es válida"
 FORBIDDEN = "Esta clave de API no tiene permiso para acceder a este recurso de administración"
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
+AUTH_LIMITED = (
+    "Demasiados intentos con una clave de API no válida desde esta dirección; "
+    "inténtalo de nuevo en {seconds} segundos."
+)
 
 
 def fingerprint(key: str) -> str:
@@ -59,6 +66,12 @@ class KeyRing:
     def admin_open(self) -> bool:
         """Admin endpoints are open only when neither API_KEYS nor ADMIN_API_KEYS is set."""
         return not self._chat and not self._admin
+
+    def needs_key(self, access: str) -> bool:
+        """True when a path of this access class refuses a request without a right key."""
+        if access == "chat":
+            return not self.chat_open
+        return access == "admin" and not self.admin_open
 
     def role_of(self, presented: str) -> Role | None:
         """`admin`, `chat` or None; every configured key is compared, in constant time."""
@@ -109,11 +122,15 @@ def authorize(
 
 
 class AuthMiddleware:
-    """Refuses chat and admin requests without the right key before anything reads the body."""
+    """Refuses chat and admin requests without the right key before anything reads the body, and
+    every such request from an IP past AUTH_FAILURES_PER_MINUTE wrong keys (429)."""
 
-    def __init__(self, app: ASGIApp, keys: KeyRing) -> None:
+    def __init__(
+        self, app: ASGIApp, keys: KeyRing, failures: "FailedAuthLimit | None" = None
+    ) -> None:
         self.app = app
         self.keys = keys
+        self.failures = failures if failures is not None and failures.enabled else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -121,9 +138,20 @@ class AuthMiddleware:
             return
         access = access_for(get_route_path(scope))
         client = (scope.get("client") or ("desconocido", 0))[0]
+        if self.failures is not None and self.keys.needs_key(access):
+            wait = self.failures.blocked(client)
+            if wait is not None:
+                await _auth_limited(scope, receive, send, wait)
+                return
         outcome = authorize(self.keys, access, Headers(scope=scope), client)
         if isinstance(outcome, tuple):
             status, detail = outcome
+            if self.failures is not None and detail == INVALID:
+                wait = await self.failures.failed(client)
+                if wait is not None:
+                    log.warning("failed authentications past the limit; address blocked")
+                    await _auth_limited(scope, receive, send, wait)
+                    return
             log.debug("request refused by auth", extra={"status": status, "access": access})
             await send_error(
                 scope, receive, send, status, detail, CHALLENGE if status == 401 else None
@@ -131,3 +159,8 @@ class AuthMiddleware:
             return
         scope[IDENTITY_SCOPE_KEY] = outcome
         await self.app(scope, receive, send)
+
+
+async def _auth_limited(scope: Scope, receive: Receive, send: Send, wait: int) -> None:
+    detail = AUTH_LIMITED.format(seconds=wait)
+    await send_error(scope, receive, send, 429, detail, {"Retry-After": str(wait)})

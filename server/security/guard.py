@@ -1,7 +1,7 @@
 """The per-app security objects (keys, limiter) built with the app; the turn's admission check."""
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -9,9 +9,17 @@ from server.errors import ApiError
 from server.observability.metrics import Metrics
 from server.schemas import ChatRequest
 from server.security.auth import KeyRing
+from server.security.auth_failures import FailedAuthLimit
 from server.security.input_limits import check_chat_input
 from server.security.limit_store import LimitStore, LimitStoreCollector
-from server.security.ratelimit import SESSION_LIMITED, RateLimiter, limited_headers
+from server.security.ratelimit import (
+    CLIENT_LIMITED,
+    COMPANY_LIMITED,
+    DEFERRED_BUCKET_KEY,
+    SESSION_LIMITED,
+    RateLimiter,
+    limited_headers,
+)
 from server.settings import Settings
 from server.turn.session_ids import session_ref
 
@@ -25,10 +33,24 @@ class SecurityGuard:
     settings: Settings
     keys: KeyRing
     limiter: RateLimiter
+    auth_failures: FailedAuthLimit
 
-    async def admit_turn(self, request: ChatRequest) -> None:
-        """After validation: 400 for oversized input, then 429 past the per-session limit."""
+    async def admit_turn(
+        self, request: ChatRequest, scope: MutableMapping[str, object] | None = None
+    ) -> None:
+        """After validation: 400 for oversized input, then 429 past the company's own limit, the
+        caller's (key or IP) limit whose count waited for the company (`scope` holds its bucket)
+        and the per-session limit. A turn its company's limit refuses does not count against
+        the caller's shared limit: one company's flood leaves the others their share."""
         check_chat_input(request, self.settings.MAX_MESSAGE_CHARS)
+        bucket = scope.pop(DEFERRED_BUCKET_KEY, None) if scope is not None else None
+        if isinstance(bucket, str):
+            wait = await self.limiter.hit("company", f"{bucket}|empresa:{request.company}")
+            if wait is not None:
+                raise ApiError(429, COMPANY_LIMITED.format(seconds=wait), limited_headers(wait))
+            wait = await self.limiter.hit("client", bucket)
+            if wait is not None:
+                raise ApiError(429, CLIENT_LIMITED.format(seconds=wait), limited_headers(wait))
         wait = await self.limiter.hit("session", session_ref(request.session_key))
         if wait is not None:
             raise ApiError(429, SESSION_LIMITED.format(seconds=wait), limited_headers(wait))
@@ -60,6 +82,8 @@ class SecurityGuard:
                     "cors_origins": len(settings.CORS_ORIGINS),
                     "rate_limit_per_minute": settings.RATE_LIMIT_PER_MINUTE,
                     "session_rate_limit_per_minute": settings.SESSION_RATE_LIMIT_PER_MINUTE,
+                    "company_rate_limit_per_minute": settings.company_rate_limit,
+                    "auth_failures_per_minute": settings.AUTH_FAILURES_PER_MINUTE,
                     "rate_limit_storage": self.limiter.store.backend,
                 },
             )
@@ -81,5 +105,12 @@ def build_guard(settings: Settings, metrics: Metrics) -> SecurityGuard:
         per_client=settings.RATE_LIMIT_PER_MINUTE,
         per_session=settings.SESSION_RATE_LIMIT_PER_MINUTE,
         on_limited=metrics.limited,
+        per_company=settings.company_rate_limit,
+        auth_failures=settings.AUTH_FAILURES_PER_MINUTE,
     )
-    return SecurityGuard(settings=settings, keys=keys, limiter=limiter)
+    return SecurityGuard(
+        settings=settings,
+        keys=keys,
+        limiter=limiter,
+        auth_failures=FailedAuthLimit(limiter),
+    )

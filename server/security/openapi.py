@@ -37,8 +37,11 @@ def _error(status: int) -> dict[str, Any]:
     return response
 
 
-def decorate(schema: dict[str, Any], *, chat_open: bool, admin_open: bool) -> None:
-    """Mark protected operations and declare the answers the security layer can give."""
+def decorate(
+    schema: dict[str, Any], *, chat_open: bool, admin_open: bool, auth_limited: bool = False
+) -> None:
+    """Mark protected operations and declare the answers the security layer can give
+    (`auth_limited`: protected operations may answer 429 past AUTH_FAILURES_PER_MINUTE)."""
     components = schema.setdefault("components", {})
     components.setdefault("schemas", {}).setdefault(
         "ErrorResponse", ErrorResponse.model_json_schema()
@@ -57,6 +60,8 @@ def decorate(schema: dict[str, Any], *, chat_open: bool, admin_open: bool) -> No
                 responses.setdefault("401", _error(401))
                 if access == "admin":
                     responses.setdefault("403", _error(403))
+                if auth_limited:
+                    responses.setdefault("429", _error(429))
             if is_rate_limited(path):
                 responses.setdefault("429", _error(429))
             responses.setdefault("500", _error(500))
@@ -65,14 +70,19 @@ def decorate(schema: dict[str, Any], *, chat_open: bool, admin_open: bool) -> No
                 responses.setdefault("400", _error(400))
 
 
-def document_security(app: FastAPI, keys: KeyRing) -> None:
+def document_security(app: FastAPI, keys: KeyRing, *, auth_limited: bool = False) -> None:
     """Wrap app.openapi so the document, built and decorated once, shows the app's keys."""
     base = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = base()  # FastAPI builds it and caches it in app.openapi_schema
-            decorate(schema, chat_open=keys.chat_open, admin_open=keys.admin_open)
+            decorate(
+                schema,
+                chat_open=keys.chat_open,
+                admin_open=keys.admin_open,
+                auth_limited=auth_limited,
+            )
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -47,6 +47,10 @@ def carta_agent() -> Iterator[ThreadedASGIServer]:
 
     async def chat(request: Request) -> JSONResponse:
         body = await request.json()
+        if "roto" in body["message"].lower():  # not valid percent-encoding (issue 21 item 9)
+            return JSONResponse(
+                {"reply": "Aquí va el archivo.", "url": f"{server.url}/media/carta%E0%A4%A.pdf"}
+            )
         if "pdf" in body["message"].lower():
             return JSONResponse(
                 {"reply": "Te envío la carta en PDF.", "url": f"{server.url}/media/carta.pdf"}
@@ -110,6 +114,40 @@ def test_url_attachments_and_request_id(
         assert link.get_attribute("href") == f"{carta_agent.url}/media/carta.pdf"
         assert link.locator("img").count() == 0
         view.screenshot("url_attachment.png")
+        assert view.js_errors == []
+    finally:
+        orchestrator.close()
+
+
+def test_an_undecodable_url_is_shown_as_plain_text(
+    tmp_path: Path, carta_agent: ThreadedASGIServer, open_playground: OpenPlayground
+) -> None:
+    orchestrator = OrchestratorProcess(
+        tmp_path,
+        {
+            "LLM_MODE": "offline",
+            "CHECKPOINT_DB": str(tmp_path / "c.sqlite"),
+            "AGENT_CARTA_URL": f"{carta_agent.url}/api/chat",
+            "AGENT_CARTA_PROTOCOL": "http",
+            "AGENT_CARTA_DESCRIPTION": "la carta, el menú y los precios del restaurante",
+        },
+    ).start()
+    try:
+        view = open_playground(orchestrator)
+        page = view.page
+        view.send("quiero la carta, el archivo roto")
+        view.wait_replies(1)
+        first = view.bot_replies()[0]
+        # the reply is shown (the page used to say it could not reach the service)
+        assert first["text"] == "Aquí va el archivo.", first
+        assert page.locator(".msg.bot.error").count() == 0
+        link = page.locator(".msg.bot .attachment a")
+        assert link.text_content() == "Adjunto: carta%E0%A4%A.pdf"
+        assert link.get_attribute("href") == f"{carta_agent.url}/media/carta%E0%A4%A.pdf"
+        # the page keeps working: the next reply comes
+        view.send("¿me la mandas en pdf?")
+        view.wait_replies(2)
+        assert view.bot_replies()[1]["text"] == "Te envío la carta en PDF."
         assert view.js_errors == []
     finally:
         orchestrator.close()

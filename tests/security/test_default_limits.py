@@ -31,6 +31,7 @@ async def test_one_n8n_server_is_never_throttled_by_the_defaults(
         LLM_MODE="offline",
         RATE_LIMIT_PER_MINUTE=default("RATE_LIMIT_PER_MINUTE"),
         SESSION_RATE_LIMIT_PER_MINUTE=default("SESSION_RATE_LIMIT_PER_MINUTE"),
+        COMPANY_RATE_LIMIT_PER_MINUTE=default("COMPANY_RATE_LIMIT_PER_MINUTE"),  # 300: one company
         SESSION_LOCK_TIMEOUT=default("SESSION_LOCK_TIMEOUT"),
         MAX_HISTORY_TURNS=50,  # keep every stored turn countable below
     )

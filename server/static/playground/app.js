@@ -180,6 +180,16 @@
     return { item, status, bubble };
   }
 
+  // A url's last part for display: decoded when it is valid percent-encoding, else as it is
+  // (decodeURIComponent throws URIError on "%E0%A4%A" and the like).
+  function decodedOrRaw(part) {
+    try {
+      return decodeURIComponent(part);
+    } catch (_) {
+      return part;
+    }
+  }
+
   function attachment(url) {
     let parsed;
     try {
@@ -199,7 +209,7 @@
       image.alt = "Imagen adjunta por el agente";
       link.append(image);
     } else {
-      const name = decodeURIComponent(parsed.pathname.split("/").pop() || parsed.host);
+      const name = decodedOrRaw(parsed.pathname.split("/").pop() || parsed.host);
       link.textContent = `Adjunto: ${name}`;
     }
     box.append(link);
