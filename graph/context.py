@@ -4,6 +4,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from graph.usage import TurnUsage
+
 
 @dataclass(frozen=True)
 class TurnContext:
@@ -31,6 +33,10 @@ class TurnContext:
     """ROUTING_MODE=direct: no router model; every turn goes to the modalidad's agent."""
     deadline: float | None = None
     """`time.monotonic()` by which the turn must answer (None: no deadline)."""
+    usage: TurnUsage | None = field(default=None, compare=False)
+    """Collects the turn's token counts (model calls and agents' reported usage)."""
+    offline: bool = False
+    """No model for this turn (e.g. the company is past its budget on the server's key)."""
 
     def remaining(self, cap: float) -> float:
         """Seconds left before the deadline, at most `cap` (never negative)."""

@@ -62,6 +62,8 @@ class HttpAgentState:
     """The `detail` of an injected error status; may name {status} and {api_key} (echoing the
     key, as a model provider's 401 text does)."""
     url: str | None = None
+    usage: dict[str, Any] | None = None
+    """A `usage` object to put in every answer (as agents that count their tokens do)."""
     memory: dict[int, int] = field(default_factory=dict)
 
     def reset(self) -> None:
@@ -71,6 +73,7 @@ class HttpAgentState:
         self.error_detail = HttpAgentState.error_detail
         self.statuses.clear()
         self.url = None
+        self.usage = None
         self.memory.clear()
 
 
@@ -103,7 +106,10 @@ def build_app(state: HttpAgentState, shape: Shape, token: str | None) -> FastAPI
             turn = state.memory[session_id] = state.memory.get(session_id, 0) + 1
             message = body.model_dump()["message"]
             reply = f"[{state.name}] recibido: {message} (turno {turn})"
-            return JSONResponse({"reply": reply, "url": state.url})
+            answer: dict[str, Any] = {"reply": reply, "url": state.url}
+            if state.usage is not None:
+                answer["usage"] = state.usage
+            return JSONResponse(answer)
         finally:
             state.in_flight -= 1
 

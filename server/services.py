@@ -24,6 +24,7 @@ from server.shutdown import Shutdown
 from server.storage.backend import CheckpointBackend, open_checkpointer
 from server.storage.locks import TurnLocks
 from server.storage.sessions import ConversationStore
+from server.usage.meter import UsageMeter, open_meter
 from server.worker_metrics import WorkerMetrics, open_worker_metrics
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ class Services:
     shutdown: Shutdown
     service_metrics: WorkerMetrics
     """The figures of every uvicorn worker of this run (GET /metrics)."""
+    usage: UsageMeter
+    """Tokens, cost and budgets per company (issue 26)."""
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     """Turns running on behalf of streams (kept referenced until they finish)."""
 
@@ -112,6 +115,7 @@ async def open_services(
         deps = build_deps(settings, agents, models, contexts, metrics)
         graph = build_graph(deps, checkpointer=backend.saver)
         sessions = ConversationStore(backend, settings.SESSION_TTL_SECONDS)
+        usage = await stack.enter_async_context(open_meter(settings, backend.usage, metrics))
         locks = TurnLocks(backend.shared_lock)
         if settings.SESSION_TTL_SECONDS > 0:
             sweeper = asyncio.create_task(
@@ -139,4 +143,5 @@ async def open_services(
             modalidades=ModalidadTable(settings.MODALIDAD_AGENTS, settings.roster),
             shutdown=Shutdown(settings.SHUTDOWN_GRACE_SECONDS),
             service_metrics=service_metrics,
+            usage=usage,
         )

@@ -4,7 +4,15 @@ from functools import cached_property
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -21,6 +29,22 @@ from server.agent_settings import (
 )
 
 AgentMode = Literal["auto", "chat", "tools"]
+
+
+class ModelPrice(BaseModel):
+    """USD per million tokens of one model (MODEL_PRICES)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+DEFAULT_MODEL_PRICES = {
+    # OpenAI's list prices when written (USD per 1M tokens): figures to check against your bill
+    "gpt-4o-mini": ModelPrice(input=0.15, output=0.60),
+    "gpt-4o": ModelPrice(input=2.50, output=10.00),
+}
 
 
 class Settings(BaseSettings):
@@ -113,6 +137,15 @@ class Settings(BaseSettings):
     PLAYGROUND_ENABLED: bool = True
 
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    # Usage and cost (issue 26): tokens per company and day, prices, budgets for the server's key,
+    # a bounded per-company Prometheus label
+    MODEL_PRICES: dict[str, ModelPrice] = Field(default_factory=lambda: dict(DEFAULT_MODEL_PRICES))
+    SERVER_KEY_MONTHLY_TOKENS: int = Field(0, ge=0)
+    SERVER_KEY_COMPANY_BUDGETS: dict[int, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    USAGE_BUDGET_REFRESH_SECONDS: float = Field(10, gt=0)
+    METRICS_COMPANY_LABEL: bool = False
+    METRICS_COMPANY_LABEL_MAX: int = Field(20, ge=1, le=500)
 
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod

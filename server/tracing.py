@@ -94,12 +94,13 @@ class TurnTrace:
     def __init__(self, run: RunTree | None) -> None:
         self._run = run
 
-    def finish(self, outcome: Mapping[str, Any]) -> None:
-        """Record the reply, agent and action (from the final graph state or the response)."""
+    def finish(self, outcome: Mapping[str, Any], usage: Mapping[str, Any] | None = None) -> None:
+        """Record the reply, agent and action (from the final graph state or the response), and
+        the turn's tokens and cost when given."""
         if self._run is None:
             return
         agent, action = outcome.get("agent_used"), outcome.get("action")
-        self._run.metadata.update({"agent_used": agent, "action": action})
+        self._run.metadata.update({"agent_used": agent, "action": action, **(usage or {})})
         tags = [f"action:{action}", f"agent:{agent or 'none'}"]
         self._run.tags = [*(self._run.tags or []), *tags]
         self._run.end(

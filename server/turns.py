@@ -4,6 +4,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, cast
 
 from langchain_core.messages import AIMessage, HumanMessage
@@ -12,6 +13,7 @@ from langchain_core.runnables import RunnableConfig
 from graph.context import TurnContext
 from graph.nodes.responder import ORCHESTRATOR
 from graph.phrases import fallback_phrase
+from graph.usage import TurnUsage
 from server.answer_tokens import answer_token
 from server.errors import BUSY, STORAGE_DOWN, ApiError, error_id
 from server.request_ids import current_request_id
@@ -22,6 +24,7 @@ from server.storage.backend import STORAGE_ERRORS, STORAGE_REJECTED
 from server.storage.locks import SessionLockTimeout
 from server.tracing import turn_trace
 from server.turn_secrets import masked_in_logs
+from server.usage.meter import Key, TurnCost
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,8 @@ async def _run_graph(
     """Invoke the graph for one turn (one checkpoint at exit), reporting progress to `events`."""
     graph_input = {"messages": [HumanMessage(request.message)]}
     config = run_config(request, services)
+    if context.usage is not None:  # every model call of the turn reports its tokens to it
+        config["callbacks"] = [context.usage]
     graph = services.graph
     if events is None:
         return await graph.ainvoke(graph_input, config, context=context, durability="exit")
@@ -153,11 +158,14 @@ async def _run_turn(
     started = time.perf_counter()
     status, response = 500, None
     settings = services.settings
+    usage, key = TurnUsage(), services.usage.key_of(request.company_key)
+    held = False
     try:
         check_request(request, services)
         async with services.locks.hold(request.session_key, settings.SESSION_LOCK_TIMEOUT):
             deadline = time.monotonic() + settings.TURN_TIMEOUT
-            context = turn_context(request, services, deadline)
+            held = await services.usage.held_offline(key, request.company)
+            context = replace(turn_context(request, services, deadline), usage=usage, offline=held)
             if services.backend.health is not None:
                 services.backend.health.require_file()  # never write into a deleted SQLite file
             await services.sessions.expire_if_idle(request.session_key)
@@ -168,7 +176,8 @@ async def _run_turn(
                 except TimeoutError:
                     log.error("turn overran its deadline; answered with the fallback phrase")
                     state = await _timed_out(request, services, context)
-                trace.finish(state)
+                turn_cost = _cost(services, usage, key, request, state, held)
+                trace.finish(state, usage=turn_cost.fields())
             services.sessions.stored(request.session_key)
         response = ChatResponse(
             reply=state["reply"],
@@ -210,6 +219,9 @@ async def _run_turn(
         )
         raise ApiError(500, f"Error interno del servidor (id: {ref})") from None
     finally:
+        cost = _cost(services, usage, key, request, response, held)
+        if response is not None or usage.models or usage.agents:  # spent tokens count too
+            await services.usage.record(cost, request.company)
         elapsed = time.perf_counter() - started
         services.metrics.turn(
             action=response.action if response else None,
@@ -226,5 +238,29 @@ async def _run_turn(
                 "agent_used": response.agent_used if response else None,
                 "id_empresa": request.company,
                 "latency_ms": round(elapsed * 1000, 1),
+                **cost.fields(),
+                "budget_exceeded": held,
             },
         )
+
+
+def _cost(
+    services: Services,
+    usage: TurnUsage,
+    key: Key,
+    request: ChatRequest,
+    outcome: Any,
+    held: bool,
+) -> TurnCost:
+    """The turn's tokens and cost (from the final state or the response)."""
+    action: str | None
+    agent: str | None
+    if isinstance(outcome, ChatResponse):
+        action, agent = outcome.action, outcome.agent_used
+    elif isinstance(outcome, dict):
+        action, agent = outcome.get("action"), outcome.get("agent_used")
+    else:
+        action = agent = None
+    return services.usage.cost(
+        usage, key=key, company=request.company, action=action, agent=agent, held=held
+    )

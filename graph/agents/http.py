@@ -17,6 +17,7 @@ from graph.agents.transport import (
     AgentReply,
     AgentUnreachable,
 )
+from graph.usage import reported_usage
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,8 @@ class HttpAgent:
         if not isinstance(reply, str) or not reply.strip():
             raise AgentFailed("empty_reply")
         url = data.get("url")
-        return AgentReply(reply, url if isinstance(url, str) and url.strip() else None)
+        link = url if isinstance(url, str) and url.strip() else None
+        return AgentReply(reply, link, usage=reported_usage(data.get("usage")))
 
     async def reachable(self) -> bool:
         """Whether the agent's server answers at all (any HTTP status on GET /health)."""
