@@ -105,14 +105,14 @@ class UsageMeter:
                 total_out + tokens.output,
                 total_cost + cost,
             )
+        if not rows:  # the turn's own row comes first: it counts the turn
+            rows.append(UsageRow(who, day, key, NO_MODEL, act, by))
         agent_tokens = 0
         for name, tokens in sorted(usage.agents.items()):
             rows.append(
                 UsageRow(who, day, AGENT_KEY, name, act, name, 0, tokens.input, tokens.output)
             )
             agent_tokens += tokens.input + tokens.output
-        if not rows:
-            rows.append(UsageRow(who, day, key, NO_MODEL, act, by))
         first = rows[0]
         rows[0] = UsageRow(
             *_head(first),
