@@ -27,7 +27,7 @@ def _add(into: dict[str, Any], row: UsageRow) -> None:
 
 
 def _rounded(figures: dict[str, Any]) -> dict[str, Any]:
-    return {**figures, "cost_usd": round(figures["cost_usd"], 6)}
+    return {**figures, "cost_usd": round(figures["cost_usd"], 8)}
 
 
 def _company(id_empresa: int | None) -> int | None:
