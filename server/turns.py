@@ -220,8 +220,6 @@ async def _run_turn(
         raise ApiError(500, f"Error interno del servidor (id: {ref})") from None
     finally:
         cost = _cost(services, usage, key, request, response, held)
-        if response is not None or usage.models or usage.agents:  # spent tokens count too
-            await services.usage.record(cost, request.company)
         elapsed = time.perf_counter() - started
         services.metrics.turn(
             action=response.action if response else None,
@@ -242,6 +240,9 @@ async def _run_turn(
                 "budget_exceeded": held,
             },
         )
+        if response is not None or usage.models or usage.agents:  # spent tokens count too
+            # shielded: a turn cancelled by its client still adds what it spent
+            await asyncio.shield(services.usage.record(cost, request.company))
 
 
 def _cost(
