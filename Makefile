@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 FILE ?= ../shared/data/routing_es.jsonl
 TEST_WORKERS ?= 3
 
-.PHONY: install run playground serve test lint browser eval demo bench studio clean
+.PHONY: install run playground serve test lint browser promtool eval demo bench studio clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ serve: $(STAMP)
 	$(PY) -m uvicorn server.main:app --host 0.0.0.0 --port 8000
 
 ## test: the linters, then the whole test suite over TEST_WORKERS processes (fails when no test ran)
-test: $(STAMP) browser lint
+test: $(STAMP) browser promtool lint
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 ## lint: ruff (rules and format) and mypy over the whole tree; says which one failed
@@ -47,6 +47,19 @@ browser:
 	  if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
 	  $$sudo apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; }
+
+## promtool: Debian's prometheus package, for promtool (alert rule tests) and the real-Prometheus
+## test (apt-get install when missing). The tests run their own Prometheus on a free loopback
+## port; the package's own service, which Debian starts on systemd hosts, is stopped and disabled
+## right after this install (never a Prometheus that was there before).
+PROMTOOL ?= /usr/bin/promtool
+promtool:
+	@test -x $(PROMTOOL) || { \
+	  echo ">> installing Debian's prometheus for promtool and the monitoring tests (tests/monitoring)"; \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends prometheus && \
+	  if [ -d /run/systemd/system ]; then $$sudo systemctl disable --now prometheus || true; fi; }
 
 ## eval: offline router accuracy over a labelled JSONL file (FILE=...)
 eval: $(STAMP)

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from graph.bot_config import BotConfig
+from graph.usage import TurnUsage
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,10 @@ class TurnContext:
     """ROUTING_MODE=direct: no router model; every turn goes to the modalidad's agent."""
     deadline: float | None = None
     """`time.monotonic()` by which the turn must answer (None: no deadline)."""
+    usage: TurnUsage | None = field(default=None, compare=False)
+    """Collects the turn's token counts (model calls and agents' reported usage)."""
+    offline: bool = False
+    """No model for this turn (e.g. the company is past its budget on the server's key)."""
 
     def __post_init__(self) -> None:
         # LangGraph Studio (and any JSON caller) gives the context as plain JSON: a config mapping

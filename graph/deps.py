@@ -9,6 +9,7 @@ from langchain_core.runnables import Runnable
 from graph.agents.registry import AgentRegistry
 from graph.agents.roster import AgentSpec
 from graph.business_context import BusinessContextClient
+from graph.context import TurnContext
 from graph.decision import decision_schema
 
 
@@ -91,6 +92,10 @@ class GraphDeps:
     def model(self, api_key: str | None) -> TurnModel | None:
         """This turn's chat model (None: route offline)."""
         return self.models.get(api_key) if self.models is not None else None
+
+    def turn_model(self, ctx: TurnContext) -> TurnModel | None:
+        """The model of this turn (None: route offline, also when the turn is held offline)."""
+        return None if ctx.offline else self.model(ctx.api_key)
 
     def allowed(self, restricted: tuple[str, ...] | None) -> list[AgentSpec]:
         """The enabled agents a turn may use (a modalidad restricts them)."""

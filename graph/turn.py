@@ -78,12 +78,15 @@ class TurnRunner:
 
     def run_config(self, thread_id: str, context: TurnContext) -> RunnableConfig:
         """The LangGraph run config of a turn (thread, trace metadata, step budget)."""
-        return {
+        config: RunnableConfig = {
             "configurable": {"thread_id": thread_id},
             "metadata": {"thread_id": thread_id, "request_id": context.request_id},
             "run_name": "chat_turn",
             "recursion_limit": self.recursion_limit,
         }
+        if context.usage is not None:  # every model call of the turn reports its tokens to it
+            config["callbacks"] = [context.usage]
+        return config
 
     async def run(
         self,

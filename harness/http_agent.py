@@ -62,6 +62,8 @@ class HttpAgentState:
     """The `detail` of an injected error status; may name {status} and {api_key} (echoing the
     key, as a model provider's 401 text does)."""
     url: str | None = None
+    usage: dict[str, Any] | None = None
+    """A `usage` object to put in every answer (as agents that count their tokens do)."""
     memory: dict[int, int] = field(default_factory=dict)
     health_status: int = 200
     """The status GET /health answers (a 500 health: an agent /ready must call unreachable)."""
@@ -80,6 +82,7 @@ class HttpAgentState:
         self.error_detail = HttpAgentState.error_detail
         self.statuses.clear()
         self.url = None
+        self.usage = None
         self.memory.clear()
         self.reply_format = None
 
@@ -118,7 +121,10 @@ def build_app(state: HttpAgentState, shape: Shape, token: str | None) -> FastAPI
                 reply = state.reply_format.format(message=message, turn=turn, api_key=key)
             if state.reply_bytes:
                 reply = reply.ljust(state.reply_bytes, "x")
-            return JSONResponse({"reply": reply, "url": state.url})
+            answer: dict[str, Any] = {"reply": reply, "url": state.url}
+            if state.usage is not None:
+                answer["usage"] = state.usage
+            return JSONResponse(answer)
         finally:
             state.in_flight -= 1
 

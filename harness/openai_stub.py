@@ -76,6 +76,7 @@ class OpenAIStub:
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
         self._headers: list[dict[str, str]] = []
+        self._usages: list[dict[str, Any]] = []
         self._queue: deque[Any] = deque()
         self._handler: Handler | None = None
         self._default = default
@@ -150,6 +151,7 @@ class OpenAIStub:
         with self._lock:
             self._requests.clear()
             self._headers.clear()
+            self._usages.clear()
             self._queue.clear()
             self.errors.clear()
         self._handler = None
@@ -161,6 +163,13 @@ class OpenAIStub:
         """A snapshot of every chat-completions request JSON received, in order."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def usages(self) -> list[dict[str, Any]]:
+        """The `usage` object of every answer the client was sent (streams: when it asked for
+        it with stream_options.include_usage), with the request's model, in order."""
+        with self._lock:
+            return list(self._usages)
 
     @property
     def request_headers(self) -> list[dict[str, str]]:
@@ -254,9 +263,12 @@ class OpenAIStub:
         message, finish = render(spec, req)
         model = req.get("model") or "gpt-4o-mini"
         use = wire.usage(req, message)
+        include_usage = bool((req.get("stream_options") or {}).get("include_usage"))
+        if include_usage or not req.get("stream"):
+            with self._lock:
+                self._usages.append({**use, "model": model})
         if not req.get("stream"):
             return JSONResponse(wire.completion(model, message, finish, use))
-        include_usage = bool((req.get("stream_options") or {}).get("include_usage"))
         delay_s = spec.chunk_delay if isinstance(spec, Text) else 0.0
         events = wire.sse(model, message, finish, use if include_usage else None, delay_s)
         return StreamingResponse(events, media_type="text/event-stream")

@@ -47,4 +47,5 @@ class ModelPool:
             timeout=s.OPENAI_TIMEOUT,
             max_retries=s.OPENAI_MAX_RETRIES,
             temperature=0,
+            stream_usage=True,  # streamed answers report their tokens too
         )

@@ -25,6 +25,7 @@ from server.storage.backend import CheckpointBackend, open_checkpointer
 from server.storage.locks import TurnLocks
 from server.storage.sessions import ConversationStore
 from server.turn.modalidad import ModalidadTable
+from server.usage.meter import UsageMeter, open_meter
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class Services:
     shutdown: Shutdown
     service_metrics: WorkerMetrics
     """The figures of every uvicorn worker of this run (GET /metrics)."""
+    usage: UsageMeter
+    """Tokens, cost and budgets per company (issue 26)."""
 
 
 def build_registry(
@@ -121,6 +124,7 @@ async def open_services(
         deps = build_deps(settings, agents, models, contexts, metrics)
         graph = build_graph(deps, checkpointer=backend.saver)
         sessions = ConversationStore(backend, settings.SESSION_TTL_SECONDS)
+        usage = await stack.enter_async_context(open_meter(settings, backend.usage, metrics))
         locks = TurnLocks(backend.shared_lock)
         if settings.SESSION_TTL_SECONDS > 0:
             sweeper = asyncio.create_task(
@@ -148,4 +152,5 @@ async def open_services(
             modalidades=ModalidadTable(settings.MODALIDAD_AGENTS, settings.roster),
             shutdown=Shutdown(settings.SHUTDOWN_GRACE_SECONDS),
             service_metrics=service_metrics,
+            usage=usage,
         )

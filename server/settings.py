@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from dotenv import dotenv_values
 from pydantic import (
     AliasChoices,
+    BaseModel,
+    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -44,6 +46,22 @@ ALIASES = {
 
 def _alias(name: str) -> AliasChoices:
     return AliasChoices(name, ALIASES[name])
+
+
+class ModelPrice(BaseModel):
+    """USD per million tokens of one model (MODEL_PRICES)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+DEFAULT_MODEL_PRICES = {
+    # OpenAI's list prices when written (USD per 1M tokens): figures to check against your bill
+    "gpt-4o-mini": ModelPrice(input=0.15, output=0.60),
+    "gpt-4o": ModelPrice(input=2.50, output=10.00),
+}
 
 
 class Settings(BaseSettings):
@@ -156,6 +174,15 @@ class Settings(BaseSettings):
     COMPANY_RATE_LIMIT_PER_MINUTE: int | None = Field(None, ge=0)
     AGENT_MAX_CONCURRENCY_PER_COMPANY: int | None = Field(None, ge=1, le=1000)
     AUTH_FAILURES_PER_MINUTE: int = Field(20, ge=0)
+
+    # Usage and cost (issue 26): tokens per company and day, prices, budgets for the server's key,
+    # a bounded per-company Prometheus label
+    MODEL_PRICES: dict[str, ModelPrice] = Field(default_factory=lambda: dict(DEFAULT_MODEL_PRICES))
+    SERVER_KEY_MONTHLY_TOKENS: int = Field(0, ge=0)
+    SERVER_KEY_COMPANY_BUDGETS: dict[int, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    USAGE_BUDGET_REFRESH_SECONDS: float = Field(10, gt=0)
+    METRICS_COMPANY_LABEL: bool = False
+    METRICS_COMPANY_LABEL_MAX: int = Field(20, ge=1, le=500)
 
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod

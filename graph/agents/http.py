@@ -20,6 +20,7 @@ from graph.agents.transport import (
     AgentReply,
     AgentUnreachable,
 )
+from graph.usage import reported_usage
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,8 @@ class HttpTransport:
         if not isinstance(reply, str) or not reply.strip():
             raise AgentFailed("empty_reply")
         url = data.get("url")
-        return AgentReply(reply, url if isinstance(url, str) and url.strip() else None)
+        link = url if isinstance(url, str) and url.strip() else None
+        return AgentReply(reply, link, usage=reported_usage(data.get("usage")))
 
     def _status_error(self, status: int, detail: str) -> AgentError:
         if status == BUSY_STATUS:

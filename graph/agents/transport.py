@@ -29,6 +29,8 @@ class AgentReply:
 
     reply: str
     url: str | None = None
+    usage: tuple[int, int] | None = None
+    """(input, output) tokens the agent reported spending on this answer, if it did."""
 
 
 class AgentError(Exception):

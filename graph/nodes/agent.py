@@ -86,6 +86,8 @@ async def call_chat(
         log.error("agent path error", exc_info=exc, extra={"agent": agent})
         deps.events.internal_error("agent")
         return _result(agent, None, "internal")
+    if answer.usage is not None and ctx.usage is not None:
+        ctx.usage.add_agent(agent, answer.usage)
     return _result(agent, answer.reply, url=answer.url)
 
 
@@ -95,7 +97,7 @@ async def call_model(
     """One step of the tool loop: the model, bound to the agent's tools, answers or calls tools."""
     ctx = _context(runtime)
     tools = deps.agents.langchain_tools(spec.name)
-    model = deps.model(ctx.api_key)
+    model = deps.turn_model(ctx)
     if model is None or not tools:
         return {**_result(spec.name, None, "agent_unavailable"), "scratch": []}
     prompt = [
@@ -164,7 +166,7 @@ def build_agent_node(spec: AgentSpec, deps: GraphDeps) -> Callable[..., Awaitabl
     tool_loop = build_tool_loop(spec, deps)
 
     async def agent_node(state: State, runtime: Runtime[TurnContext]) -> dict[str, Any]:
-        model = deps.model(_context(runtime).api_key) is not None
+        model = deps.turn_model(_context(runtime)) is not None
         if deps.agents.resolved_mode(spec.name, model=model) == "tools":
             result = await tool_loop.ainvoke(state, context=runtime.context)
             return {"agent_result": result.get("agent_result")}

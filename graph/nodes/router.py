@@ -40,7 +40,7 @@ async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps)
         return {"decision": _unavailable(ctx)}
     active = state.get("active_agent")
     decision: RouteDecision | None = None
-    model = deps.model(ctx.api_key)
+    model = deps.turn_model(ctx)
     if model is not None:
         decision = await _try_model(state, ctx, deps, model, allowed, business)
         if decision is None and ctx.expired():

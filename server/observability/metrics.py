@@ -354,3 +354,86 @@ def _percentile(values: list[float], pct: float) -> float:
         return 0.0
     index = min(len(values) - 1, max(0, round(pct / 100 * len(values) + 0.5) - 1))
     return round(values[index], 2)
+
+
+# --- Usage and cost (issue 26): tokens, cost and budgets; a bounded per-company label ---------
+
+OTHER_COMPANY = "other"
+
+
+class CompanyLabels:
+    """The `id_empresa` label values: at most `limit` companies (the month's top ones by volume
+    first, then the first to come), every other one as `other`."""
+
+    def __init__(self, limit: int, top: list[int] | None = None) -> None:
+        self._limit = limit
+        self._named: set[int] = set((top or [])[:limit])
+
+    def label(self, company: int | None) -> str:
+        """The label of `company` (`none` for turns without one)."""
+        if company is None:
+            return "none"
+        if company in self._named:
+            return str(company)
+        if len(self._named) < self._limit:
+            self._named.add(company)
+            return str(company)
+        return OTHER_COMPANY
+
+
+class UsageMetrics:
+    """Prometheus counters of tokens and cost by direction, model and key (`company`: the
+    company's own model key; `server`: OPENAI_API_KEY), agents' reported tokens, and turns held
+    offline by a budget; `id_empresa` only when METRICS_COMPANY_LABEL is on."""
+
+    def __init__(self, registry: CollectorRegistry, companies: CompanyLabels | None) -> None:
+        self._companies = companies
+        extra = ["id_empresa"] if companies is not None else []
+        self._tokens = PromCounter(
+            "orquestador_llm_tokens",
+            "Model tokens by direction (input/output), model and key (company/server)",
+            ["direction", "model", "key", *extra],
+            registry=registry,
+        )
+        self._cost = PromCounter(
+            "orquestador_llm_cost_usd",
+            "Model cost in USD (MODEL_PRICES) by model and key",
+            ["model", "key", *extra],
+            registry=registry,
+        )
+        self._agent_tokens = PromCounter(
+            "orquestador_agent_tokens",
+            "Tokens agents reported in their answers' usage, by direction and agent",
+            ["direction", "agent"],
+            registry=registry,
+        )
+        self._budget = PromCounter(
+            "orquestador_budget_exceeded",
+            "Turns routed offline because the company spent its server-key budget",
+            extra,
+            registry=registry,
+        )
+
+    def _extra(self, company: int | None) -> list[str]:
+        return [self._companies.label(company)] if self._companies is not None else []
+
+    def tokens(
+        self, model: str, key: str, company: int | None, tokens: tuple[int, int], cost: float
+    ) -> None:
+        """Count one model's tokens and cost of a turn."""
+        extra = self._extra(company)
+        self._tokens.labels("input", model, key, *extra).inc(tokens[0])
+        self._tokens.labels("output", model, key, *extra).inc(tokens[1])
+        self._cost.labels(model, key, *extra).inc(cost)
+
+    def agent_tokens(self, agent: str, tokens: tuple[int, int]) -> None:
+        """Count the tokens an agent reported."""
+        self._agent_tokens.labels("input", agent).inc(tokens[0])
+        self._agent_tokens.labels("output", agent).inc(tokens[1])
+
+    def budget_exceeded(self, company: int | None) -> None:
+        """Count a turn routed offline by its company's budget."""
+        if self._companies is not None:
+            self._budget.labels(*self._extra(company)).inc()
+        else:
+            self._budget.inc()

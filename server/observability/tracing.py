@@ -94,12 +94,12 @@ class TurnTrace:
     def __init__(self, run: RunTree | None) -> None:
         self._run = run
 
-    def finish(self, outcome: ChatResponse) -> None:
-        """Record the turn's reply, agent and action."""
+    def finish(self, outcome: ChatResponse, usage: Mapping[str, Any] | None = None) -> None:
+        """Record the turn's reply, agent and action, and its tokens and cost when given."""
         if self._run is None:
             return
         agent, action = outcome.agent_used, outcome.action
-        self._run.metadata.update({"agent_used": agent, "action": action})
+        self._run.metadata.update({"agent_used": agent, "action": action, **(usage or {})})
         tags = [f"action:{action}", f"agent:{agent or 'none'}"]
         self._run.tags = [*(self._run.tags or []), *tags]
         self._run.end(outputs={"reply": outcome.reply, "agent_used": agent, "action": action})

@@ -5,12 +5,13 @@ from typing import Literal
 Access = Literal["open", "chat", "admin"]
 
 CHAT_PREFIX = "/api/agent/chat"
-ADMIN_PATHS = ("/config", "/metrics")
+ADMIN_PATHS = ("/config", "/metrics", "/usage")
 ADMIN_PREFIXES = ("/memory", "/metrics")
 
 
 def access_for(path: str) -> Access:
-    """`chat` for /api/agent/chat*, `admin` for /memory/*, /config, /metrics*, else `open`."""
+    """`chat` for /api/agent/chat*, `admin` for /memory/*, /config, /metrics*, /usage, else
+    `open`."""
     path = path.rstrip("/") or "/"
     if path == CHAT_PREFIX or path.startswith(CHAT_PREFIX + "/"):
         return "chat"

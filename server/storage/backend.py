@@ -27,6 +27,7 @@ from server.storage.ops import (
 from server.storage.pg_lock import PgSessionLock
 from server.storage.sqlite_lock import open_sqlite_lock
 from server.storage.sqlite_saver import SqliteThread, ThreadedSqliteSaver
+from server.storage.usage import PostgresUsageStore, SqliteUsageStore, UsageStore
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ class CheckpointBackend:
     kind: Literal["sqlite", "postgres"]
     saver: BaseCheckpointSaver
     ops: StorageOps
+    usage: UsageStore
+    """Tokens and turns per company and day, in the same database."""
     pool: AsyncConnectionPool | None = None
     shared_lock: SharedLock | None = None
     health: StorageHealth | None = None
@@ -87,6 +90,7 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[CheckpointBacke
             kind="sqlite",
             saver=saver,
             ops=SqliteOps(db),
+            usage=SqliteUsageStore(db),
             shared_lock=turn_lock,
             health=health,
         )
@@ -107,6 +111,7 @@ async def _open_sqlite(path: Path) -> AsyncIterator[tuple[SqliteThread, Threaded
         try:
             await saver.setup()
             await db.run(install_sqlite_pruning, db.conn)
+            await SqliteUsageStore(db).setup()
         except sqlite3.Error as exc:
             raise StorageSettingError(
                 f"Invalid setting CHECKPOINT_DB: cannot use {str(path)!r} as a SQLite database "
@@ -158,6 +163,7 @@ async def _open_postgres(settings: Settings) -> AsyncIterator[CheckpointBackend]
         async with shared.exclusive("schema-setup"):  # workers starting together: one migrates
             await saver.setup()
             await install_postgres_pruning(pool)
+            await PostgresUsageStore(pool).setup()
     except (psycopg.Error, PoolTimeout) as exc:
         await lock_pool.close()
         await pool.close()
@@ -169,6 +175,7 @@ async def _open_postgres(settings: Settings) -> AsyncIterator[CheckpointBackend]
                 kind="postgres",
                 saver=saver,
                 ops=PostgresOps(pool),
+                usage=PostgresUsageStore(pool),
                 pool=pool,
                 shared_lock=MachineThenShared(machine, shared),
                 health=StorageHealth(interval=settings.STORAGE_CHECK_INTERVAL, pool=pool),

@@ -1,11 +1,15 @@
 """One chat turn: lock the session, run it through the turn API, map it to the API and metrics."""
 
+import asyncio
 import logging
 import time
+from dataclasses import replace
+from typing import Any
 
 from graph.bot_config import BotConfig
 from graph.context import TurnContext
 from graph.turn import TurnEvents
+from graph.usage import TurnUsage
 from server.errors import BUSY, STORAGE_DOWN, ApiError, error_id
 from server.observability.request_ids import current_request_id
 from server.observability.tracing import turn_trace
@@ -15,6 +19,7 @@ from server.storage.backend import STORAGE_ERRORS, STORAGE_REJECTED
 from server.storage.locks import SessionLockTimeout
 from server.turn.secrets import masked_in_logs
 from server.turn.session_ids import session_ref
+from server.usage.meter import Key, TurnCost
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +81,14 @@ async def _run_turn(
     started = time.perf_counter()
     status, response = 500, None
     settings = services.settings
+    usage, key = TurnUsage(), services.usage.key_of(request.company_key)
+    held = False
     try:
         check_request(request, services)
         async with services.locks.hold(request.session_key, settings.SESSION_LOCK_TIMEOUT):
             deadline = time.monotonic() + settings.TURN_TIMEOUT
-            context = turn_context(request, services, deadline)
+            held = await services.usage.held_offline(key, request.company)
+            context = replace(turn_context(request, services, deadline), usage=usage, offline=held)
             if services.backend.health is not None:
                 services.backend.health.require_file()  # never write into a deleted SQLite file
             await services.sessions.expire_if_idle(request.session_key)
@@ -95,7 +103,8 @@ async def _run_turn(
                     action=result.action,
                     url=result.url,
                 )
-                trace.finish(response)
+                turn_cost = _cost(services, usage, key, request, response, held)
+                trace.finish(response, usage=turn_cost.fields())
             services.sessions.stored(request.session_key)
         status = 200
         return response
@@ -130,6 +139,7 @@ async def _run_turn(
         )
         raise ApiError(500, f"Error interno del servidor (id: {ref})") from None
     finally:
+        cost = _cost(services, usage, key, request, response, held)
         elapsed = time.perf_counter() - started
         services.metrics.turn(
             action=response.action if response else None,
@@ -146,5 +156,30 @@ async def _run_turn(
                 "agent_used": response.agent_used if response else None,
                 "id_empresa": request.company,
                 "latency_ms": round(elapsed * 1000, 1),
+                **cost.fields(),
+                "budget_exceeded": held,
             },
         )
+        if response is not None or usage.models or usage.agents:  # spent tokens count too
+            # shielded: a turn cancelled by its client still adds what it spent
+            await asyncio.shield(services.usage.record(cost, request.company))
+
+
+def _cost(
+    services: Services,
+    usage: TurnUsage,
+    key: Key,
+    request: ChatRequest,
+    outcome: Any,
+    held: bool,
+) -> TurnCost:
+    """The turn's tokens and cost (from the final state or the response)."""
+    action: str | None
+    agent: str | None
+    if isinstance(outcome, ChatResponse):
+        action, agent = outcome.action, outcome.agent_used
+    else:
+        action = agent = None
+    return services.usage.cost(
+        usage, key=key, company=request.company, action=action, agent=agent, held=held
+    )

@@ -160,7 +160,7 @@ async def test_openapi_declares_what_the_security_layer_answers(tmp_path: Path) 
                 ref = op["responses"][code]["content"]["application/json"]["schema"]["$ref"]
                 assert ref.endswith("/ErrorResponse"), (method, path, code)
             chat = path.startswith("/api/agent/chat")
-            admin = path.startswith(("/memory", "/config", "/metrics"))
+            admin = path.startswith(("/memory", "/config", "/metrics", "/usage"))
             assert ("security" in op) == (chat or admin), (method, path)
             assert ("401" in codes) == (chat or admin), (method, path)
             assert ("403" in codes) == admin, (method, path)
