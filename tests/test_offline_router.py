@@ -10,6 +10,8 @@ from graph.offline.business import split_sentences
 from graph.offline.router import route_offline
 from graph.offline.text import normalize_tokens, phonetic_key, same_stem
 
+pytestmark = pytest.mark.fast  # pure and in memory: part of `make test-fast`
+
 CONFIG = {
     "nombre_bot": "Valeria",
     "frase_saludo": "¡Hola! Soy Valeria de La Huerta Criolla, ¿en qué te ayudo hoy?",

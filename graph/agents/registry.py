@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -16,8 +16,14 @@ from graph.agents.breaker import CircuitOpenError
 from graph.agents.http import HttpAgent
 from graph.agents.mcp import CHAT_TOOL, McpAgent
 from graph.agents.resilience import AgentGuard, ResiliencePolicy
-from graph.agents.roster import Roster
-from graph.agents.transport import AgentCall, AgentError, AgentReply, AgentState
+from graph.agents.roster import AgentSpec, Roster
+from graph.agents.transport import (
+    AgentCall,
+    AgentError,
+    AgentReply,
+    AgentState,
+    AgentTransport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +45,18 @@ class AgentRegistry:
         policy: ResiliencePolicy,
         http: httpx.AsyncClient | None = None,
         observer: AgentObserver | None = None,
+        transports: Mapping[str, AgentTransport] | None = None,
     ) -> None:
+        """`transports` replaces the transport built from a spec, by agent name (the fast tests'
+        in-process agents); every call still goes through the same guard."""
         self.roster = roster
         self._observer = observer
         self._http = http or httpx.AsyncClient()
         self._owns_http = http is None
         connect = min(policy.timeout, 10)
-        self._agents: dict[str, McpAgent | HttpAgent] = {
-            spec.name: McpAgent(spec, connect)
-            if spec.transport == "mcp"
-            else HttpAgent(spec, self._http)
+        given = transports or {}
+        self._agents: dict[str, AgentTransport] = {
+            spec.name: given.get(spec.name) or _transport(spec, connect, self._http)
             for spec in roster.enabled
         }
         self._guards = {name: AgentGuard(policy) for name in self._agents}
@@ -88,7 +96,7 @@ class AgentRegistry:
     def resolved_mode(self, name: str, *, model: bool = True) -> Literal["chat", "tools"]:
         """How a turn talks to the agent: `tools` only for an MCP tool server and a model."""
         agent = self._agents[name]
-        if not model or isinstance(agent, HttpAgent):
+        if not model or not isinstance(agent, McpAgent):
             return "chat"
         return agent.resolved_mode()
 
@@ -174,6 +182,11 @@ class AgentRegistry:
     def _observe(self, name: str, ok: bool, started: float, reason: str | None) -> None:
         if self._observer is not None:
             self._observer.agent_call(name, ok, time.perf_counter() - started, reason)
+
+
+def _transport(spec: AgentSpec, connect: float, http: httpx.AsyncClient) -> AgentTransport:
+    """The transport a spec declares: an MCP session or a POST on the shared HTTP client."""
+    return McpAgent(spec, connect) if spec.transport == "mcp" else HttpAgent(spec, http)
 
 
 class _GuardedInterceptor:
