@@ -38,8 +38,10 @@ test: $(STAMP) browser lint
 ## live (only those are collected: importing the whole suite would cost more than running it).
 FAST_TESTS := tests/fast tests/test_offline_router.py tests/agents/test_parsing.py \
 	tests/agents/test_output_schema.py
+# pytest plugins the fast tier does not use: loading (and assertion-rewriting) them costs seconds
+FAST_NO_PLUGINS := -p no:langsmith_plugin -p no:schemathesis -p no:hypothesispytest
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider -m fast $(FAST_TESTS)
+	$(PY) -m pytest -q -p no:cacheprovider $(FAST_NO_PLUGINS) -m fast $(FAST_TESTS)
 
 ## lint: ruff (rules and format) and mypy over the whole tree; says which one failed
 lint: $(STAMP)

@@ -221,6 +221,10 @@ def context_client(
 
 
 # -- the graph ---------------------------------------------------------------------------------
+def _no_network(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"the fast tier made a network request: {request.url}")
+
+
 FAST_POLICY = ResiliencePolicy(
     timeout=5.0, max_attempts=3, backoff=0.0, breaker_threshold=3, breaker_reset=60.0
 )
@@ -287,8 +291,9 @@ class Bot:
         self.models = Models(model)
         self.model = model
         self.saver = saver or InMemorySaver()
+        nowhere = httpx.AsyncClient(transport=httpx.MockTransport(_no_network))  # no TLS setup
         self.registry = AgentRegistry(
-            roster, policy, observer=self.observer, transports=self.agents
+            roster, policy, http=nowhere, observer=self.observer, transports=self.agents
         )
         self.deps = GraphDeps(
             agents=self.registry,
