@@ -7,6 +7,7 @@ import pytest
 from langchain_core.messages import AIMessage
 
 from graph.agents.resilience import ResiliencePolicy
+from graph.agents.roster import AgentSpec
 from graph.agents.transport import (
     AgentBusy,
     AgentFailed,
@@ -187,3 +188,29 @@ async def test_an_agent_url_is_kept_only_for_its_turn() -> None:
     first, second = await bot.talk(BOOKING, "para 4 personas")
     assert first.values["url"] == "https://x.test/c.pdf"
     assert second.values["url"] is None
+
+
+async def test_ready_states_come_from_each_transport_and_breaker() -> None:
+    names = ("reserva", "cita", "venta")
+    specs = [AgentSpec(n, f"http://{n}.test", enabled=n != "venta") for n in names]
+    agents = {"reserva": FakeAgent([AgentFailed("http_500")]), "cita": FakeAgent(up=False)}
+    bot = Bot(agents, specs=specs)
+    assert await bot.registry.states() == {
+        "reserva": "ok",
+        "cita": "unreachable",
+        "venta": "disabled",
+    }
+    for _ in range(3):
+        await bot.turn(BOOKING)
+    assert (await bot.registry.states())["reserva"] == "circuit_open"
+
+
+async def test_the_registry_starts_and_closes_every_given_transport() -> None:
+    bot = Bot()
+    await bot.registry.start()
+    await bot.registry.aclose()
+    assert {name: (a.started, a.closed) for name, a in bot.agents.items()} == {
+        "reserva": (1, 1),
+        "cita": (1, 1),
+        "venta": (1, 1),
+    }

@@ -94,18 +94,27 @@ async def test_a_turn_without_deadline_gives_the_agent_the_policy_timeout() -> N
 
 
 class SlowRefusal(FakeAgent):
-    """Refuses every connection, each after 0.2 s (a retryable error that costs time)."""
+    """Refuses every connection, each after 0.2 s (a retryable error that costs time); records
+    when each attempt started."""
+
+    starts: list[float]
 
     async def chat(self, call: AgentCall, timeout: float) -> AgentReply:
+        self.starts = [*getattr(self, "starts", []), time.monotonic()]
         self.calls.append((call, timeout))
         await asyncio.sleep(0.2)
         raise AgentUnreachable("ConnectError")
 
 
 async def test_no_retry_starts_after_the_deadline() -> None:
-    bot = Bot({"reserva": SlowRefusal()})
-    turn = await bot.turn(BOOKING, deadline=soon(0.3))
-    assert len(bot.agents["reserva"].calls) == 2  # a third attempt would start after 0.4 s
+    agent = SlowRefusal()
+    bot = Bot({"reserva": agent})
+    deadline = soon(0.3)
+    turn = await bot.turn(BOOKING, deadline=deadline)
+    assert 1 <= len(agent.calls) < 3  # without the deadline: 3 attempts (FAST_POLICY)
+    assert all(start < deadline for start in agent.starts)
+    for start, (_, timeout) in zip(agent.starts, agent.calls, strict=True):
+        assert timeout <= deadline - start + 0.01  # given only what was left (± scheduling)
     assert turn.outcome()[1] == "respond"
     assert bot.events.seen == [("turn_timeout",)]
 
