@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 FILE ?= ../shared/data/routing_es.jsonl
 TEST_WORKERS ?= 3
 
-.PHONY: install run playground serve test lint browser promtool eval demo bench studio clean
+.PHONY: install run playground serve test test-fast lint browser promtool eval demo bench studio clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,16 @@ serve: $(STAMP)
 ## test: the linters, then the whole test suite over TEST_WORKERS processes (fails when no test ran)
 test: $(STAMP) browser promtool lint
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
+
+## test-fast: the fast tier alone: the graph in memory and pure units, no PostgreSQL, Redis,
+## browser or subprocess; under a minute on 2 cores. FAST_TESTS lists where tests marked `fast`
+## live (only those are collected: importing the whole suite would cost more than running it).
+FAST_TESTS := tests/fast tests/test_offline_router.py tests/agents/test_parsing.py \
+	tests/agents/test_output_schema.py
+# pytest plugins the fast tier does not use: loading (and assertion-rewriting) them costs seconds
+FAST_NO_PLUGINS := -p no:langsmith_plugin -p no:schemathesis -p no:hypothesispytest
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider $(FAST_NO_PLUGINS) -m fast $(FAST_TESTS)
 
 ## lint: ruff (rules and format) and mypy over the whole tree; says which one failed
 lint: $(STAMP)

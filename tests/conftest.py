@@ -176,3 +176,41 @@ def storage(request: pytest.FixtureRequest) -> dict[str, Any]:
     if request.param == "sqlite":
         return {}
     return {"DATABASE_URL": request.getfixturevalue("pg_url")}
+
+
+# -- tiers: markers from the fixtures a test uses ----------------------------------------------
+PG_FIXTURES = frozenset({"pg_dsn", "pg_url"})
+REDIS_FIXTURES = frozenset({"redis_url", "redis_clean"})
+BROWSER_FIXTURES = frozenset({"browser"})
+PROCESS_FIXTURES = frozenset(
+    {"start_app", "openai_stub_server", "chat_agent", "tool_agent", "context_server_session"}
+)
+FAST_DIR = Path(__file__).resolve().parent / "fast"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test's tier: `fast` (tests/fast/ and files marked so: in memory, no service,
+    no process), else `slow`; and `pg`, `redis`, `browser` by the fixtures it uses.
+
+    A fast test that asks for a service or a process is a collection error, so the fast tier
+    stays runnable without PostgreSQL, Redis, Chromium or subprocesses.
+    """
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        if used & PG_FIXTURES or (callspec and callspec.params.get("storage") == "postgres"):
+            item.add_marker(pytest.mark.pg)
+        if used & REDIS_FIXTURES:
+            item.add_marker(pytest.mark.redis)
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if FAST_DIR in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.fast)
+        if item.get_closest_marker("fast") is None:
+            item.add_marker(pytest.mark.slow)
+            continue
+        heavy = used & (PG_FIXTURES | REDIS_FIXTURES | BROWSER_FIXTURES | PROCESS_FIXTURES)
+        if heavy or any(item.get_closest_marker(m) for m in ("pg", "redis", "browser")):
+            raise pytest.UsageError(
+                f"{item.nodeid} is in the fast tier but uses {sorted(heavy) or 'a service'}"
+            )

@@ -1,15 +1,15 @@
 """Unit tests of the offline router: one rule at a time, on a restaurant and a dental-clinic bot."""
 
-import time
-
 import pytest
 
 from graph.agents.roster import REFERENCE_AGENTS, AgentSpec, reference_roster
 from graph.bot_config import BotConfig
 from graph.decision import RouteDecision
 from graph.offline.business import split_sentences
-from graph.offline.router import route_offline
+from graph.offline.router import MAX_CHARS, route_offline
 from graph.offline.text import normalize_tokens, phonetic_key, same_stem
+
+pytestmark = pytest.mark.fast  # pure and in memory: part of `make test-fast`
 
 CONFIG = {
     "nombre_bot": "Valeria",
@@ -346,7 +346,9 @@ def test_normalization_helpers() -> None:
     assert not same_stem(phonetic_key("cancelar"), phonetic_key("cancha"))
 
 
-def test_deterministic_and_fast() -> None:
+def test_deterministic_and_bounded() -> None:
+    """Same answer every time, and the work is bounded: nothing past MAX_CHARS is read (its
+    cost per turn is measured by `make bench`, not asserted against a clock here)."""
     messages = [
         "hola",
         "quiero reservar una mesa",
@@ -356,11 +358,12 @@ def test_deterministic_and_fast() -> None:
         "gracias, eso es todo",
     ] * 50
     first = [route(m, active="reserva").model_dump() for m in messages]
-    start = time.perf_counter()
     second = [route(m, active="reserva").model_dump() for m in messages]
-    per_call_ms = 1000 * (time.perf_counter() - start) / len(messages)
     assert first == second
-    assert per_call_ms < 1.0
+    head = "quiero reservar una mesa para cuatro " * 40
+    assert len(head) > MAX_CHARS
+    for tail in ("", " y también comprar y cancelar una cita" * 500):
+        assert route(head + tail) == route(head[:MAX_CHARS])
 
 
 def test_never_raises_on_odd_input() -> None:

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any, Literal, Protocol
 
@@ -21,7 +21,13 @@ from graph.agents.mcp import CHAT_TOOL, McpTransport
 from graph.agents.probes import ProbeCache
 from graph.agents.resilience import AgentGuard, ResiliencePolicy
 from graph.agents.roster import AgentSpec, Roster
-from graph.agents.transport import AgentCall, AgentError, AgentHealth, AgentReply
+from graph.agents.transport import (
+    AgentCall,
+    AgentError,
+    AgentHealth,
+    AgentReply,
+    AgentTransport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +52,19 @@ class AgentRegistry:
         *,
         max_response_bytes: int = DEFAULT_LIMIT,
         probe_interval: float = 5.0,
+        transports: Mapping[str, AgentTransport] | None = None,
     ) -> None:
+        """`transports` replaces the transport built from a spec, by agent name (the fast tests'
+        in-process agents); every call still goes through the same guard."""
         self.roster = roster
         self._observer = observer
         self._http = http or httpx.AsyncClient()
         self._owns_http = http is None
-        self._agents: dict[str, McpTransport | HttpTransport] = {
-            spec.name: McpTransport(
-                spec, min(_policy(policy, spec).timeout, 10), self._http, max_response_bytes
-            )
-            if spec.transport == "mcp"
-            else HttpTransport(spec, self._http, max_response_bytes)
+        given = transports or {}
+        self._specs = {spec.name: spec for spec in roster.enabled}
+        self._agents: dict[str, AgentTransport] = {
+            spec.name: given.get(spec.name)
+            or _transport(spec, _policy(policy, spec), self._http, max_response_bytes)
             for spec in roster.enabled
         }
         self._guards = {
@@ -103,7 +111,7 @@ class AgentRegistry:
     def resolved_mode(self, name: str, *, model: bool = True) -> Literal["chat", "tools"]:
         """How a turn talks to the agent: `tools` only for an MCP tool server and a model."""
         agent = self._agents[name]
-        if not model or isinstance(agent, HttpTransport):
+        if not model or not isinstance(agent, McpTransport):
             return "chat"
         return agent.resolved_mode()
 
@@ -134,8 +142,7 @@ class AgentRegistry:
 
     def spec(self, name: str) -> AgentSpec | None:
         """An enabled agent's spec (None when it is not enabled)."""
-        agent = self._agents.get(name)
-        return agent.spec if agent is not None else None
+        return self._specs.get(name)
 
     def timeout(self, name: str) -> float:
         """An enabled agent's per-attempt timeout (AGENT_<KEY>_TIMEOUT, else AGENT_TIMEOUT)."""
@@ -225,6 +232,15 @@ class AgentRegistry:
 def _policy(policy: ResiliencePolicy, spec: AgentSpec) -> ResiliencePolicy:
     """The global policy with the agent's own timeout and retry widening."""
     return replace(policy, timeout=spec.timeout or policy.timeout, retry_on=spec.retry_on)
+
+
+def _transport(
+    spec: AgentSpec, policy: ResiliencePolicy, http: httpx.AsyncClient, max_response_bytes: int
+) -> AgentTransport:
+    """The transport a spec declares: an MCP session or a POST on the shared HTTP client."""
+    if spec.transport == "mcp":
+        return McpTransport(spec, min(policy.timeout, 10), http, max_response_bytes)
+    return HttpTransport(spec, http, max_response_bytes)
 
 
 class _GuardedInterceptor:

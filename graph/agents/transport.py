@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 AgentHealth = Literal["ok", "circuit_open", "unreachable", "disabled"]
 
@@ -74,3 +74,15 @@ class AgentTooLarge(AgentFailed):
 
 class AgentRejected(AgentError):
     """The agent refused the request (a 4xx, an `isError` result): a configuration problem."""
+
+
+class AgentTransport(Protocol):
+    """What the registry needs of one agent's transport (MCP, HTTP, or an in-process test fake)."""
+
+    async def start(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+    async def chat(self, call: AgentCall, timeout: float) -> AgentReply: ...
+
+    async def reachable(self) -> bool: ...

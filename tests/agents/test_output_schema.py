@@ -8,6 +8,8 @@ from mcp.types import CallToolResult, TextContent, Tool
 from graph.agents.output_schema import OutputSchemas
 from graph.agents.transport import AgentFailed
 
+pytestmark = pytest.mark.fast  # pure and in memory: part of `make test-fast`
+
 REPLY_SCHEMA = {
     "type": "object",
     "properties": {"reply": {"type": "string"}, "url": {"type": ["string", "null"]}},

@@ -16,6 +16,8 @@ from mcp_agents.common.dialogue import (
 )
 from mcp_agents.common.text import Option, best_matches, normalize
 
+pytestmark = pytest.mark.fast  # pure and in memory: part of `make test-fast`
+
 THURSDAY = date(2026, 11, 26)
 
 

@@ -79,15 +79,19 @@ def test_a_result_its_output_schema_refuses_is_a_fallback_not_retried(
 def test_timeout_bounds_a_hanging_agent(start_app: StartApp, chat_agent: AgentFactory) -> None:
     agent = chat_agent("reserva")
     app = start_app(
-        agents={"reserva": agent.url}, LLM_MODE="offline", MCP_TIMEOUT=0.5, MCP_MAX_RETRIES=2
+        agents={"reserva": agent.url},
+        LLM_MODE="offline",
+        MCP_TIMEOUT=0.5,
+        MCP_MAX_RETRIES=2,
+        TURN_TIMEOUT=60,
     )
     agent.control(hang_next=1)
-    started = time.monotonic()
     body = app.chat(BOOK, session_id="t1").json()
-    assert time.monotonic() - started < 4
     assert body["action"] == "respond" and body["reply"] == FALLBACK
     assert agent.stats()["rpc"]["tools/call"] == 1  # sent, then timed out: not sent again
-    assert app.metrics()["agent_failures"] == {"reserva": 1}
+    metrics = app.metrics()
+    assert metrics["agent_failures"] == {"reserva": 1}
+    assert metrics["turn_timeouts"] == 0  # cut by MCP_TIMEOUT, not by the turn's deadline
     # the session is reopened and the agent answers the next turn
     assert app.chat(BOOK, session_id="t1").json()["action"] == "delegate"
 

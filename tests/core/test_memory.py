@@ -94,7 +94,7 @@ def test_business_context_is_cached_per_company(
 def test_slow_business_context_is_skipped_within_its_timeout(
     start_app: StartApp, openai_stub: OpenAIStub, context_server: ContextServer
 ) -> None:
-    context_server.delay = 5
+    context_server.delay = 20  # far past the 0.5 s timeout
     app = start_app(
         CONTEXTO_NEGOCIO_ENDPOINT=context_server.url,
         CONTEXTO_NEGOCIO_TIMEOUT=0.5,
@@ -103,8 +103,9 @@ def test_slow_business_context_is_skipped_within_its_timeout(
     openai_stub.set_handler(lambda req: route_json("respond", reply="ok"))
     started = time.monotonic()
     r = app.chat("hola", session_id="s1")
-    assert r.status_code == 200 and time.monotonic() - started < 3
-    assert "(sin información)" in openai_stub.messages_text(-1)
+    assert r.status_code == 200 and r.json()["reply"] == "ok"
+    assert "(sin información)" in openai_stub.messages_text(-1)  # routed without it
+    assert time.monotonic() - started < context_server.delay / 2  # it did not wait for it
 
 
 def test_unreachable_business_context_does_not_break_the_turn(start_app: StartApp) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import httpx
 
@@ -78,9 +77,9 @@ def test_client_leaving_mid_stream_leaves_no_lock_and_no_half_turn(
         for line in response.iter_lines():
             if line.startswith("event: delegating"):
                 break  # leave while the agent is working
-    started = time.monotonic()
+    # no lock left behind: a held one would make this a 409 after SESSION_LOCK_TIMEOUT
     follow = app.chat("y para mañana a las 5", "st4")
-    assert follow.status_code == 200 and time.monotonic() - started < 5
+    assert follow.status_code == 200, follow.text
     # the abandoned turn was completed and stored whole, before the next one
     stats = app.client.get("/memory/stats").json()["sessions"]
     assert stats["st4"] == 2

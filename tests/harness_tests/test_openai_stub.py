@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import httpx
@@ -150,11 +149,9 @@ async def test_error_surfaces(openai_stub: OpenAIStub) -> None:
 async def test_delay_and_hang_time_out(openai_stub: OpenAIStub) -> None:
     openai_stub.enqueue(delay(2, then=text("tarde")), hang(), delay(0.2, then=text("ok")))
     model = openai_stub.chat_model(timeout=0.4)
-    for _ in range(2):
-        started = time.monotonic()
+    for _ in range(2):  # a late answer ("tarde") or none: the client's 0.4 s timeout fires
         with pytest.raises(openai.APITimeoutError):
             await model.ainvoke("x")
-        assert time.monotonic() - started < 1.5
     assert (await model.ainvoke("x")).content == "ok"
 
 

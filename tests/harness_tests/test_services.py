@@ -76,6 +76,10 @@ def test_server_process_lifecycle(tmp_path: Path) -> None:
     assert proc.returncode == -9
 
 
+SILENT_FOR = 30
+"""How long the silent process sleeps: far past its 0.5 s ready timeout."""
+
+
 def test_server_process_errors_show_log_tail(tmp_path: Path) -> None:
     crash = ServerProcess(
         [sys.executable, "-c", "print('boom: bad config'); raise SystemExit(2)"],
@@ -86,7 +90,7 @@ def test_server_process_errors_show_log_tail(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="(?s)exited with code 2.*boom: bad config"):
         crash.start()
     silent = ServerProcess(
-        [sys.executable, "-c", "import time; print('waiting'); time.sleep(30)"],
+        [sys.executable, "-c", f"import time; print('waiting'); time.sleep({SILENT_FOR})"],
         name="silent",
         log_dir=tmp_path,
         ready_url=f"http://127.0.0.1:{free_port()}/",
@@ -95,4 +99,5 @@ def test_server_process_errors_show_log_tail(tmp_path: Path) -> None:
     started = time.monotonic()
     with pytest.raises(RuntimeError, match="(?s)not ready.*waiting"):
         silent.start()
-    assert not silent.alive and time.monotonic() - started < 5
+    # given up after its ready timeout (0.5 s), not after the process's own SILENT_FOR seconds
+    assert not silent.alive and time.monotonic() - started < SILENT_FOR / 2

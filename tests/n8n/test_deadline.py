@@ -19,9 +19,13 @@ from harness.orchestrator import StartApp, model_settings
 from tests.n8n.helpers import SESSION, agent_env, post, read_events, today_body
 
 TURN_TIMEOUT = 1.0
-MARGIN = 1.5
-"""Seconds past the deadline the answer may take (scheduling on a shared 2-core machine); the
-slow parts below take 3 s or more, so an answer within it proves they were cut."""
+SLOW = 8.0
+"""How long the slow parts below take (an agent, a tool, the business context): far past the
+deadline."""
+MARGIN = 4.0
+"""Seconds past the deadline the answer may take: wide (scheduling on a shared, loaded 2-core
+machine), yet TURN_TIMEOUT + MARGIN stays well under SLOW, so an answer within it proves the slow
+part was cut. The fallback reply and the turn_timeouts count prove the deadline fired."""
 FALLBACK = "Déjame consultarlo con el equipo."
 LIMITS = {"TURN_TIMEOUT": TURN_TIMEOUT, "SESSION_LOCK_TIMEOUT": 2}
 
@@ -36,7 +40,7 @@ def assert_fallback(r: httpx.Response, elapsed: float) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["reply"] == FALLBACK
     assert (r.json()["action"], r.json()["agent_used"], r.json()["url"]) == ("respond", None, None)
-    assert elapsed < TURN_TIMEOUT + MARGIN, elapsed
+    assert elapsed < TURN_TIMEOUT + MARGIN < SLOW, elapsed
 
 
 def stored(app: Any, session: Any = SESSION) -> list[tuple[str, str]]:
@@ -52,7 +56,7 @@ def test_a_slow_agent_gives_the_fallback_by_the_deadline_and_the_next_turn_works
     settings = model_settings(openai_stub) if router == "model" else {"LLM_MODE": "offline"}
     app = start_app(**agent_env(agents), **LIMITS, **settings)
     openai_stub.set_handler(lambda req: route_json("delegate", "cita"))
-    agents["cita"].state.delay = 3
+    agents["cita"].state.delay = SLOW
     r, elapsed = timed_post(app, today_body("Quiero una cita para mañana"))
     assert_fallback(r, elapsed)
     assert len(agents["cita"].calls) == 1  # it was called (and cut), not skipped
@@ -62,12 +66,12 @@ def test_a_slow_agent_gives_the_fallback_by_the_deadline_and_the_next_turn_works
     assert "orquestador_turn_timeouts_total 1.0" in prom
     # stored as a respond turn of the orchestrator
     assert stored(app)[-2:] == [("user", "Quiero una cita para mañana"), ("assistant", FALLBACK)]
-    # the lock was released: the next turn of the session works at once
+    # the lock was released: the next turn of the session is answered while the first agent
+    # call is still running (a lock held until then would be a 409 after SESSION_LOCK_TIMEOUT)
     agents["cita"].state.delay = 0
-    r, elapsed = timed_post(app, today_body("¿Y para el lunes?"))
+    r = post(app, today_body("¿Y para el lunes?"))
     assert r.status_code == 200, r.text
     assert (r.json()["agent_used"], r.json()["action"]) == ("cita", "delegate")
-    assert elapsed < TURN_TIMEOUT
     assert stored(app)[-2:] == [("user", "¿Y para el lunes?"), ("assistant", r.json()["reply"])]
     assert app.metrics()["turn_timeouts"] == 1
 
@@ -76,21 +80,21 @@ def test_a_follow_up_sent_during_a_slow_turn_is_answered_not_409(
     start_app: StartApp, agents: dict[str, HttpAgent], storage: dict[str, Any]
 ) -> None:
     app = start_app(**agent_env(agents), **LIMITS, **storage, LLM_MODE="offline")
-    agents["cita"].state.delay = 3
+    agents["cita"].state.delay = SLOW
     with cf.ThreadPoolExecutor(2) as pool, httpx.Client(base_url=app.url, timeout=30) as client:
         first = pool.submit(client.post, "/api/agent/chat", json=today_body("Quiero una cita"))
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30
         while not agents["cita"].calls:  # the slow turn is at the agent
             assert time.monotonic() < deadline
             time.sleep(0.02)
         agents["cita"].state.delay = 0  # the follow-up's own call is quick
-        started = time.monotonic()
         second = client.post("/api/agent/chat", json=today_body("Es para mi hija, por favor"))
-        waited = time.monotonic() - started
         first_response = first.result()
     assert first_response.status_code == 200 and first_response.json()["reply"] == FALLBACK
-    assert second.status_code == 200, second.text  # queued behind the first, then answered
-    assert second.json()["agent_used"] == "cita" and waited < 2 * TURN_TIMEOUT + MARGIN
+    # queued behind the first (which ended at its deadline, long before the agent's SLOW
+    # seconds: waiting for those would be a 409 after SESSION_LOCK_TIMEOUT), then answered
+    assert second.status_code == 200, second.text
+    assert second.json()["agent_used"] == "cita"
     assert [c["body"]["message"] for c in agents["cita"].calls] == [
         "Quiero una cita",
         "Es para mi hija, por favor",
@@ -138,12 +142,12 @@ def test_direct_mode_and_the_stream_answer_the_fallback_too(
     app = start_app(
         **agent_env(agents), **LIMITS, ROUTING_MODE="direct", **model_settings(openai_stub)
     )
-    agents["venta"].state.delay = 3
+    agents["venta"].state.delay = SLOW
     started = time.monotonic()
     events = read_events(app, today_body("¿Cuánto cuesta?", modalidad="Ventas"))
     elapsed = time.monotonic() - started
     done = events[-1]
-    assert done[0] == "done" and elapsed < TURN_TIMEOUT + MARGIN
+    assert done[0] == "done" and elapsed < TURN_TIMEOUT + MARGIN < SLOW
     assert done[1] == {
         "reply": FALLBACK,
         "session_id": SESSION,
@@ -164,7 +168,7 @@ def test_a_slow_tool_of_a_tool_loop_is_cut_by_the_deadline(
         **LIMITS,
         **model_settings(openai_stub),
     )
-    agent.control(delay=3)
+    agent.control(delay=SLOW)
     openai_stub.enqueue(route_json("delegate", "reserva"), tool_calls([("listar_servicios", {})]))
     r, elapsed = timed_post(app, today_body("¿Qué servicios tienen?", modalidad="Reservas"))
     agent.control(delay=0)
@@ -186,7 +190,7 @@ def test_a_slow_business_context_does_not_push_the_turn_past_its_deadline(
         **model_settings(openai_stub),
     )
     openai_stub.set_handler(lambda req: route_json("delegate", "cita"))
-    context_server.set_delay(3)
+    context_server.set_delay(SLOW)
     r, elapsed = timed_post(app, today_body("Quiero una cita"))
     assert_fallback(r, elapsed)
     assert context_server.calls == 1

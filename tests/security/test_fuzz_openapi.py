@@ -34,9 +34,9 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
 ]
-# examples per operation and generation mode; 10 operations x 2 modes -> a few hundred calls
+# examples per operation and generation mode; 10 operations x 2 modes -> a few hundred calls.
+# The run's cost is bounded by these counts (derandomized), not asserted against a clock.
 EXAMPLES = {"POST": 50, "GET": 12}
-BUDGET_SECONDS = 60
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +79,7 @@ def server(
         yield {"url": f"http://127.0.0.1:{port}", "admin": admin, "chat": key, "proc": proc}
 
 
+@pytest.mark.timeout(600)  # a few hundred real HTTP calls: only a hang safety net, not a budget
 def test_openapi_fuzzing_finds_no_5xx_and_no_schema_violation(server: dict[str, Any]) -> None:
     schema = schemathesis.openapi.from_url(server["url"] + "/openapi.json")
     operations = []
@@ -95,11 +96,13 @@ def test_openapi_fuzzing_finds_no_5xx_and_no_schema_violation(server: dict[str, 
     } <= labels, labels
     headers = {"X-API-Key": server["admin"]}
     calls: Counter[str] = Counter()
+    allowed: Counter[str] = Counter()
     statuses: Counter[int] = Counter()
     started = time.monotonic()
     for op in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             examples = EXAMPLES.get(op.method.upper(), 12)
+            allowed[op.label] += examples
 
             @hypothesis.settings(
                 max_examples=examples,
@@ -139,7 +142,8 @@ def test_openapi_fuzzing_finds_no_5xx_and_no_schema_violation(server: dict[str, 
     assert total >= 200, calls
     assert not [s for s in statuses if s >= 500], statuses
     assert 422 not in statuses
-    assert elapsed < BUDGET_SECONDS * 1.5, elapsed
+    over = {label: n for label, n in calls.items() if n > allowed[label]}
+    assert not over, (over, dict(allowed))  # the work stays within the example counts
 
 
 async def test_openapi_declares_what_the_security_layer_answers(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import statistics
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.orchestrator import RunningApp, StartApp
+from harness.orchestrator import StartApp
 from server.security.limit_store import BREAKER_THRESHOLD
 from server.settings import Settings
 
@@ -69,14 +68,6 @@ class Records(logging.Handler):
         self.records.append(record)
 
 
-def turn_seconds(app: RunningApp, session: str) -> float:
-    start = time.perf_counter()
-    r = app.chat("hola", session)
-    elapsed = time.perf_counter() - start
-    assert r.status_code == 200, r.text
-    return elapsed
-
-
 def test_hung_redis_opens_the_breaker_and_turns_keep_their_pace(
     start_app: StartApp, tmp_path: Path, silent_redis: SilentListener
 ) -> None:
@@ -101,22 +92,18 @@ def test_hung_redis_opens_the_breaker_and_turns_keep_their_pace(
         assert storage["backend"] == "redis" and storage["breaker"] == "open", storage
         assert storage["storage_errors"] == BREAKER_THRESHOLD, storage
 
-        # then a turn costs what it costs without Redis (interleaved, so noise hits both alike)
-        for i in range(3):  # warm both apps' code paths
-            turn_seconds(hung, f"w-{i}")
-            turn_seconds(plain, f"w-{i}")
-        hung_times, plain_times = [], []
+        # then no turn waits on Redis: a wait would end in a REDIS_TIMEOUT counted as a storage
+        # error; and 20 turns take less than the 20 timeouts they would have sat out
+        started = time.perf_counter()
         for i in range(20):
-            hung_times.append(turn_seconds(hung, f"s-{i}"))
-            plain_times.append(turn_seconds(plain, f"s-{i}"))
-        ratio = statistics.median(hung_times) / statistics.median(plain_times)
-        assert ratio < 2.0, (ratio, hung_times, plain_times)
-        # one hung Redis call (REDIS_TIMEOUT) is far more than a whole turn without Redis
-        assert statistics.median(plain_times) < hung.settings.REDIS_TIMEOUT
+            assert hung.chat("hola", f"s-{i}").status_code == 200
+        assert time.perf_counter() - started < 20 * hung.settings.REDIS_TIMEOUT
+        for i in range(20):
+            assert plain.chat("hola", f"s-{i}").status_code == 200
 
         after = hung.metrics()["rate_limit_storage"]
         assert after["breaker"] == "open" and after["storage_errors"] == BREAKER_THRESHOLD
-        assert after["fallbacks"] >= 2 * 23  # client + session decision of every later turn
+        assert after["fallbacks"] >= 2 * 20  # client + session decision of every later turn
         prom = hung.client.get("/metrics/prometheus").text
         assert "orquestador_rate_limit_breaker_state 2.0" in prom
         assert f"orquestador_rate_limit_storage_errors_total {BREAKER_THRESHOLD}.0" in prom
