@@ -11,7 +11,7 @@ from server.heap import startup_heap_frozen
 from server.logging_config import configure_logging
 from server.metrics import Metrics
 from server.request_ids import RequestIdMiddleware
-from server.routes import admin, chat, info, playground
+from server.routes import admin, chat, info, playground, webhooks
 from server.security import install_security
 from server.security.guard import build_guard
 from server.security.secrets import secret_values
@@ -62,6 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(info.router)
     app.include_router(playground.router)
+    app.include_router(webhooks.router)
     return app
 
 

@@ -24,6 +24,7 @@ from server.shutdown import Shutdown
 from server.storage.backend import CheckpointBackend, open_checkpointer
 from server.storage.locks import TurnLocks
 from server.storage.sessions import ConversationStore
+from server.webhooks.service import Webhooks, open_webhooks
 from server.worker_metrics import WorkerMetrics, open_worker_metrics
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class Services:
     """The figures of every uvicorn worker of this run (GET /metrics)."""
     inflight: set[asyncio.Task[Any]] = field(default_factory=set)
     """Turns running on behalf of streams (kept referenced until they finish)."""
+    webhooks: Webhooks | None = None
+    """Asynchronous turns and their reply webhook (None when no REPLY_WEBHOOK_URL is set)."""
 
 
 def build_registry(
@@ -118,6 +121,10 @@ async def open_services(
                 sessions.run_sweeper(locks, settings.SESSION_SWEEP_INTERVAL), name="ttl-sweeper"
             )
             stack.callback(sweeper.cancel)
+        shutdown = Shutdown(settings.SHUTDOWN_GRACE_SECONDS)
+        webhooks = await stack.enter_async_context(
+            open_webhooks(settings, metrics, backend, lambda: shutdown.draining)
+        )
         log.info(
             "orchestrator ready",
             extra={
@@ -137,6 +144,7 @@ async def open_services(
             security=security,
             models=models,
             modalidades=ModalidadTable(settings.MODALIDAD_AGENTS, settings.roster),
-            shutdown=Shutdown(settings.SHUTDOWN_GRACE_SECONDS),
+            shutdown=shutdown,
             service_metrics=service_metrics,
+            webhooks=webhooks,
         )

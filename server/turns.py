@@ -140,30 +140,37 @@ async def _timed_out(
 
 
 async def run_turn(
-    request: ChatRequest, services: Services, events: TurnEvents | None = None
+    request: ChatRequest,
+    services: Services,
+    events: TurnEvents | None = None,
+    timeout: float | None = None,
 ) -> ChatResponse:
-    """Run one turn and record it in the metrics; errors become ApiError with Spanish details."""
+    """Run one turn and record it in the metrics; errors become ApiError with Spanish details.
+
+    `timeout` is the turn's deadline in seconds (TURN_TIMEOUT when None; asynchronous turns
+    pass ASYNC_TURN_TIMEOUT)."""
     with masked_in_logs(request.company_key):
-        return await _run_turn(request, services, events)
+        return await _run_turn(request, services, events, timeout)
 
 
 async def _run_turn(
-    request: ChatRequest, services: Services, events: TurnEvents | None
+    request: ChatRequest, services: Services, events: TurnEvents | None, timeout: float | None
 ) -> ChatResponse:
     started = time.perf_counter()
     status, response = 500, None
     settings = services.settings
+    turn_timeout = settings.TURN_TIMEOUT if timeout is None else timeout
     try:
         check_request(request, services)
         async with services.locks.hold(request.session_key, settings.SESSION_LOCK_TIMEOUT):
-            deadline = time.monotonic() + settings.TURN_TIMEOUT
+            deadline = time.monotonic() + turn_timeout
             context = turn_context(request, services, deadline)
             if services.backend.health is not None:
                 services.backend.health.require_file()  # never write into a deleted SQLite file
             await services.sessions.expire_if_idle(request.session_key)
             with turn_trace(request, settings) as trace:
                 try:
-                    async with asyncio.timeout(settings.TURN_TIMEOUT + DEADLINE_MARGIN):
+                    async with asyncio.timeout(turn_timeout + DEADLINE_MARGIN):
                         state = await _run_graph(request, services, context, events)
                 except TimeoutError:
                     log.error("turn overran its deadline; answered with the fallback phrase")

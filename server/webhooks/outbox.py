@@ -1,0 +1,480 @@
+"""The durable outbox: one table in the checkpoint database holding every asynchronous turn
+from its acceptance until its event is delivered (or kept as failed).
+
+A row's life: `accepted` (the 202 was sent; the turn runs in the process that owns the row and
+renews its lease) → `ready` (the event's exact body written; delivered by any worker that
+claims it with a lease) → `delivered`, or `failed` after WEBHOOK_MAX_ATTEMPTS or a 4xx. Only
+the head of each conversation (the lowest `seq` of its rows still `accepted` or `ready`) can be
+claimed, so events of one conversation are delivered one at a time, in acceptance order. An
+`accepted` row whose lease ran out (its process died) becomes an `event: "error"` asking the
+flow to send the message again. No key, config or URL is ever written here.
+"""
+
+import asyncio
+import json
+import re
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from psycopg_pool import AsyncConnectionPool
+
+from server.storage.sqlite_saver import BUSY_TIMEOUT, SqliteThread
+from server.webhooks.payloads import RESTARTED, EventMeta, error_body
+
+TABLE = "orquestador_outbox"
+PENDING = "('accepted', 'ready')"
+
+SQLITE_DDL = (
+    f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    delivery_id TEXT NOT NULL UNIQUE,
+    conversation TEXT NOT NULL,
+    id_empresa INTEGER NOT NULL,
+    session_id TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    event TEXT,
+    message TEXT,
+    body BLOB,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at REAL NOT NULL,
+    lease_until REAL NOT NULL,
+    owner TEXT,
+    last_status INTEGER,
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL)""",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_pending ON {TABLE} (conversation, seq) "
+    f"WHERE state IN {PENDING}",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_state ON {TABLE} (state, seq)",
+)
+POSTGRES_DDL = (
+    f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+    seq bigserial PRIMARY KEY,
+    delivery_id text NOT NULL UNIQUE,
+    conversation text NOT NULL,
+    id_empresa bigint NOT NULL,
+    session_id text NOT NULL,
+    request_id text NOT NULL,
+    state text NOT NULL,
+    event text,
+    message text,
+    body bytea,
+    attempts integer NOT NULL DEFAULT 0,
+    next_at double precision NOT NULL,
+    lease_until double precision NOT NULL,
+    owner text,
+    last_status integer,
+    last_error text,
+    created_at double precision NOT NULL,
+    updated_at double precision NOT NULL)""",
+    *SQLITE_DDL[1:],
+)
+
+HEADS = f"""SELECT o.delivery_id, o.state, o.id_empresa, o.session_id, o.request_id, o.message,
+    o.body, o.attempts, o.created_at
+FROM {TABLE} o
+WHERE o.state IN {PENDING} AND o.lease_until <= :now AND o.next_at <= :now
+  AND NOT EXISTS (SELECT 1 FROM {TABLE} p WHERE p.conversation = o.conversation
+                  AND p.state IN {PENDING} AND p.seq < o.seq)
+ORDER BY o.seq LIMIT :limit"""
+ANY_HEAD = f"""SELECT 1 FROM {TABLE} o
+WHERE o.state IN {PENDING} AND o.lease_until <= :now AND o.next_at <= :now LIMIT 1"""
+RECOVER = f"""UPDATE {TABLE} SET state = 'ready', event = 'error', body = :body, message = NULL,
+    updated_at = :now WHERE delivery_id = :delivery_id AND state = 'accepted'"""
+CLAIM = f"""UPDATE {TABLE} SET lease_until = :lease, owner = :owner, attempts = attempts + 1,
+    updated_at = :now WHERE delivery_id = :delivery_id"""
+INSERT = f"""INSERT INTO {TABLE} (delivery_id, conversation, id_empresa, session_id, request_id,
+    state, message, next_at, lease_until, owner, created_at, updated_at)
+VALUES (:delivery_id, :conversation, :id_empresa, :session_id, :request_id, 'accepted',
+    :message, :now, :lease, :owner, :now, :now)"""
+COMPLETE = f"""UPDATE {TABLE} SET state = 'ready', event = :event, body = :body, message = NULL,
+    next_at = :now, lease_until = 0, updated_at = :now
+WHERE delivery_id = :delivery_id AND state = 'accepted'"""
+RENEW = f"""UPDATE {TABLE} SET lease_until = :lease
+WHERE owner = :owner AND state = 'accepted' AND delivery_id IN ({{ids}})"""
+DELIVERED = f"""UPDATE {TABLE} SET state = 'delivered', last_status = :status, last_error = NULL,
+    lease_until = 0, updated_at = :now WHERE delivery_id = :delivery_id"""
+RETRY_LATER = f"""UPDATE {TABLE} SET next_at = :next_at, last_status = :status,
+    last_error = :error, lease_until = 0, updated_at = :now WHERE delivery_id = :delivery_id"""
+FAILED = f"""UPDATE {TABLE} SET state = 'failed', last_status = :status, last_error = :error,
+    lease_until = 0, updated_at = :now WHERE delivery_id = :delivery_id"""
+RESEND = f"""UPDATE {TABLE} SET state = 'ready', attempts = 0, next_at = :now, lease_until = 0,
+    last_error = NULL, updated_at = :now WHERE delivery_id = :delivery_id AND state = 'failed'"""
+LIST_FAILED = f"""SELECT delivery_id, id_empresa, session_id, request_id, event, attempts,
+    last_status, last_error, created_at, updated_at
+FROM {TABLE} WHERE state = 'failed' ORDER BY seq LIMIT :limit"""
+ONE = f"""SELECT delivery_id, state, id_empresa, session_id, request_id, event, attempts,
+    last_status, last_error, next_at, created_at, updated_at, body
+FROM {TABLE} WHERE delivery_id = :delivery_id"""
+BY_REQUEST = f"""SELECT delivery_id, state, id_empresa, session_id, request_id, event, attempts,
+    last_status, last_error, next_at, created_at, updated_at, body
+FROM {TABLE} WHERE request_id = :request_id ORDER BY seq DESC LIMIT 10"""
+STATS = f"""SELECT COUNT(*) AS backlog, MIN(created_at) AS oldest FROM {TABLE}
+WHERE state IN {PENDING}"""
+FAILED_COUNT = f"SELECT COUNT(*) AS failed FROM {TABLE} WHERE state = 'failed'"
+PURGE = f"DELETE FROM {TABLE} WHERE state = 'delivered' AND updated_at < :before"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """An asynchronous turn accepted with a 202: what its row holds (never a key or config)."""
+
+    delivery_id: str
+    request_id: str
+    id_empresa: int
+    session_id: str | int
+    session_key: str
+    message: str
+
+    @property
+    def conversation(self) -> str:
+        """The ordering key: company and session id."""
+        return f"{self.id_empresa}:{self.session_key}"
+
+    @property
+    def meta(self) -> EventMeta:
+        return EventMeta(self.delivery_id, self.request_id, self.id_empresa, self.session_id)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row this worker holds the lease of: deliver `body` to the company's URL."""
+
+    delivery_id: str
+    id_empresa: int
+    request_id: str
+    body: bytes
+    attempts: int
+    """Attempts including this one."""
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Rows not yet delivered (accepted or ready), the oldest one's age, and failed rows."""
+
+    size: int
+    oldest_age: float
+    failed: int
+
+
+def _recovered(row: dict[str, Any]) -> bytes:
+    """The error event of an accepted turn whose process died before it answered."""
+    meta = EventMeta(
+        row["delivery_id"], row["request_id"], row["id_empresa"], json.loads(row["session_id"])
+    )
+    return error_body(503, RESTARTED, row["message"], meta)
+
+
+def _params(accepted: Accepted, now: float, lease: float, owner: str) -> dict[str, Any]:
+    return {
+        "delivery_id": accepted.delivery_id,
+        "conversation": accepted.conversation,
+        "id_empresa": accepted.id_empresa,
+        "session_id": json.dumps(accepted.session_id),
+        "request_id": accepted.request_id,
+        "message": accepted.message,
+        "now": now,
+        "lease": lease,
+        "owner": owner,
+    }
+
+
+def _row_view(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as the admin endpoints show it (session id in its JSON type, body decoded)."""
+    view = dict(row)
+    view["session_id"] = json.loads(view["session_id"])
+    if "body" in view:
+        body = view.pop("body")
+        view["body"] = json.loads(bytes(body)) if body is not None else None
+    return view
+
+
+class Outbox(Protocol):
+    """The outbox's operations (SQLite or PostgreSQL)."""
+
+    kind: str
+
+    async def accept(self, accepted: Accepted, lease: float, owner: str) -> None: ...
+    async def complete(self, delivery_id: str, event: str, body: bytes) -> bool: ...
+    async def renew(self, ids: list[str], lease: float, owner: str) -> None: ...
+    async def claim(self, limit: int, lease: float, owner: str) -> list[Claimed]: ...
+    async def delivered(self, delivery_id: str, status: int) -> None: ...
+    async def retry_later(
+        self, delivery_id: str, next_at: float, status: int | None, error: str
+    ) -> None: ...
+    async def failed(self, delivery_id: str, status: int | None, error: str) -> None: ...
+    async def resend(self, delivery_id: str) -> bool: ...
+    async def list_failed(self, limit: int) -> list[dict[str, Any]]: ...
+    async def get(self, delivery_id: str) -> dict[str, Any] | None: ...
+    async def by_request(self, request_id: str) -> list[dict[str, Any]]: ...
+    async def backlog(self) -> Backlog: ...
+    async def purge(self, before: float) -> int: ...
+
+
+class SqliteOutbox:
+    """The outbox in the SQLite checkpoint file, on a connection and thread of its own.
+
+    A claim is one `BEGIN IMMEDIATE` transaction (SQLite's single writer: two processes never
+    claim the same row); an idle poll is a read, no write lock taken."""
+
+    kind = "sqlite"
+
+    def __init__(self, db: SqliteThread) -> None:
+        self._db = db
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: Path) -> AsyncIterator["SqliteOutbox"]:
+        def connect() -> sqlite3.Connection:
+            conn = sqlite3.connect(
+                str(path), timeout=BUSY_TIMEOUT, check_same_thread=False, isolation_level=None
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            for statement in SQLITE_DDL:
+                conn.execute(statement)
+            return conn
+
+        executor = ThreadPoolExecutor(1, thread_name_prefix="outbox")
+        try:
+            conn = await asyncio.get_running_loop().run_in_executor(executor, connect)
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        db = SqliteThread(conn, executor)
+        try:
+            yield cls(db)
+        finally:
+            await db.close()
+
+    async def _exec(self, sql: str, params: dict[str, Any]) -> int:
+        def run() -> int:
+            return self._db.conn.execute(sql, params).rowcount
+
+        return await self._db.run(run)
+
+    async def _fetch(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        def run() -> list[dict[str, Any]]:
+            return [dict(row) for row in self._db.conn.execute(sql, params).fetchall()]
+
+        return await self._db.run(run)
+
+    async def accept(self, accepted: Accepted, lease: float, owner: str) -> None:
+        await self._exec(INSERT, _params(accepted, time.time(), lease, owner))
+
+    async def complete(self, delivery_id: str, event: str, body: bytes) -> bool:
+        params = {"delivery_id": delivery_id, "event": event, "body": body, "now": time.time()}
+        return await self._exec(COMPLETE, params) == 1
+
+    async def renew(self, ids: list[str], lease: float, owner: str) -> None:
+        names = {f"id{i}": value for i, value in enumerate(ids)}
+        sql = RENEW.format(ids=", ".join(f":{name}" for name in names))
+        await self._exec(sql, {"lease": lease, "owner": owner, **names})
+
+    async def claim(self, limit: int, lease: float, owner: str) -> list[Claimed]:
+        def run() -> list[Claimed]:
+            conn = self._db.conn
+            now = time.time()
+            if conn.execute(ANY_HEAD, {"now": now}).fetchone() is None:
+                return []  # idle: a read only, no write lock taken
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                claimed = _claim_rows(conn, limit, lease, owner, time.time())
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return claimed
+
+        return await self._db.run(run)
+
+    async def delivered(self, delivery_id: str, status: int) -> None:
+        params = {"delivery_id": delivery_id, "status": status, "now": time.time()}
+        await self._exec(DELIVERED, params)
+
+    async def retry_later(
+        self, delivery_id: str, next_at: float, status: int | None, error: str
+    ) -> None:
+        params = {
+            "delivery_id": delivery_id,
+            "next_at": next_at,
+            "status": status,
+            "error": error,
+            "now": time.time(),
+        }
+        await self._exec(RETRY_LATER, params)
+
+    async def failed(self, delivery_id: str, status: int | None, error: str) -> None:
+        params = {"delivery_id": delivery_id, "status": status, "error": error, "now": time.time()}
+        await self._exec(FAILED, params)
+
+    async def resend(self, delivery_id: str) -> bool:
+        return await self._exec(RESEND, {"delivery_id": delivery_id, "now": time.time()}) == 1
+
+    async def list_failed(self, limit: int) -> list[dict[str, Any]]:
+        return [_row_view(row) for row in await self._fetch(LIST_FAILED, {"limit": limit})]
+
+    async def get(self, delivery_id: str) -> dict[str, Any] | None:
+        rows = await self._fetch(ONE, {"delivery_id": delivery_id})
+        return _row_view(rows[0]) if rows else None
+
+    async def by_request(self, request_id: str) -> list[dict[str, Any]]:
+        return [_row_view(row) for row in await self._fetch(BY_REQUEST, {"request_id": request_id})]
+
+    async def backlog(self) -> Backlog:
+        stats = (await self._fetch(STATS, {}))[0]
+        failed = (await self._fetch(FAILED_COUNT, {}))[0]["failed"]
+        return _backlog(stats, failed)
+
+    async def purge(self, before: float) -> int:
+        return await self._exec(PURGE, {"before": before})
+
+
+def _claim_rows(
+    conn: sqlite3.Connection, limit: int, lease: float, owner: str, now: float
+) -> list[Claimed]:
+    """Inside the claim transaction: recover expired accepted heads, lease the due heads."""
+    claimed = []
+    for row in map(dict, conn.execute(HEADS, {"now": now, "limit": limit}).fetchall()):
+        if row["state"] == "accepted":
+            row["body"] = _recovered(row)
+            conn.execute(RECOVER, {"body": row["body"], "now": now, **row})
+        conn.execute(CLAIM, {"lease": lease, "owner": owner, "now": now, **row})
+        claimed.append(_claimed(row))
+    return claimed
+
+
+def _claimed(row: dict[str, Any]) -> Claimed:
+    return Claimed(
+        delivery_id=row["delivery_id"],
+        id_empresa=row["id_empresa"],
+        request_id=row["request_id"],
+        body=bytes(row["body"]),
+        attempts=row["attempts"] + 1,
+    )
+
+
+def _backlog(stats: dict[str, Any], failed: int) -> Backlog:
+    oldest = stats["oldest"]
+    age = max(0.0, time.time() - oldest) if oldest is not None else 0.0
+    return Backlog(size=int(stats["backlog"]), oldest_age=age, failed=int(failed))
+
+
+_NAMED = re.compile(r":([a-z_][a-z0-9_]*)")
+
+
+def _pg(sql: str) -> str:
+    """`:name` parameters as psycopg's `%(name)s`."""
+    return _NAMED.sub(r"%(\1)s", sql)
+
+
+class PostgresOutbox:
+    """The outbox in the PostgreSQL checkpoint database, over the checkpoints' pool.
+
+    A claim selects the heads `FOR UPDATE OF o SKIP LOCKED` and leases them in the same
+    transaction: instances and workers claiming at once never get the same row."""
+
+    kind = "postgres"
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def setup(cls, pool: AsyncConnectionPool) -> "PostgresOutbox":
+        """Create the table (one instance at a time) and return the outbox."""
+        async with pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('orquestador-ddl', 0))"
+            )
+            for statement in POSTGRES_DDL:
+                await conn.execute(statement)
+        return cls(pool)
+
+    async def _exec(self, sql: str, params: dict[str, Any]) -> int:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(_pg(sql), params)
+            return cursor.rowcount
+
+    async def _fetch(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(_pg(sql), params)
+            return [dict(row) for row in await cursor.fetchall()]
+
+    async def accept(self, accepted: Accepted, lease: float, owner: str) -> None:
+        await self._exec(INSERT, _params(accepted, time.time(), lease, owner))
+
+    async def complete(self, delivery_id: str, event: str, body: bytes) -> bool:
+        params = {"delivery_id": delivery_id, "event": event, "body": body, "now": time.time()}
+        return await self._exec(COMPLETE, params) == 1
+
+    async def renew(self, ids: list[str], lease: float, owner: str) -> None:
+        names = {f"id{i}": value for i, value in enumerate(ids)}
+        sql = RENEW.format(ids=", ".join(f":{name}" for name in names))
+        await self._exec(sql, {"lease": lease, "owner": owner, **names})
+
+    async def claim(self, limit: int, lease: float, owner: str) -> list[Claimed]:
+        now = time.time()
+        if not await self._fetch(ANY_HEAD, {"now": now}):
+            return []
+        claimed = []
+        async with self._pool.connection() as conn, conn.transaction():
+            now = time.time()
+            cursor = await conn.execute(
+                _pg(HEADS + " FOR UPDATE OF o SKIP LOCKED"), {"now": now, "limit": limit}
+            )
+            for row in [dict(r) for r in await cursor.fetchall()]:
+                if row["state"] == "accepted":
+                    row["body"] = _recovered(row)
+                    await conn.execute(_pg(RECOVER), {"body": row["body"], "now": now, **row})
+                await conn.execute(_pg(CLAIM), {"lease": lease, "owner": owner, "now": now, **row})
+                claimed.append(_claimed(row))
+        return claimed
+
+    async def delivered(self, delivery_id: str, status: int) -> None:
+        params = {"delivery_id": delivery_id, "status": status, "now": time.time()}
+        await self._exec(DELIVERED, params)
+
+    async def retry_later(
+        self, delivery_id: str, next_at: float, status: int | None, error: str
+    ) -> None:
+        params = {
+            "delivery_id": delivery_id,
+            "next_at": next_at,
+            "status": status,
+            "error": error,
+            "now": time.time(),
+        }
+        await self._exec(RETRY_LATER, params)
+
+    async def failed(self, delivery_id: str, status: int | None, error: str) -> None:
+        params = {"delivery_id": delivery_id, "status": status, "error": error, "now": time.time()}
+        await self._exec(FAILED, params)
+
+    async def resend(self, delivery_id: str) -> bool:
+        return await self._exec(RESEND, {"delivery_id": delivery_id, "now": time.time()}) == 1
+
+    async def list_failed(self, limit: int) -> list[dict[str, Any]]:
+        return [_row_view(row) for row in await self._fetch(LIST_FAILED, {"limit": limit})]
+
+    async def get(self, delivery_id: str) -> dict[str, Any] | None:
+        rows = await self._fetch(ONE, {"delivery_id": delivery_id})
+        return _row_view(rows[0]) if rows else None
+
+    async def by_request(self, request_id: str) -> list[dict[str, Any]]:
+        return [_row_view(row) for row in await self._fetch(BY_REQUEST, {"request_id": request_id})]
+
+    async def backlog(self) -> Backlog:
+        stats = (await self._fetch(STATS, {}))[0]
+        failed = (await self._fetch(FAILED_COUNT, {}))[0]["failed"]
+        return _backlog(stats, failed)
+
+    async def purge(self, before: float) -> int:
+        return await self._exec(PURGE, {"before": before})
