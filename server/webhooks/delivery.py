@@ -101,6 +101,8 @@ class DeliveryWorker:
         self._stopping = stopping
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
+        self._soonest = float("inf")
+        """When this process's earliest backoff ends (time.time()): the worker looks then."""
 
     def wake(self) -> None:
         """A row became ready: look now instead of at the next poll."""
@@ -136,7 +138,10 @@ class DeliveryWorker:
             if now >= next_purge:
                 next_purge = now + PURGE_SECONDS
                 await self._purge()
-            await self._idle(0 if claimed_all and not self._inflight else POLL_SECONDS)
+            wait = max(0.0, min(POLL_SECONDS, self._soonest - time.time()))
+            if self._soonest <= time.time():
+                self._soonest = float("inf")
+            await self._idle(0 if claimed_all and not self._inflight else wait)
 
     async def _idle(self, timeout: float) -> None:
         """Wait for a wake-up, a finished delivery (a free slot, a conversation's next row) or
@@ -192,9 +197,10 @@ class DeliveryWorker:
                 await self._give_up(row, outcome.status, f"{outcome.label}: attempts spent", extra)
             else:
                 delay = max(backoff(self._settings.WEBHOOK_RETRY_BASE_SECONDS, row.attempts), wait)
-                await self._outbox.retry_later(
-                    row.delivery_id, time.time() + delay, outcome.status, outcome.label
-                )
+                due = time.time() + delay
+                await self._outbox.retry_later(row.delivery_id, due, outcome.status, outcome.label)
+                self._soonest = min(self._soonest, due)
+                self._wake.set()  # the loop recomputes its wait
                 log.info("webhook attempt failed; retrying", extra={**extra, "retry_in": delay})
         except asyncio.CancelledError:
             raise  # shutdown: the lease runs out and the next start delivers the row
