@@ -1,5 +1,6 @@
 """Service settings: one pydantic-settings class read from the environment (and `.env`)."""
 
+import json
 from functools import cached_property
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -115,7 +116,7 @@ class Settings(BaseSettings):
     # Replies by webhook (issue 24): `Prefer: respond-async` turns answered 202, their replies
     # delivered, signed, from a durable outbox in the checkpoint database
     REPLY_WEBHOOK_URL: str | None = None
-    REPLY_WEBHOOK_URLS: dict[int, str] = Field(default_factory=dict)
+    REPLY_WEBHOOK_URLS: Annotated[dict[int, str], NoDecode] = Field(default_factory=dict)
     WEBHOOK_SECRET: SecretStr | None = None
     WEBHOOK_TIMEOUT: float = Field(10, gt=0)
     WEBHOOK_RETRY_BASE_SECONDS: float = Field(2, gt=0)
@@ -181,8 +182,15 @@ class Settings(BaseSettings):
 
     @field_validator("REPLY_WEBHOOK_URLS", mode="before")
     @classmethod
-    def _webhook_urls_empty(cls, value: object) -> object:
-        return {} if isinstance(value, str) and not value.strip() else value
+    def _webhook_urls_json(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return {}
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError('must be a JSON object {"<id_empresa>": "<url>"}') from None
+        return value
 
     @field_validator("REPLY_WEBHOOK_URLS")
     @classmethod
