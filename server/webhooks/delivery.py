@@ -29,6 +29,8 @@ DELIVERED_KEPT_SECONDS = 3600.0
 CLAIM_MARGIN = 5.0
 """A claim's lease is WEBHOOK_TIMEOUT plus this: past it, a crashed worker's row is retried."""
 MAX_RETRY_AFTER = 600.0
+RESPONSE_READ_LIMIT = 64 * 1024
+"""Bytes of a receiver's answer read at most (its body is never used)."""
 USER_AGENT = "maravia-orquestador-webhooks/1"
 
 
@@ -81,6 +83,16 @@ def retry_after(value: str | None) -> float:
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
+async def _drain(response: httpx.Response) -> None:
+    """Read (and drop) a small response body so the connection can be reused; a large one is
+    cut (the connection is then closed)."""
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read > RESPONSE_READ_LIMIT:
+            break
+
+
 class DeliveryWorker:
     """Delivers the outbox: claims heads with a lease, posts them, records each outcome."""
 
@@ -102,6 +114,8 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._soonest = float("inf")
+        self._failing: set[str] = set()
+        """URLs whose last attempt here failed: their next success ends other rows' backoff."""
         """When this process's earliest backoff ends (time.time()): the worker looks then."""
 
     def wake(self) -> None:
@@ -191,7 +205,13 @@ class DeliveryWorker:
                 await self._outbox.delivered(row.delivery_id, outcome.status)
                 self._metrics.webhook_delivery("delivered")
                 log.info("webhook delivered", extra=extra)
-            elif not outcome.retryable:
+                if url in self._failing:
+                    self._failing.discard(url)
+                    await self._receiver_back(url)
+                return
+            if outcome.retryable and outcome.status != 429:  # down, not asking us to slow down
+                self._failing.add(url)
+            if not outcome.retryable:
                 await self._give_up(row, outcome.status, outcome.label, extra)
             elif row.attempts >= self._settings.WEBHOOK_MAX_ATTEMPTS:
                 await self._give_up(row, outcome.status, f"{outcome.label}: attempts spent", extra)
@@ -208,6 +228,20 @@ class DeliveryWorker:
             log.warning(
                 "webhook outcome not recorded", extra={**extra, "error": type(exc).__name__}
             )
+
+    async def _receiver_back(self, url: str) -> None:
+        """A receiver that failed answered 2xx again: rows waiting on a backoff for the same
+        URL are retried now instead of at the end of their backoff (up to minutes)."""
+        settings = self._settings
+        same = [c for c, u in settings.REPLY_WEBHOOK_URLS.items() if u == url]
+        if url == settings.REPLY_WEBHOOK_URL:
+            others = [c for c, u in settings.REPLY_WEBHOOK_URLS.items() if u != url]
+            hurried = await self._outbox.hurry(None, others)
+        else:
+            hurried = await self._outbox.hurry(same, [])
+        if hurried:
+            log.info("webhook receiver answers again; retrying now", extra={"rows": hurried})
+            self.wake()
 
     async def _give_up(
         self, row: Claimed, status: int | None, reason: str, extra: dict[str, object]
@@ -236,8 +270,9 @@ class DeliveryWorker:
                 content=row.body,
                 headers=headers,
                 timeout=self._settings.WEBHOOK_TIMEOUT,
-            ) as response:  # the receiver's body is never read
+            ) as response:
                 status = response.status_code
+                await _drain(response)
                 wait = (
                     retry_after(response.headers.get("retry-after")) if status in (429, 503) else 0
                 )

@@ -107,6 +107,8 @@ FAILED = f"""UPDATE {TABLE} SET state = 'failed', last_status = :status, last_er
     lease_until = 0, updated_at = :now WHERE delivery_id = :delivery_id"""
 RESEND = f"""UPDATE {TABLE} SET state = 'ready', attempts = 0, next_at = :now, lease_until = 0,
     last_error = NULL, updated_at = :now WHERE delivery_id = :delivery_id AND state = 'failed'"""
+HURRY = f"""UPDATE {TABLE} SET next_at = :now
+WHERE state = 'ready' AND attempts > 0 AND next_at > :now{{companies}}"""
 LIST_FAILED = f"""SELECT delivery_id, id_empresa, session_id, request_id, event, attempts,
     last_status, last_error, created_at, updated_at
 FROM {TABLE} WHERE state = 'failed' ORDER BY seq LIMIT :limit"""
@@ -211,6 +213,7 @@ class Outbox(Protocol):
     ) -> None: ...
     async def failed(self, delivery_id: str, status: int | None, error: str) -> None: ...
     async def resend(self, delivery_id: str) -> bool: ...
+    async def hurry(self, include: list[int] | None, exclude: list[int]) -> int: ...
     async def list_failed(self, limit: int) -> list[dict[str, Any]]: ...
     async def get(self, delivery_id: str) -> dict[str, Any] | None: ...
     async def by_request(self, request_id: str) -> list[dict[str, Any]]: ...
@@ -319,6 +322,12 @@ class SqliteOutbox:
     async def resend(self, delivery_id: str) -> bool:
         return await self._exec(RESEND, {"delivery_id": delivery_id, "now": time.time()}) == 1
 
+    async def hurry(self, include: list[int] | None, exclude: list[int]) -> int:
+        """End the backoff of rows waiting to retry for these companies (their receiver just
+        answered 2xx); returns how many."""
+        sql, params = _hurry(include, exclude)
+        return await self._exec(sql, params)
+
     async def list_failed(self, limit: int) -> list[dict[str, Any]]:
         return [_row_view(row) for row in await self._fetch(LIST_FAILED, {"limit": limit})]
 
@@ -350,6 +359,19 @@ def _claim_rows(
         conn.execute(CLAIM, {"lease": lease, "owner": owner, "now": now, **row})
         claimed.append(_claimed(row))
     return claimed
+
+
+def _hurry(include: list[int] | None, exclude: list[int]) -> tuple[str, dict[str, Any]]:
+    """The HURRY statement for the companies `include` (None: all) minus `exclude`."""
+    params: dict[str, Any] = {"now": time.time()}
+    clause = ""
+    for name, ids, op in (("in", include, "IN"), ("ex", exclude, "NOT IN")):
+        if ids is None or (op == "NOT IN" and not ids):
+            continue
+        names = {f"{name}{i}": value for i, value in enumerate(ids)} or {f"{name}0": -1}
+        params.update(names)
+        clause += f" AND id_empresa {op} ({', '.join(':' + n for n in names)})"
+    return HURRY.format(companies=clause), params
 
 
 def _claimed(row: dict[str, Any]) -> Claimed:
@@ -460,6 +482,12 @@ class PostgresOutbox:
 
     async def resend(self, delivery_id: str) -> bool:
         return await self._exec(RESEND, {"delivery_id": delivery_id, "now": time.time()}) == 1
+
+    async def hurry(self, include: list[int] | None, exclude: list[int]) -> int:
+        """End the backoff of rows waiting to retry for these companies (their receiver just
+        answered 2xx); returns how many."""
+        sql, params = _hurry(include, exclude)
+        return await self._exec(sql, params)
 
     async def list_failed(self, limit: int) -> list[dict[str, Any]]:
         return [_row_view(row) for row in await self._fetch(LIST_FAILED, {"limit": limit})]

@@ -137,3 +137,32 @@ def _wait_metrics(app, ready, timeout: float = 30) -> dict:
         if ready(metrics) or time.monotonic() > deadline:
             return metrics
         time.sleep(0.1)
+
+
+def test_a_receiver_that_answers_again_ends_the_backoff_of_waiting_replies(
+    start_app: StartApp, chat_agent: AgentFactory, receiver: WebhookReceiver
+) -> None:
+    """Two replies wait a 60 s backoff for a receiver that was down; once a new reply is
+    delivered to it, they are sent at once instead of at the end of their backoff."""
+    agent = chat_agent("reserva")
+    app = start_app(
+        {"reserva": agent.url}, **hook_settings(receiver, WEBHOOK_RETRY_BASE_SECONDS=60)
+    )
+    receiver.stop()
+    waiting = [post_async(app.client, BOOK, f"espera-{i}").json() for i in range(2)]
+    for item in waiting:
+        deadline = time.monotonic() + 30
+        while True:
+            rows = app.client.get(
+                "/webhooks/deliveries", params={"request_id": item["request_id"]}
+            ).json()["deliveries"]
+            if rows and rows[0]["attempts"] == 1 and rows[0]["state"] == "ready":
+                break
+            assert time.monotonic() < deadline, rows
+            time.sleep(0.1)
+    receiver.start()
+    fresh = post_async(app.client, BOOK, "nueva").json()
+    got = receiver.wait(3, timeout=30)  # well before the 60 s backoff ends
+    ids = [d.json()["request_id"] for d in got]
+    assert ids[0] == fresh["request_id"]
+    assert sorted(ids[1:]) == sorted(item["request_id"] for item in waiting)
