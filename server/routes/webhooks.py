@@ -16,6 +16,7 @@ router = APIRouter(prefix="/webhooks", tags=["admin"])
 NOT_FAILED = "No hay una entrega fallida con ese delivery_id"
 OFF = "Las respuestas por webhook no están configuradas (REPLY_WEBHOOK_URL)"
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse},
     404: {"model": ErrorResponse},
     503: {"model": ErrorResponse},
 }
@@ -37,7 +38,7 @@ async def failed(services: ServicesDep, limit: int = Query(100, ge=1, le=1000)) 
     return {"total": len(rows), "failed": rows}
 
 
-@router.post("/failed/{delivery_id}/retry", status_code=202, responses=ERRORS)
+@router.post("/failed/{delivery_id}/retry", responses=ERRORS)
 async def retry(delivery_id: str, services: ServicesDep) -> dict[str, Any]:
     """Send a failed delivery again (same delivery_id and body; attempts start over)."""
     try:

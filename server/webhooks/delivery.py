@@ -22,7 +22,9 @@ CONCURRENCY = 16
 POLL_SECONDS = 1.0
 """How often an idle worker looks for rows other processes wrote or whose backoff ended."""
 STATS_SECONDS = 5.0
-"""How often the backlog gauges are read from the database."""
+"""How often the backlog gauges are read from the database (idle)..."""
+BUSY_STATS_SECONDS = 1.0
+"""...and while this worker is delivering."""
 PURGE_SECONDS = 600.0
 DELIVERED_KEPT_SECONDS = 3600.0
 """Delivered rows are kept this long (GET /webhooks/deliveries/{id}), then deleted."""
@@ -146,6 +148,8 @@ class DeliveryWorker:
                         self._inflight.add(task)
                         task.add_done_callback(self._inflight.discard)
             now = time.monotonic()
+            if self._inflight:  # busy: the backlog gauges follow within a second
+                next_stats = min(next_stats, now + BUSY_STATS_SECONDS)
             if now >= next_stats:
                 next_stats = now + STATS_SECONDS
                 await self.refresh_backlog()
