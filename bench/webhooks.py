@@ -114,6 +114,7 @@ def run(turns: int, conversations: int, down: float, retry_base: float) -> dict[
     peak = max(sampler.samples, key=lambda s: s[1])
     return {
         "turns": turns,
+        "one_at_a_time_turns_before": 10,
         "conversations": conversations,
         "receiver_down_seconds": down,
         "retry_base_seconds": retry_base,

@@ -10,21 +10,16 @@ claimed, so events of one conversation are delivered one at a time, in acceptanc
 flow to send the message again. No key, config or URL is ever written here.
 """
 
-import asyncio
 import json
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from psycopg_pool import AsyncConnectionPool
 
-from server.storage.sqlite_saver import BUSY_TIMEOUT, SqliteThread
+from server.storage.sqlite_saver import SqliteThread
 from server.webhooks.payloads import RESTARTED, EventMeta, error_body
 
 TABLE = "orquestador_outbox"
@@ -222,7 +217,8 @@ class Outbox(Protocol):
 
 
 class SqliteOutbox:
-    """The outbox in the SQLite checkpoint file, on a connection and thread of its own.
+    """The outbox in the SQLite checkpoint file, on the saver's connection and thread (no lock
+    contention with the checkpoints within a process).
 
     A claim is one `BEGIN IMMEDIATE` transaction (SQLite's single writer: two processes never
     claim the same row); an idle poll is a read, no write lock taken."""
@@ -233,40 +229,33 @@ class SqliteOutbox:
         self._db = db
 
     @classmethod
-    @asynccontextmanager
-    async def open(cls, path: Path) -> AsyncIterator["SqliteOutbox"]:
-        def connect() -> sqlite3.Connection:
-            conn = sqlite3.connect(
-                str(path), timeout=BUSY_TIMEOUT, check_same_thread=False, isolation_level=None
-            )
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            for statement in SQLITE_DDL:
-                conn.execute(statement)
-            return conn
+    async def setup(cls, db: SqliteThread) -> "SqliteOutbox":
+        """Create the table in the checkpoint file and return the outbox."""
 
-        executor = ThreadPoolExecutor(1, thread_name_prefix="outbox")
-        try:
-            conn = await asyncio.get_running_loop().run_in_executor(executor, connect)
-        except BaseException:
-            executor.shutdown(wait=False)
-            raise
-        db = SqliteThread(conn, executor)
-        try:
-            yield cls(db)
-        finally:
-            await db.close()
+        def create() -> None:
+            for statement in SQLITE_DDL:
+                db.conn.execute(statement)
+            db.conn.commit()
+
+        await db.run(create)
+        return cls(db)
 
     async def _exec(self, sql: str, params: dict[str, Any]) -> int:
         def run() -> int:
-            return self._db.conn.execute(sql, params).rowcount
+            conn = self._db.conn
+            try:
+                count = conn.execute(sql, params).rowcount
+                conn.commit()
+            except BaseException:
+                conn.rollback()  # never leave the saver's connection inside a transaction
+                raise
+            return count
 
         return await self._db.run(run)
 
     async def _fetch(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         def run() -> list[dict[str, Any]]:
-            return [dict(row) for row in self._db.conn.execute(sql, params).fetchall()]
+            return _rows(self._db.conn, sql, params)
 
         return await self._db.run(run)
 
@@ -291,9 +280,9 @@ class SqliteOutbox:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 claimed = _claim_rows(conn, limit, lease, owner, time.time())
-                conn.execute("COMMIT")
+                conn.commit()
             except BaseException:
-                conn.execute("ROLLBACK")
+                conn.rollback()
                 raise
             return claimed
 
@@ -352,7 +341,7 @@ def _claim_rows(
 ) -> list[Claimed]:
     """Inside the claim transaction: recover expired accepted heads, lease the due heads."""
     claimed = []
-    for row in map(dict, conn.execute(HEADS, {"now": now, "limit": limit}).fetchall()):
+    for row in _rows(conn, HEADS, {"now": now, "limit": limit}):
         if row["state"] == "accepted":
             row["body"] = _recovered(row)
             conn.execute(RECOVER, {"body": row["body"], "now": now, **row})
@@ -372,6 +361,13 @@ def _hurry(include: list[int] | None, exclude: list[int]) -> tuple[str, dict[str
         params.update(names)
         clause += f" AND id_empresa {op} ({', '.join(':' + n for n in names)})"
     return HURRY.format(companies=clause), params
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows as dicts (the saver's connection keeps its own row factory)."""
+    cursor = conn.execute(sql, params)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _claimed(row: dict[str, Any]) -> Claimed:

@@ -9,7 +9,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
@@ -38,13 +37,13 @@ def instance_owner() -> str:
 
 
 @asynccontextmanager
-async def open_outbox(settings: Settings, backend: CheckpointBackend) -> AsyncIterator[Outbox]:
+async def open_outbox(backend: CheckpointBackend) -> AsyncIterator[Outbox]:
     """The outbox table in the checkpoint database (created if missing)."""
     if backend.pool is not None:
         yield await PostgresOutbox.setup(backend.pool)
-        return
-    async with SqliteOutbox.open(Path(settings.CHECKPOINT_DB)) as outbox:
-        yield outbox
+    else:
+        assert backend.sqlite is not None
+        yield await SqliteOutbox.setup(backend.sqlite)
 
 
 @asynccontextmanager
@@ -58,7 +57,7 @@ async def open_webhooks(
         yield None
         return
     async with AsyncExitStack() as stack:
-        outbox = await stack.enter_async_context(open_outbox(settings, backend))
+        outbox = await stack.enter_async_context(open_outbox(backend))
         http = await stack.enter_async_context(httpx.AsyncClient())
         owner = instance_owner()
         worker = DeliveryWorker(outbox, settings, metrics, http, owner, stopping)

@@ -71,6 +71,7 @@ def test_sigkill_with_a_reply_pending_delivers_it_after_the_restart(
         accepted = accept(app, BOOK, 51911122233)
         row = wait_row(app, accepted["request_id"], lambda r: r["attempts"] >= 2)
         assert row["state"] == "ready" and row["last_error"] == "connection"
+        assert app.client.get("/ready").status_code == 200  # the receiver is not readiness
         app.process.kill9()
         receiver.start()
         app.process.start()
