@@ -89,6 +89,8 @@ class AsyncTurns:
     def _forget(self, conversation: str, task: "asyncio.Task[None]") -> None:
         if self._tails.get(conversation) is task:
             del self._tails[conversation]
+        if not task.cancelled():
+            task.exception()  # a turn cut by the shutdown: its error event is already written
 
     async def _run(
         self,
