@@ -166,3 +166,17 @@ def test_a_receiver_that_answers_again_ends_the_backoff_of_waiting_replies(
     ids = [d.json()["request_id"] for d in got]
     assert ids[0] == fresh["request_id"]
     assert sorted(ids[1:]) == sorted(item["request_id"] for item in waiting)
+
+
+def test_a_turn_longer_than_the_lease_keeps_its_row_while_it_runs(
+    start_app: StartApp, chat_agent: AgentFactory, receiver: WebhookReceiver
+) -> None:
+    """The accepting process renews its rows' leases: a 4 s turn with a 1 s lease is answered
+    with its reply, not taken for a dead process's turn."""
+    agent = chat_agent("reserva", fresh=True, delay=4)
+    app = start_app({"reserva": agent.url}, **hook_settings(receiver, WEBHOOK_LEASE_SECONDS=1))
+    accepted = post_async(app.client, BOOK, "larga").json()
+    (delivery,) = receiver.wait(1, timeout=60)
+    event = delivery.json()
+    assert event["event"] == "reply" and event["request_id"] == accepted["request_id"]
+    assert event["reply"] == f"[reserva] recibido: {BOOK} (turno 1)"
