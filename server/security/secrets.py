@@ -18,4 +18,6 @@ def secret_values(settings: Settings) -> list[str]:
             if password:
                 values.append(password)
     values += [spec.token for spec in settings.roster if spec.token]
+    if settings.WEBHOOK_SECRET is not None:  # reply webhooks (issue 24)
+        values.append(settings.WEBHOOK_SECRET.get_secret_value())
     return values
