@@ -46,7 +46,7 @@ def _handler(state: ReceiverState) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length)
             if state.delay:
@@ -69,10 +69,20 @@ def _handler(state: ReceiverState) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(answer)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's name
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     return Handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that closes its connection (a cancelled or cut delivery) is not an error here."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return
 
 
 class WebhookReceiver:
@@ -90,9 +100,7 @@ class WebhookReceiver:
 
     def start(self) -> Self:
         """Listen (again, on the same port once one was chosen)."""
-        ThreadingHTTPServer.allow_reuse_address = True
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler(self.state))
-        server.daemon_threads = True
+        server = _QuietServer(("127.0.0.1", self.port), _handler(self.state))
         self.port = server.server_address[1]
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, daemon=True, name="webhook")
