@@ -2,20 +2,22 @@
 from its acceptance until its event is delivered (or kept as failed).
 
 A row's life: `accepted` (the 202 was sent; the turn runs in the process that owns the row and
-renews its lease) → `ready` (the event's exact body written; delivered by any worker that
-claims it with a lease) → `delivered`, or `failed` after WEBHOOK_MAX_ATTEMPTS or a 4xx. Only
-the head of each conversation (the lowest `seq` of its rows still `accepted` or `ready`) can be
-claimed, so events of one conversation are delivered one at a time, in acceptance order. An
-`accepted` row whose lease ran out (its process died) becomes an `event: "error"` asking the
-flow to send the message again. No key, config or URL is ever written here.
+renews its lease) → `ready` (the event's exact body written, numbered by `answer_seq` when the
+turn answered; delivered by any worker that claims it with a lease) → `delivered`, or `failed`
+after WEBHOOK_MAX_ATTEMPTS or a 4xx. Only the head of each conversation (its `ready` row with
+the lowest `answer_seq`) can be claimed, so the events of one conversation are delivered one at
+a time, in the order its turns answered. An `accepted` row whose lease ran out (its process
+died) becomes an `event: "error"` asking the flow to send the message again. No key, config
+or URL is ever written here.
 """
 
 import json
 import re
 import sqlite3
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
@@ -43,11 +45,13 @@ SQLITE_DDL = (
     owner TEXT,
     last_status INTEGER,
     last_error TEXT,
+    answer_seq INTEGER,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL)""",
-    f"CREATE INDEX IF NOT EXISTS {TABLE}_pending ON {TABLE} (conversation, seq) "
-    f"WHERE state IN {PENDING}",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_ready ON {TABLE} (conversation, answer_seq) "
+    "WHERE state = 'ready'",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_state ON {TABLE} (state, seq)",
+    f"CREATE INDEX IF NOT EXISTS {TABLE}_answers ON {TABLE} (answer_seq)",
 )
 POSTGRES_DDL = (
     f"""CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -67,22 +71,26 @@ POSTGRES_DDL = (
     owner text,
     last_status integer,
     last_error text,
+    answer_seq bigint,
     created_at double precision NOT NULL,
     updated_at double precision NOT NULL)""",
+    f"CREATE SEQUENCE IF NOT EXISTS {TABLE}_answer_seq",
     *SQLITE_DDL[1:],
 )
 
-HEADS = f"""SELECT o.delivery_id, o.state, o.id_empresa, o.session_id, o.request_id, o.message,
-    o.body, o.attempts, o.created_at
+HEADS = f"""SELECT o.delivery_id, o.id_empresa, o.request_id, o.body, o.attempts
 FROM {TABLE} o
-WHERE o.state IN {PENDING} AND o.lease_until <= :now AND o.next_at <= :now
+WHERE o.state = 'ready' AND o.lease_until <= :now AND o.next_at <= :now
   AND NOT EXISTS (SELECT 1 FROM {TABLE} p WHERE p.conversation = o.conversation
-                  AND p.state IN {PENDING} AND p.seq < o.seq)
-ORDER BY o.seq LIMIT :limit"""
+                  AND p.state = 'ready' AND p.answer_seq < o.answer_seq)
+ORDER BY o.answer_seq LIMIT :limit"""
+EXPIRED = f"""SELECT delivery_id, id_empresa, session_id, request_id, message FROM {TABLE}
+WHERE state = 'accepted' AND lease_until <= :now ORDER BY seq LIMIT :limit"""
 ANY_HEAD = f"""SELECT 1 FROM {TABLE} o
 WHERE o.state IN {PENDING} AND o.lease_until <= :now AND o.next_at <= :now LIMIT 1"""
 RECOVER = f"""UPDATE {TABLE} SET state = 'ready', event = 'error', body = :body, message = NULL,
-    updated_at = :now WHERE delivery_id = :delivery_id AND state = 'accepted'"""
+    answer_seq = {{next_answer}}, next_at = :now, updated_at = :now
+WHERE delivery_id = :delivery_id AND state = 'accepted'"""
 CLAIM = f"""UPDATE {TABLE} SET lease_until = :lease, owner = :owner, attempts = attempts + 1,
     updated_at = :now WHERE delivery_id = :delivery_id"""
 INSERT = f"""INSERT INTO {TABLE} (delivery_id, conversation, id_empresa, session_id, request_id,
@@ -90,7 +98,7 @@ INSERT = f"""INSERT INTO {TABLE} (delivery_id, conversation, id_empresa, session
 VALUES (:delivery_id, :conversation, :id_empresa, :session_id, :request_id, 'accepted',
     :message, :now, :lease, :owner, :now, :now)"""
 COMPLETE = f"""UPDATE {TABLE} SET state = 'ready', event = :event, body = :body, message = NULL,
-    next_at = :now, lease_until = 0, updated_at = :now
+    answer_seq = {{next_answer}}, next_at = :now, lease_until = 0, updated_at = :now
 WHERE delivery_id = :delivery_id AND state = 'accepted'"""
 RENEW = f"""UPDATE {TABLE} SET lease_until = :lease
 WHERE owner = :owner AND state = 'accepted' AND delivery_id IN ({{ids}})"""
@@ -193,100 +201,36 @@ def _row_view(row: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-class Outbox(Protocol):
-    """The outbox's operations (SQLite or PostgreSQL)."""
+class Outbox(ABC):
+    """The outbox's operations; SQLite and PostgreSQL differ in how they run SQL and claim."""
 
     kind: str
+    next_answer: str
+    """SQL of the next answer number (the order replies of a conversation are delivered in)."""
 
-    async def accept(self, accepted: Accepted, lease: float, owner: str) -> None: ...
-    async def complete(self, delivery_id: str, event: str, body: bytes) -> bool: ...
-    async def renew(self, ids: list[str], lease: float, owner: str) -> None: ...
-    async def claim(self, limit: int, lease: float, owner: str) -> list[Claimed]: ...
-    async def delivered(self, delivery_id: str, status: int) -> None: ...
-    async def retry_later(
-        self, delivery_id: str, next_at: float, status: int | None, error: str
-    ) -> None: ...
-    async def failed(self, delivery_id: str, status: int | None, error: str) -> None: ...
-    async def resend(self, delivery_id: str) -> bool: ...
-    async def hurry(self, include: list[int] | None, exclude: list[int]) -> int: ...
-    async def list_failed(self, limit: int) -> list[dict[str, Any]]: ...
-    async def get(self, delivery_id: str) -> dict[str, Any] | None: ...
-    async def by_request(self, request_id: str) -> list[dict[str, Any]]: ...
-    async def backlog(self) -> Backlog: ...
-    async def purge(self, before: float) -> int: ...
-
-
-class SqliteOutbox:
-    """The outbox in the SQLite checkpoint file, on the saver's connection and thread (no lock
-    contention with the checkpoints within a process).
-
-    A claim is one `BEGIN IMMEDIATE` transaction (SQLite's single writer: two processes never
-    claim the same row); an idle poll is a read, no write lock taken."""
-
-    kind = "sqlite"
-
-    def __init__(self, db: SqliteThread) -> None:
-        self._db = db
-
-    @classmethod
-    async def setup(cls, db: SqliteThread) -> "SqliteOutbox":
-        """Create the table in the checkpoint file and return the outbox."""
-
-        def create() -> None:
-            for statement in SQLITE_DDL:
-                db.conn.execute(statement)
-            db.conn.commit()
-
-        await db.run(create)
-        return cls(db)
-
+    @abstractmethod
     async def _exec(self, sql: str, params: dict[str, Any]) -> int:
-        def run() -> int:
-            conn = self._db.conn
-            try:
-                count = conn.execute(sql, params).rowcount
-                conn.commit()
-            except BaseException:
-                conn.rollback()  # never leave the saver's connection inside a transaction
-                raise
-            return count
+        """Run one statement (committed); the number of rows it changed."""
 
-        return await self._db.run(run)
-
+    @abstractmethod
     async def _fetch(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        def run() -> list[dict[str, Any]]:
-            return _rows(self._db.conn, sql, params)
+        """The rows of one query, as dicts."""
 
-        return await self._db.run(run)
+    @abstractmethod
+    async def claim(self, limit: int, lease: float, owner: str) -> list[Claimed]:
+        """Lease up to `limit` due heads (expired accepted heads become error events first)."""
 
     async def accept(self, accepted: Accepted, lease: float, owner: str) -> None:
         await self._exec(INSERT, _params(accepted, time.time(), lease, owner))
 
     async def complete(self, delivery_id: str, event: str, body: bytes) -> bool:
         params = {"delivery_id": delivery_id, "event": event, "body": body, "now": time.time()}
-        return await self._exec(COMPLETE, params) == 1
+        return await self._exec(COMPLETE.format(next_answer=self.next_answer), params) == 1
 
     async def renew(self, ids: list[str], lease: float, owner: str) -> None:
         names = {f"id{i}": value for i, value in enumerate(ids)}
         sql = RENEW.format(ids=", ".join(f":{name}" for name in names))
         await self._exec(sql, {"lease": lease, "owner": owner, **names})
-
-    async def claim(self, limit: int, lease: float, owner: str) -> list[Claimed]:
-        def run() -> list[Claimed]:
-            conn = self._db.conn
-            now = time.time()
-            if conn.execute(ANY_HEAD, {"now": now}).fetchone() is None:
-                return []  # idle: a read only, no write lock taken
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                claimed = _claim_rows(conn, limit, lease, owner, time.time())
-                conn.commit()
-            except BaseException:
-                conn.rollback()
-                raise
-            return claimed
-
-        return await self._db.run(run)
 
     async def delivered(self, delivery_id: str, status: int) -> None:
         params = {"delivery_id": delivery_id, "status": status, "now": time.time()}
@@ -336,15 +280,78 @@ class SqliteOutbox:
         return await self._exec(PURGE, {"before": before})
 
 
+class SqliteOutbox(Outbox):
+    """The outbox in the SQLite checkpoint file, on the saver's connection and thread (no lock
+    contention with the checkpoints within a process).
+
+    A claim is one `BEGIN IMMEDIATE` transaction (SQLite's single writer: two processes never
+    claim the same row); an idle poll is a read, no write lock taken."""
+
+    kind = "sqlite"
+    next_answer = f"(SELECT COALESCE(MAX(answer_seq), 0) + 1 FROM {TABLE})"
+
+    def __init__(self, db: SqliteThread) -> None:
+        self._db = db
+
+    @classmethod
+    async def setup(cls, db: SqliteThread) -> "SqliteOutbox":
+        """Create the table in the checkpoint file and return the outbox."""
+
+        def create() -> None:
+            for statement in SQLITE_DDL:
+                db.conn.execute(statement)
+            db.conn.commit()
+
+        await db.run(create)
+        return cls(db)
+
+    async def _exec(self, sql: str, params: dict[str, Any]) -> int:
+        def run() -> int:
+            conn = self._db.conn
+            try:
+                count = conn.execute(sql, params).rowcount
+                conn.commit()
+            except BaseException:
+                conn.rollback()  # never leave the saver's connection inside a transaction
+                raise
+            return count
+
+        return await self._db.run(run)
+
+    async def _fetch(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        def run() -> list[dict[str, Any]]:
+            return _rows(self._db.conn, sql, params)
+
+        return await self._db.run(run)
+
+    async def claim(self, limit: int, lease: float, owner: str) -> list[Claimed]:
+        def run() -> list[Claimed]:
+            conn = self._db.conn
+            now = time.time()
+            if conn.execute(ANY_HEAD, {"now": now}).fetchone() is None:
+                return []  # idle: a read only, no write lock taken
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                claimed = _claim_rows(conn, limit, lease, owner, time.time())
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            return claimed
+
+        return await self._db.run(run)
+
+
 def _claim_rows(
     conn: sqlite3.Connection, limit: int, lease: float, owner: str, now: float
 ) -> list[Claimed]:
-    """Inside the claim transaction: recover expired accepted heads, lease the due heads."""
+    """Inside the claim transaction: expired accepted rows become error events, then the due
+    heads are leased."""
+    recover = RECOVER.format(next_answer=SqliteOutbox.next_answer)
+    for row in _rows(conn, EXPIRED, {"now": now, "limit": limit}):
+        conn.execute(recover, {"body": _recovered(row), "now": now, **row})
     claimed = []
     for row in _rows(conn, HEADS, {"now": now, "limit": limit}):
-        if row["state"] == "accepted":
-            row["body"] = _recovered(row)
-            conn.execute(RECOVER, {"body": row["body"], "now": now, **row})
         conn.execute(CLAIM, {"lease": lease, "owner": owner, "now": now, **row})
         claimed.append(_claimed(row))
     return claimed
@@ -394,13 +401,14 @@ def _pg(sql: str) -> str:
     return _NAMED.sub(r"%(\1)s", sql)
 
 
-class PostgresOutbox:
+class PostgresOutbox(Outbox):
     """The outbox in the PostgreSQL checkpoint database, over the checkpoints' pool.
 
     A claim selects the heads `FOR UPDATE OF o SKIP LOCKED` and leases them in the same
     transaction: instances and workers claiming at once never get the same row."""
 
     kind = "postgres"
+    next_answer = f"nextval('{TABLE}_answer_seq')"
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
@@ -426,79 +434,20 @@ class PostgresOutbox:
             cursor = await conn.execute(_pg(sql), params)
             return [dict(row) for row in await cursor.fetchall()]
 
-    async def accept(self, accepted: Accepted, lease: float, owner: str) -> None:
-        await self._exec(INSERT, _params(accepted, time.time(), lease, owner))
-
-    async def complete(self, delivery_id: str, event: str, body: bytes) -> bool:
-        params = {"delivery_id": delivery_id, "event": event, "body": body, "now": time.time()}
-        return await self._exec(COMPLETE, params) == 1
-
-    async def renew(self, ids: list[str], lease: float, owner: str) -> None:
-        names = {f"id{i}": value for i, value in enumerate(ids)}
-        sql = RENEW.format(ids=", ".join(f":{name}" for name in names))
-        await self._exec(sql, {"lease": lease, "owner": owner, **names})
-
     async def claim(self, limit: int, lease: float, owner: str) -> list[Claimed]:
         now = time.time()
         if not await self._fetch(ANY_HEAD, {"now": now}):
             return []
         claimed = []
+        recover = _pg(RECOVER.format(next_answer=self.next_answer))
         async with self._pool.connection() as conn, conn.transaction():
             now = time.time()
-            cursor = await conn.execute(
-                _pg(HEADS + " FOR UPDATE OF o SKIP LOCKED"), {"now": now, "limit": limit}
-            )
+            params = {"now": now, "limit": limit}
+            cursor = await conn.execute(_pg(EXPIRED + " FOR UPDATE SKIP LOCKED"), params)
             for row in [dict(r) for r in await cursor.fetchall()]:
-                if row["state"] == "accepted":
-                    row["body"] = _recovered(row)
-                    await conn.execute(_pg(RECOVER), {"body": row["body"], "now": now, **row})
+                await conn.execute(recover, {"body": _recovered(row), "now": now, **row})
+            cursor = await conn.execute(_pg(HEADS + " FOR UPDATE OF o SKIP LOCKED"), params)
+            for row in [dict(r) for r in await cursor.fetchall()]:
                 await conn.execute(_pg(CLAIM), {"lease": lease, "owner": owner, "now": now, **row})
                 claimed.append(_claimed(row))
         return claimed
-
-    async def delivered(self, delivery_id: str, status: int) -> None:
-        params = {"delivery_id": delivery_id, "status": status, "now": time.time()}
-        await self._exec(DELIVERED, params)
-
-    async def retry_later(
-        self, delivery_id: str, next_at: float, status: int | None, error: str
-    ) -> None:
-        params = {
-            "delivery_id": delivery_id,
-            "next_at": next_at,
-            "status": status,
-            "error": error,
-            "now": time.time(),
-        }
-        await self._exec(RETRY_LATER, params)
-
-    async def failed(self, delivery_id: str, status: int | None, error: str) -> None:
-        params = {"delivery_id": delivery_id, "status": status, "error": error, "now": time.time()}
-        await self._exec(FAILED, params)
-
-    async def resend(self, delivery_id: str) -> bool:
-        return await self._exec(RESEND, {"delivery_id": delivery_id, "now": time.time()}) == 1
-
-    async def hurry(self, include: list[int] | None, exclude: list[int]) -> int:
-        """End the backoff of rows waiting to retry for these companies (their receiver just
-        answered 2xx); returns how many."""
-        sql, params = _hurry(include, exclude)
-        return await self._exec(sql, params)
-
-    async def list_failed(self, limit: int) -> list[dict[str, Any]]:
-        return [_row_view(row) for row in await self._fetch(LIST_FAILED, {"limit": limit})]
-
-    async def get(self, delivery_id: str) -> dict[str, Any] | None:
-        rows = await self._fetch(ONE, {"delivery_id": delivery_id})
-        return _row_view(rows[0]) if rows else None
-
-    async def by_request(self, request_id: str) -> list[dict[str, Any]]:
-        return [_row_view(row) for row in await self._fetch(BY_REQUEST, {"request_id": request_id})]
-
-    async def backlog(self) -> Backlog:
-        stats = (await self._fetch(STATS, {}))[0]
-        failed = (await self._fetch(FAILED_COUNT, {}))[0]["failed"]
-        return _backlog(stats, failed)
-
-    async def purge(self, before: float) -> int:
-        return await self._exec(PURGE, {"before": before})

@@ -105,7 +105,7 @@ def test_a_busy_conversation_is_delivered_as_an_error_event(
     start_app: StartApp, chat_agent: AgentFactory, receiver: WebhookReceiver, tmp_path
 ) -> None:
     """Two instances on one database: the second's async turn waits past SESSION_LOCK_TIMEOUT
-    for the first's slow one; its 409 is delivered as `event: "error"`, after the first reply."""
+    for the first's slow one; its 409 is delivered as `event: "error"`."""
     agent = chat_agent("reserva", fresh=True, delay=5)
     common = hook_settings(receiver, CHECKPOINT_DB=str(tmp_path / "shared.sqlite"))
     first = start_app({"reserva": agent.url}, **common)
@@ -113,7 +113,8 @@ def test_a_busy_conversation_is_delivered_as_an_error_event(
     slow = post_async(first.client, BOOK, "ocupada").json()
     time.sleep(0.5)
     busy = post_async(second.client, "hola otra vez", "ocupada").json()
-    reply, error = (d.json() for d in receiver.wait(2, timeout=60))
+    # the 409 answered first (after SESSION_LOCK_TIMEOUT), so it is delivered first
+    error, reply = (d.json() for d in receiver.wait(2, timeout=60))
     assert reply["event"] == "reply" and reply["request_id"] == slow["request_id"]
     assert error["event"] == "error" and error["request_id"] == busy["request_id"]
     assert error["status"] == 409 and error["detail"] == BUSY
