@@ -99,7 +99,7 @@ def run(turns: int, conversations: int, down: float, retry_base: float) -> dict[
             say(f"receiver up after {up - t0:.1f} s")
             receiver.wait(turns + 10, timeout=down + 600)
             drained = time.time()
-            time.sleep(1)
+            time.sleep(3)  # the backlog gauges are re-read within a second or two
             metrics = httpx.get(f"{app.url}/metrics", timeout=10).json()["webhooks"]
         finally:
             sampler.stop.set()
