@@ -1,5 +1,6 @@
 """Nothing lost: real `uvicorn` processes killed (SIGKILL) or stopped (SIGTERM) with replies
-pending deliver them after the restart; a turn that never answered becomes an error event."""
+pending deliver them after the restart; a turn that never answered becomes an error event
+(the SIGKILL tests on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -62,11 +63,11 @@ def wait_row(app: OrchestratorProcess, request_id: str, ready: Any, timeout: flo
 
 
 def test_sigkill_with_a_reply_pending_delivers_it_after_the_restart(
-    tmp_path: Path, chat_agent: AgentFactory, receiver: WebhookReceiver
+    tmp_path: Path, chat_agent: AgentFactory, receiver: WebhookReceiver, storage: dict[str, Any]
 ) -> None:
     agent = chat_agent("reserva")
     receiver.stop()  # the receiver is down: connection refused
-    app = start(tmp_path, agent, receiver)
+    app = start(tmp_path, agent, receiver, **storage)
     try:
         accepted = accept(app, BOOK, 51911122233)
         row = wait_row(app, accepted["request_id"], lambda r: r["attempts"] >= 2)
@@ -89,10 +90,10 @@ def test_sigkill_with_a_reply_pending_delivers_it_after_the_restart(
 
 
 def test_sigkill_before_the_turn_answered_delivers_an_error_event_after_the_restart(
-    tmp_path: Path, chat_agent: AgentFactory, receiver: WebhookReceiver
+    tmp_path: Path, chat_agent: AgentFactory, receiver: WebhookReceiver, storage: dict[str, Any]
 ) -> None:
     agent = chat_agent("reserva", fresh=True, delay=30)
-    app = start(tmp_path, agent, receiver, WEBHOOK_LEASE_SECONDS="2")
+    app = start(tmp_path, agent, receiver, WEBHOOK_LEASE_SECONDS="2", **storage)
     try:
         accepted = accept(app, "quiero reservar para el viernes", "perdida")
         deadline = time.monotonic() + 20
