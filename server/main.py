@@ -13,7 +13,7 @@ from server.lifecycle.startup import StartupErrorsMiddleware, StartupRefused
 from server.observability.logging_config import configure_logging
 from server.observability.metrics import Metrics
 from server.observability.request_ids import RequestIdMiddleware
-from server.routes import admin, chat, info, playground, usage
+from server.routes import admin, chat, info, playground, usage, webhooks
 from server.security import install_security
 from server.security.guard import build_guard
 from server.security.secrets import secret_values
@@ -69,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(info.router)
     app.include_router(playground.router)
     app.include_router(usage.router)
+    app.include_router(webhooks.router)
     return app
 
 

@@ -198,6 +198,14 @@ class ChatResponse(BaseModel):
     )
 
 
+class AcceptedResponse(BaseModel):
+    """An asynchronous turn accepted (`Prefer: respond-async`): the reply comes by webhook."""
+
+    status: Literal["processing"]
+    session_id: str | int = Field(description="As sent, in the same JSON type.")
+    request_id: str = Field(description="Also in the delivered event's `request_id`.")
+
+
 class ErrorResponse(BaseModel):
     """Every error body."""
 

@@ -26,6 +26,7 @@ from server.storage.locks import TurnLocks
 from server.storage.sessions import ConversationStore
 from server.turn.modalidad import ModalidadTable
 from server.usage.meter import UsageMeter, open_meter
+from server.webhooks.service import Webhooks, open_webhooks
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ class Services:
     """The figures of every uvicorn worker of this run (GET /metrics)."""
     usage: UsageMeter
     """Tokens, cost and budgets per company (issue 26)."""
+    webhooks: Webhooks | None = None
+    """Asynchronous turns and their reply webhook (None when no REPLY_WEBHOOK_URL is set)."""
 
 
 def build_registry(
@@ -131,6 +134,10 @@ async def open_services(
                 sessions.run_sweeper(locks, settings.SESSION_SWEEP_INTERVAL), name="ttl-sweeper"
             )
             stack.callback(sweeper.cancel)
+        shutdown = Shutdown(settings.SHUTDOWN_GRACE_SECONDS)
+        webhooks = await stack.enter_async_context(
+            open_webhooks(settings, metrics, backend, lambda: shutdown.draining)
+        )
         log.info(
             "orchestrator ready",
             extra={
@@ -150,7 +157,8 @@ async def open_services(
             security=security,
             models=models,
             modalidades=ModalidadTable(settings.MODALIDAD_AGENTS, settings.roster),
-            shutdown=Shutdown(settings.SHUTDOWN_GRACE_SECONDS),
+            shutdown=shutdown,
             service_metrics=service_metrics,
             usage=usage,
+            webhooks=webhooks,
         )

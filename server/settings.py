@@ -1,9 +1,11 @@
 """Service settings: one pydantic-settings class read from the environment (and `.env`)."""
 
+import json
 import os
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from pydantic import (
@@ -161,6 +163,17 @@ class Settings(BaseSettings):
     MAX_AGENT_RESPONSE_BYTES: int = Field(1024 * 1024, ge=1024)
     AGENT_PROBE_INTERVAL: float = Field(5, ge=0)
 
+    # Replies by webhook (issue 24): `Prefer: respond-async` turns answered 202, their replies
+    # delivered, signed, from a durable outbox in the checkpoint database
+    REPLY_WEBHOOK_URL: str | None = None
+    REPLY_WEBHOOK_URLS: Annotated[dict[int, str], NoDecode] = Field(default_factory=dict)
+    WEBHOOK_SECRET: SecretStr | None = None
+    WEBHOOK_TIMEOUT: float = Field(10, gt=0)
+    WEBHOOK_RETRY_BASE_SECONDS: float = Field(2, gt=0)
+    WEBHOOK_MAX_ATTEMPTS: int = Field(10, ge=1, le=100)
+    WEBHOOK_LEASE_SECONDS: float = Field(30, gt=0)
+    ASYNC_TURN_TIMEOUT: float = Field(300, gt=0)
+
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     # Hardening (issue 21): an agent's url longer than this (or not http(s)) is dropped (null)
@@ -218,6 +231,54 @@ class Settings(BaseSettings):
                 "before it"
             )
         return self
+
+    @model_validator(mode="after")
+    def _webhooks_consistent(self) -> "Settings":
+        if self.webhooks_configured and self.WEBHOOK_SECRET is None:
+            raise ValueError(
+                "WEBHOOK_SECRET must be set when REPLY_WEBHOOK_URL or REPLY_WEBHOOK_URLS is set "
+                "(every delivery is signed with it)"
+            )
+        return self
+
+    @field_validator("REPLY_WEBHOOK_URL", "WEBHOOK_SECRET", mode="before")
+    @classmethod
+    def _webhook_empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("REPLY_WEBHOOK_URL")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value)
+
+    @field_validator("REPLY_WEBHOOK_URLS", mode="before")
+    @classmethod
+    def _webhook_urls_json(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return {}
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError('must be a JSON object {"<id_empresa>": "<url>"}') from None
+        return value
+
+    @field_validator("REPLY_WEBHOOK_URLS")
+    @classmethod
+    def _webhook_urls(cls, value: dict[int, str]) -> dict[int, str]:
+        for company in value:
+            if company <= 0:
+                raise ValueError("keys must be id_empresa numbers greater than 0")
+        return {company: _http_url(url) for company, url in value.items()}
+
+    @property
+    def webhooks_configured(self) -> bool:
+        """True when asynchronous turns can be answered (some reply webhook is set)."""
+        return self.REPLY_WEBHOOK_URL is not None or bool(self.REPLY_WEBHOOK_URLS)
+
+    def reply_webhook_url(self, company: int) -> str | None:
+        """Where a company's replies are delivered: its own URL, else REPLY_WEBHOOK_URL."""
+        return self.REPLY_WEBHOOK_URLS.get(company, self.REPLY_WEBHOOK_URL)
 
     @field_validator("ROUTING_MODE", mode="before")
     @classmethod
@@ -314,7 +375,19 @@ _SECRET_FIELDS = {
     "REDIS_URL",
     "LANGSMITH_API_KEY",
     "AGENT_VARIABLES",
+    "REPLY_WEBHOOK_URL",
+    "REPLY_WEBHOOK_URLS",
+    "WEBHOOK_SECRET",
 }
+
+
+def _http_url(value: str) -> str:
+    """A reply webhook URL: http(s) with a host."""
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL")
+    return value
 
 
 class SettingsError(ValueError):

@@ -21,7 +21,7 @@ _SECRET = re.compile(r"(?i)(bearer\s+|sk-|lsv2_|api[_-]?key[\"'=:\s]+)[\w\-.]{6,
 # "reason" carries an agent's error text, which may echo the user's message (DEBUG only)
 # ids to grep for, never user text: a sane X-Request-ID or ours; our error ids (random hex) and
 # session refs (hashed hex), which would be masked as phone numbers when 8+ digits line up
-UNSCRUBBED_KEYS = {"request_id", "error_id", "session"}
+UNSCRUBBED_KEYS = {"request_id", "error_id", "session", "delivery_id"}
 SENSITIVE_KEYS = {
     "message_text",
     "text",

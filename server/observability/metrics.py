@@ -130,6 +130,7 @@ class Metrics:
             ["agent"],
             registry=self.registry,
         )
+        self._init_webhooks()
 
     def turn(self, *, action: str | None, agent: str | None, status: int, seconds: float) -> None:
         """Record one chat request."""
@@ -201,6 +202,82 @@ class Metrics:
         """Read the agents' circuit breakers from `source` (the registry, built after this)."""
         self.breakers = source
 
+    # -- reply webhooks (issue 24) ----------------------------------------------------------------
+    def _init_webhooks(self) -> None:
+        self.async_turns_accepted = 0
+        self.webhook_deliveries: Counter[str] = Counter()
+        self.webhook_attempts: Counter[str] = Counter()
+        self.webhook_backlog_size = 0
+        self.webhook_oldest_age = 0.0
+        self.webhook_failed_kept = 0
+        self._p_async = PromCounter(
+            "orquestador_async_turns",
+            "Asynchronous turns accepted (Prefer: respond-async, answered 202)",
+            registry=self.registry,
+        )
+        self._p_deliveries = PromCounter(
+            "orquestador_webhook_deliveries",
+            "Webhook deliveries by final result (delivered, failed)",
+            ["result"],
+            registry=self.registry,
+        )
+        self._p_attempts = PromCounter(
+            "orquestador_webhook_attempts",
+            "Webhook POST attempts by outcome (ok, http_4xx, http_429, http_5xx, http_other, "
+            "timeout, connection)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self._p_backlog = Gauge(
+            "orquestador_webhook_backlog",
+            "Outbox rows not delivered yet (turns running or replies waiting), all instances",
+            registry=self.registry,
+        )
+        self._p_oldest = Gauge(
+            "orquestador_webhook_oldest_age_seconds",
+            "Age of the oldest outbox row not delivered yet (0 when none)",
+            registry=self.registry,
+        )
+        self._p_failed = Gauge(
+            "orquestador_webhook_failed",
+            "Deliveries that gave up and are kept in GET /webhooks/failed",
+            registry=self.registry,
+        )
+
+    def async_turn_accepted(self) -> None:
+        """Record an asynchronous turn answered 202."""
+        self.async_turns_accepted += 1
+        self._p_async.inc()
+
+    def webhook_delivery(self, result: str) -> None:
+        """Record a delivery's final result: `delivered` or `failed`."""
+        self.webhook_deliveries[result] += 1
+        self._p_deliveries.labels(result).inc()
+
+    def webhook_attempt(self, outcome: str) -> None:
+        """Record one POST attempt to a reply webhook."""
+        self.webhook_attempts[outcome] += 1
+        self._p_attempts.labels(outcome).inc()
+
+    def webhook_backlog(self, backlog: Any) -> None:
+        """Set the backlog gauges (an outbox Backlog: size, oldest_age, failed)."""
+        self.webhook_backlog_size = backlog.size
+        self.webhook_oldest_age = round(backlog.oldest_age, 3)
+        self.webhook_failed_kept = backlog.failed
+        self._p_backlog.set(backlog.size)
+        self._p_oldest.set(backlog.oldest_age)
+        self._p_failed.set(backlog.failed)
+
+    def _webhooks_raw(self) -> dict[str, Any]:
+        return {
+            "async_turns_accepted": self.async_turns_accepted,
+            "deliveries": dict(self.webhook_deliveries),
+            "attempts": dict(self.webhook_attempts),
+            "backlog": self.webhook_backlog_size,
+            "oldest_age_seconds": self.webhook_oldest_age,
+            "failed": self.webhook_failed_kept,
+        }
+
     def snapshot(self) -> dict[str, object]:
         """The JSON of GET /metrics for this process alone."""
         return merge_raw([self.raw()])
@@ -225,6 +302,7 @@ class Metrics:
             "turn_timeouts": self.turn_timeouts,
             "replies_truncated": self.replies_truncated,
             "urls_dropped": self.urls_dropped,
+            "webhooks": self._webhooks_raw(),
             "prometheus": generate_latest(self.registry).decode(),
         }
 
@@ -276,6 +354,25 @@ def merge_raw(raws: list[dict[str, Any]]) -> dict[str, object]:
         "workers": len(raws),
         "requests_by_worker": {str(raw["worker"]): raw["requests_total"] for raw in raws},
         "circuit_breakers_by_worker": {str(raw["worker"]): raw["circuit_breakers"] for raw in raws},
+        "webhooks": _merge_webhooks([raw["webhooks"] for raw in raws if "webhooks" in raw]),
+    }
+
+
+def _merge_webhooks(per_worker: list[dict[str, Any]]) -> dict[str, object]:
+    """Webhook figures of every worker: counters summed; the backlog gauges (read from the
+    shared database) at their latest, i.e. largest, value."""
+    deliveries: Counter[str] = Counter({"delivered": 0, "failed": 0})
+    attempts: Counter[str] = Counter()
+    for raw in per_worker:
+        deliveries.update(raw["deliveries"])
+        attempts.update(raw["attempts"])
+    return {
+        "async_turns_accepted": sum(raw["async_turns_accepted"] for raw in per_worker),
+        "deliveries": dict(deliveries),
+        "attempts": dict(attempts),
+        "backlog": max((raw["backlog"] for raw in per_worker), default=0),
+        "oldest_age_seconds": max((raw["oldest_age_seconds"] for raw in per_worker), default=0.0),
+        "failed": max((raw["failed"] for raw in per_worker), default=0),
     }
 
 

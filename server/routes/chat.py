@@ -3,12 +3,17 @@
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from sse_starlette.sse import EventSourceResponse
 
+from server.errors import ApiError
 from server.routes.dependencies import ServicesDep
-from server.schemas import ChatRequest, ChatResponse, ErrorResponse
+from server.schemas import AcceptedResponse, ChatRequest, ChatResponse, ErrorResponse
+from server.services import Services
 from server.turn.streaming import stream_turn
 from server.turn.turns import check_request, run_turn
+from server.webhooks.async_turns import NO_WEBHOOK
+from server.webhooks.prefer import RESPOND_ASYNC, wants_async
 
 router = APIRouter(prefix="/api/agent", tags=["chat"])
 
@@ -31,12 +36,49 @@ SSE_EVENT = {
 }
 
 
-@router.post("/chat", response_model=ChatResponse, responses=ERRORS)
-async def chat(body: ChatRequest, services: ServicesDep, request: Request) -> ChatResponse:
-    """Answer one customer message: the orchestrator replies or delegates to an agent."""
+@router.post(
+    "/chat",
+    response_model=ChatResponse,
+    responses={
+        **ERRORS,
+        202: {
+            "model": AcceptedResponse,
+            "description": "With `Prefer: respond-async`: accepted; the reply is delivered to "
+            "the reply webhook (`Preference-Applied: respond-async`)",
+        },
+    },
+)
+async def chat(
+    body: ChatRequest, services: ServicesDep, request: Request
+) -> ChatResponse | JSONResponse:
+    """Answer one customer message: the orchestrator replies or delegates to an agent.
+
+    With `Prefer: respond-async` the turn is accepted (202) and its reply is delivered to the
+    reply webhook instead."""
+    if wants_async(request.headers.getlist("prefer")):
+        return await _accept_async(body, services, request)
     services.shutdown.admit()
     await services.security.admit_turn(body, request.scope)
     return await services.shutdown.spawn(run_turn(body, services))
+
+
+async def _accept_async(body: ChatRequest, services: Services, request: Request) -> JSONResponse:
+    """Validate as a synchronous turn, write it to the outbox, answer 202; the turn runs on."""
+    webhooks = services.webhooks
+    if webhooks is None or services.settings.reply_webhook_url(body.company) is None:
+        raise ApiError(400, NO_WEBHOOK)
+    services.shutdown.admit()
+    await services.security.admit_turn(body, request.scope)
+    check_request(body, services)
+    timeout = services.settings.ASYNC_TURN_TIMEOUT
+    accepted = await webhooks.turns.accept(
+        body, lambda: run_turn(body, services, timeout=timeout), services.shutdown.spawn
+    )
+    return JSONResponse(
+        {"status": "processing", "session_id": body.session_id, "request_id": accepted.request_id},
+        status_code=202,
+        headers={"Preference-Applied": RESPOND_ASYNC},
+    )
 
 
 @router.post(
@@ -52,7 +94,10 @@ async def chat(body: ChatRequest, services: ServicesDep, request: Request) -> Ch
 async def chat_stream(
     body: ChatRequest, services: ServicesDep, request: Request
 ) -> EventSourceResponse:
-    """The same turn as /chat, streamed: progress events, the reply in tokens, then `done`."""
+    """The same turn as /chat, streamed: progress events, the reply in tokens, then `done`.
+
+    `Prefer: respond-async` is ignored here (RFC 7240 lets a server ignore a preference; no
+    `Preference-Applied`): a stream is the live answer."""
     services.shutdown.admit()
     await services.security.admit_turn(body, request.scope)
     check_request(body, services)

@@ -15,6 +15,8 @@ def secret_values(settings: Settings) -> list[str]:
     for url in url_settings(settings):
         values += url_secrets(url)
     values += [spec.token for spec in settings.roster if spec.token]
+    if settings.WEBHOOK_SECRET is not None:  # reply webhooks (issue 24)
+        values.append(settings.WEBHOOK_SECRET.get_secret_value())
     return values
 
 

@@ -61,6 +61,8 @@ class CheckpointBackend:
     pool: AsyncConnectionPool | None = None
     shared_lock: SharedLock | None = None
     health: StorageHealth | None = None
+    sqlite: SqliteThread | None = None
+    """SQLite: the saver's connection and thread (the webhook outbox writes through it too)."""
 
     async def ping(self) -> bool:
         """True when the database is writable (and, for SQLite, is still the file at its path)."""
@@ -93,6 +95,7 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[CheckpointBacke
             usage=SqliteUsageStore(db),
             shared_lock=turn_lock,
             health=health,
+            sqlite=db,
         )
 
 

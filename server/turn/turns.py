@@ -68,25 +68,32 @@ def turn_context(request: ChatRequest, services: Services, deadline: float) -> T
 
 
 async def run_turn(
-    request: ChatRequest, services: Services, events: TurnEvents | None = None
+    request: ChatRequest,
+    services: Services,
+    events: TurnEvents | None = None,
+    timeout: float | None = None,
 ) -> ChatResponse:
-    """Run one turn and record it in the metrics; errors become ApiError with Spanish details."""
+    """Run one turn and record it in the metrics; errors become ApiError with Spanish details.
+
+    `timeout` is the turn's deadline in seconds (TURN_TIMEOUT when None; asynchronous turns
+    pass ASYNC_TURN_TIMEOUT)."""
     with masked_in_logs(request.company_key):
-        return await _run_turn(request, services, events)
+        return await _run_turn(request, services, events, timeout)
 
 
 async def _run_turn(
-    request: ChatRequest, services: Services, events: TurnEvents | None
+    request: ChatRequest, services: Services, events: TurnEvents | None, timeout: float | None
 ) -> ChatResponse:
     started = time.perf_counter()
     status, response = 500, None
     settings = services.settings
     usage, key = TurnUsage(), services.usage.key_of(request.company_key)
     held = False
+    turn_timeout = settings.TURN_TIMEOUT if timeout is None else timeout
     try:
         check_request(request, services)
         async with services.locks.hold(request.session_key, settings.SESSION_LOCK_TIMEOUT):
-            deadline = time.monotonic() + settings.TURN_TIMEOUT
+            deadline = time.monotonic() + turn_timeout
             held = await services.usage.held_offline(key, request.company)
             context = replace(turn_context(request, services, deadline), usage=usage, offline=held)
             if services.backend.health is not None:

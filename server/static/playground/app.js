@@ -1,4 +1,5 @@
-// MaravIA playground: chat with a bot configuration through /api/agent/chat/stream.
+// MaravIA playground: chat with a bot configuration through /api/agent/chat/stream (or, with
+// "Asíncrono (webhook)", /api/agent/chat with Prefer: respond-async and its delivery polled).
 "use strict";
 
 (() => {
@@ -257,6 +258,70 @@
     }
   }
 
+  // -- asynchronous turns: 202, then the outbox row polled until delivered or failed ------------
+  const ASYNC_POLL_MS = 400;
+  const ASYNC_WAIT_MS = 180000;
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  function deliveryText(row) {
+    const attempts = `${row.attempts} intento${row.attempts === 1 ? "" : "s"}`;
+    const status = row.last_status ? ` · HTTP ${row.last_status}` : "";
+    const error = row.last_error && row.state !== "delivered" ? ` · ${row.last_error}` : "";
+    const label = {
+      accepted: "turno en curso",
+      ready: "esperando la entrega",
+      delivered: "entregado",
+      failed: "entrega fallida",
+    }[row.state] || row.state;
+    return `webhook: ${label} · ${attempts}${status}${error} · delivery ${row.delivery_id}`;
+  }
+
+  async function sendAsync(body, view, started) {
+    const response = await fetch("/api/agent/chat", {
+      method: "POST",
+      headers: { ...headers(true), Prefer: "respond-async" },
+      body: JSON.stringify(body),
+    });
+    const requestId = response.headers.get("X-Request-ID");
+    if (response.status !== 202) {
+      failed(view, explainRefusal(response.status, await detailOf(response)));
+      return;
+    }
+    const accepted = await response.json();
+    view.status.textContent = "Aceptado (202) · esperando la respuesta por webhook…";
+    const line = el("div", "delivery", "webhook: turno en curso");
+    view.item.append(line);
+    const path = `/webhooks/deliveries?request_id=${encodeURIComponent(accepted.request_id)}`;
+    const deadline = performance.now() + ASYNC_WAIT_MS;
+    while (performance.now() < deadline) {
+      await sleep(ASYNC_POLL_MS);
+      const poll = await fetch(path, { headers: headers() });
+      if (!poll.ok) {
+        line.remove();
+        failed(view, explainRefusal(poll.status, await detailOf(poll), false));
+        return;
+      }
+      const row = (await poll.json()).deliveries[0];
+      if (!row) continue;
+      line.textContent = deliveryText(row);
+      line.dataset.state = row.state;
+      if (row.state !== "delivered" && row.state !== "failed") continue;
+      const event = row.body || {};
+      if (event.event === "reply") {
+        view.status.remove();
+        view.bubble.textContent = event.reply;
+        const extra = event.url ? attachment(event.url) : null;
+        if (extra) view.item.insertBefore(extra, line);
+        const seconds = (performance.now() - started) / 1000;
+        view.item.insertBefore(metaLine(event, seconds, requestId), line);
+      } else {
+        failed(view, `${event.detail} (${event.status})`);
+      }
+      return;
+    }
+    failed(view, "La respuesta no llegó al webhook a tiempo; revisa GET /webhooks/failed.");
+  }
+
   async function send() {
     const input = $("message");
     const message = input.value;
@@ -275,6 +340,10 @@
     const view = addBotMessage();
     const started = performance.now();
     try {
+      if ($("async-mode").checked) {
+        await sendAsync(body, view, started);
+        return;
+      }
       const response = await fetch("/api/agent/chat/stream", {
         method: "POST",
         headers: headers(true),

@@ -1,0 +1,1 @@
+"""Replies by webhook: asynchronous turns, the durable outbox and its signed delivery."""
