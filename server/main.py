@@ -6,6 +6,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
+from common.url_mask import mask_urls_in
 from server.errors import install_error_handlers
 from server.lifecycle.heap import startup_heap_frozen
 from server.lifecycle.shutdown import graceful_shutdown
@@ -17,7 +18,6 @@ from server.routes import admin, chat, info, playground, usage, webhooks
 from server.security import install_security
 from server.security.guard import build_guard
 from server.security.secrets import secret_values
-from server.security.url_mask import mask_urls_in
 from server.services import open_services
 from server.settings import Settings, SettingsError, load_settings
 from server.turn.modalidad import normalize

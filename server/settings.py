@@ -25,6 +25,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from common.url_mask import mask_url, mask_urls_in
 from graph.agents.roster import REFERENCE_AGENTS, Roster
 from server.agent_settings import (
     AgentVariables,
@@ -32,7 +33,6 @@ from server.agent_settings import (
     build_roster,
     collect_from_init,
 )
-from server.security.url_mask import mask_url, mask_urls_in
 
 AgentMode = Literal["auto", "chat", "tools"]
 

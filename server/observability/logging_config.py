@@ -10,8 +10,8 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
+from common.url_mask import mask_urls_in
 from server.observability.request_ids import RequestIdFilter
-from server.security.url_mask import mask_urls_in
 from server.turn.secrets import current_turn_secrets
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}

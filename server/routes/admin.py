@@ -5,13 +5,13 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from common.url_mask import mask_url
 from graph.agents.clear import clear_at_agents
 from graph.text_clean import is_storable
 from server.errors import BUSY, STORAGE_DOWN, ApiError
 from server.routes.dependencies import ServicesDep
 from server.schemas import SESSION_EMPTY, ErrorResponse
 from server.security.input_limits import BAD_TEXT
-from server.security.url_mask import mask_url
 from server.storage.backend import STORAGE_ERRORS
 from server.storage.locks import SessionLockTimeout
 from server.turn.session_ids import canonical_session_id

@@ -2,7 +2,7 @@
 
 from pydantic import SecretStr
 
-from server.security.url_mask import url_secrets
+from common.url_mask import url_secrets
 from server.settings import Settings
 
 

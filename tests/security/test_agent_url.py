@@ -46,7 +46,7 @@ def start(start_app: StartApp, cita: HttpAgent, **settings: Any) -> RunningApp:
 def stored_state(app: RunningApp, session: Any = SESSION) -> dict[str, Any]:
     """The session's checkpointed values, read back from the storage."""
     config = {"configurable": {"thread_id": str(session)}}
-    return dict(app.call(app.services.graph.aget_state(config)).values)
+    return dict(app.call(app.services.turns.graph.aget_state(config)).values)
 
 
 def test_a_dirty_url_is_returned_streamed_and_stored_clean(

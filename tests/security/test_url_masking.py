@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from common.url_mask import mask_url, mask_urls_in
 from harness.http_agent import HttpAgent
 from harness.orchestrator import StartApp, orchestrator_settings
 from harness.procs import free_port
 from server.observability.logging_config import OrchestratorJsonFormatter
 from server.security.secrets import secret_values
-from server.security.url_mask import mask_url, mask_urls_in
 from tests.n8n.helpers import SESSION, post, today_body
 from tests.reliability.test_storage_settings import start_fails
 
