@@ -16,7 +16,8 @@ class TurnContext:
     bot_config: dict[str, Any] = field(default_factory=dict)
     """The client's ChatConfig (persona, phrases, extra keys passed through to agents)."""
     session_id: str = ""
-    """The canonical session id (also the checkpoint thread id)."""
+    """The customer's canonical session id, as agents receive it (the checkpoint thread is the
+    conversation's key: company and session id)."""
     id_empresa: int | None = None
     """The company, for its business context and the agents."""
     api_key: str | None = field(default=None, repr=False)

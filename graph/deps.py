@@ -23,6 +23,8 @@ class GraphEvents(Protocol):
 
     def turn_timeout(self) -> None: ...
 
+    def continuity_correction(self, agent: str) -> None: ...
+
     def reply_truncated(self) -> None: ...
 
 
@@ -39,6 +41,9 @@ class NoEvents:
         """Ignore."""
 
     def turn_timeout(self) -> None:
+        """Ignore."""
+
+    def continuity_correction(self, agent: str) -> None:
         """Ignore."""
 
     def reply_truncated(self) -> None:

@@ -25,6 +25,7 @@ class Metrics:
         self.llm_fallbacks = 0
         self.internal_errors: Counter[str] = Counter()
         self.routing_corrections = 0
+        self.continuity_corrections = 0
         self.modalidad_unrecognized_total = 0
         self.turn_timeouts = 0
         self.rate_limited = 0
@@ -89,6 +90,12 @@ class Metrics:
             ["modalidad", "chosen"],
             registry=self.registry,
         )
+        self._p_continuity = PromCounter(
+            "orquestador_continuity_corrections",
+            "Turns the model answered itself while an agent owned the conversation, sent to it",
+            ["agent"],
+            registry=self.registry,
+        )
         self._p_timeouts = PromCounter(
             "orquestador_turn_timeouts",
             "Turns answered with the fallback because TURN_TIMEOUT passed",
@@ -146,6 +153,11 @@ class Metrics:
         self.routing_corrections += 1
         self._p_corrections.labels(modalidad, chosen).inc()
 
+    def continuity_correction(self, agent: str) -> None:
+        """Record a model's respond turned into the active agent's turn (GraphEvents)."""
+        self.continuity_corrections += 1
+        self._p_continuity.labels(agent).inc()
+
     def turn_timeout(self) -> None:
         """Record a turn answered with the fallback because its deadline passed (GraphEvents)."""
         self.turn_timeouts += 1
@@ -186,6 +198,7 @@ class Metrics:
             "rate_limited": self.rate_limited,
             "internal_errors": dict(self.internal_errors),
             "routing_corrections": self.routing_corrections,
+            "continuity_corrections": self.continuity_corrections,
             "modalidad_unrecognized": self.modalidad_unrecognized_total,
             "turn_timeouts": self.turn_timeouts,
             "replies_truncated": self.replies_truncated,
@@ -239,7 +252,13 @@ def merge_raw(raws: list[dict[str, Any]]) -> dict[str, object]:
     }
 
 
-SUMMED = ("routing_corrections", "modalidad_unrecognized", "turn_timeouts", "replies_truncated")
+SUMMED = (
+    "routing_corrections",
+    "modalidad_unrecognized",
+    "turn_timeouts",
+    "replies_truncated",
+    "continuity_corrections",
+)
 
 
 def _with_zeros(counts: Counter[str], raws: list[dict[str, Any]], key: str) -> dict[str, int]:

@@ -111,7 +111,9 @@ async def open_services(
         models = ModelPool(settings)
         deps = build_deps(settings, agents, models, contexts, metrics)
         graph = build_graph(deps, checkpointer=backend.saver)
-        sessions = ConversationStore(backend, settings.SESSION_TTL_SECONDS)
+        sessions = ConversationStore(
+            backend, settings.SESSION_TTL_SECONDS, adopt=settings.SESSION_SCOPE == "company"
+        )
         locks = TurnLocks(backend.shared_lock)
         if settings.SESSION_TTL_SECONDS > 0:
             sweeper = asyncio.create_task(

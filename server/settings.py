@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     LANGSMITH_ENDPOINT: str = "https://api.smith.langchain.com"
     # Playground page (issue 16): GET /playground, a browser page to try a bot configuration
     PLAYGROUND_ENABLED: bool = True
+    # Conversations per company (issue 20): `company` keys a conversation by (id_empresa,
+    # session_id); `global` by session_id alone (the old behaviour: one customer writing to two
+    # companies shares one conversation between them)
+    SESSION_SCOPE: Literal["company", "global"] = "company"
 
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
@@ -149,7 +153,7 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("ROUTING_MODE", mode="before")
+    @field_validator("ROUTING_MODE", "SESSION_SCOPE", mode="before")
     @classmethod
     def _lower_mode(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value

@@ -13,6 +13,7 @@ from graph.context import TurnContext
 from graph.nodes.responder import ORCHESTRATOR
 from graph.phrases import fallback_phrase
 from server.answer_tokens import answer_token
+from server.conversations import conversation_key
 from server.errors import BUSY, STORAGE_DOWN, ApiError, error_id
 from server.request_ids import current_request_id
 from server.schemas import SESSION_EMPTY, ChatRequest, ChatResponse
@@ -75,12 +76,17 @@ def turn_context(request: ChatRequest, services: Services, deadline: float) -> T
     )
 
 
+def turn_conversation(request: ChatRequest, services: Services) -> str:
+    """The key of the turn's conversation: (company, session id), or the bare id when global."""
+    return conversation_key(request.company, request.session_key, services.settings.SESSION_SCOPE)
+
+
 def run_config(request: ChatRequest, services: Services) -> RunnableConfig:
-    """The LangGraph run config of a turn (thread = session; trace metadata; step budget)."""
-    session = request.session_key
+    """The LangGraph run config of a turn (thread = conversation; trace metadata; step budget)."""
+    conversation = turn_conversation(request, services)
     return {
-        "configurable": {"thread_id": session},
-        "metadata": {"thread_id": session, "request_id": current_request_id.get()},
+        "configurable": {"thread_id": conversation},
+        "metadata": {"thread_id": conversation, "request_id": current_request_id.get()},
         "run_name": "chat_turn",
         "recursion_limit": 2 * services.settings.AGENT_MAX_STEPS + 6,
     }
@@ -153,15 +159,17 @@ async def _run_turn(
     started = time.perf_counter()
     status, response = 500, None
     settings = services.settings
+    conversation = turn_conversation(request, services)
     try:
         check_request(request, services)
-        async with services.locks.hold(request.session_key, settings.SESSION_LOCK_TIMEOUT):
+        async with services.locks.hold(conversation, settings.SESSION_LOCK_TIMEOUT):
             deadline = time.monotonic() + settings.TURN_TIMEOUT
             context = turn_context(request, services, deadline)
             if services.backend.health is not None:
                 services.backend.health.require_file()  # never write into a deleted SQLite file
-            await services.sessions.expire_if_idle(request.session_key)
-            with turn_trace(request, settings) as trace:
+            await services.sessions.adopt_if_new(conversation)
+            await services.sessions.expire_if_idle(conversation)
+            with turn_trace(request, settings, conversation) as trace:
                 try:
                     async with asyncio.timeout(settings.TURN_TIMEOUT + DEADLINE_MARGIN):
                         state = await _run_graph(request, services, context, events)
@@ -169,7 +177,7 @@ async def _run_turn(
                     log.error("turn overran its deadline; answered with the fallback phrase")
                     state = await _timed_out(request, services, context)
                 trace.finish(state)
-            services.sessions.stored(request.session_key)
+            services.sessions.stored(conversation)
         response = ChatResponse(
             reply=state["reply"],
             session_id=request.session_id,
@@ -194,7 +202,7 @@ async def _run_turn(
         log.error(
             "turn failed: storage refused the checkpoint",
             extra={
-                "session": session_ref(request.session_key),
+                "session": session_ref(conversation),
                 "error_id": ref,
                 "error": type(exc).__name__,
                 "sqlstate": getattr(exc, "sqlstate", None),
@@ -206,7 +214,7 @@ async def _run_turn(
         log.error(
             "turn failed",
             exc_info=exc,
-            extra={"session": session_ref(request.session_key), "error_id": ref},
+            extra={"session": session_ref(conversation), "error_id": ref},
         )
         raise ApiError(500, f"Error interno del servidor (id: {ref})") from None
     finally:
@@ -220,7 +228,7 @@ async def _run_turn(
         log.info(
             "turn",
             extra={
-                "session": session_ref(request.session_key),
+                "session": session_ref(conversation),
                 "status": status,
                 "action": response.action if response else None,
                 "agent_used": response.agent_used if response else None,

@@ -47,6 +47,7 @@ async def respond(
         action, agent_used = "respond", None
         if decision.get("intent") in _CLOSING_INTENTS:
             active = None
+        url = greeting_file(decision, config, state.get("turns", 0))
     reply = final_reply(reply, deps)
     answer = AIMessage(reply, name=agent_used or ORCHESTRATOR)
     return {
@@ -60,6 +61,15 @@ async def respond(
         "agent_result": None,
         "messages": [answer, *trim_history(state.get("messages", []), deps.max_history_turns)],
     }
+
+
+def greeting_file(decision: dict[str, Any], config: dict[str, Any], turns: int) -> str | None:
+    """The bot's greeting file (`archivo_saludo`) when the orchestrator greets on a
+    conversation's first turn; None on any later turn."""
+    if turns or decision.get("intent") != "greeting":
+        return None
+    file = config.get("archivo_saludo")
+    return (file.strip() or None) if isinstance(file, str) else None
 
 
 def trim_history(messages: list[AnyMessage], max_turns: int) -> list[RemoveMessage]:

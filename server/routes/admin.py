@@ -2,10 +2,12 @@
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from graph.text_clean import is_storable
+from server.conversation_admin import company_param, find_conversation
+from server.conversation_admin import memory_stats as conversation_stats
 from server.errors import BUSY, STORAGE_DOWN, ApiError
 from server.routes.dependencies import ServicesDep
 from server.schemas import SESSION_EMPTY, ErrorResponse
@@ -19,16 +21,25 @@ router = APIRouter(tags=["admin"])
 
 STORAGE: dict[int | str, dict[str, Any]] = {503: {"model": ErrorResponse}}
 NO_CONVERSATION = "No hay conversación guardada para esta sesión"
+COMPANY_QUERY = Query(
+    None,
+    description="The company (id_empresa) whose conversation is meant; required when the "
+    "session id has conversations with several companies.",
+)
+"""`?id_empresa=`: a conversation is (company, session id)."""
 
 
-@router.get("/memory/stats", responses=STORAGE)
-async def memory_stats(services: ServicesDep) -> dict[str, Any]:
-    """Sessions with stored conversation and how many turns each holds."""
+@router.get("/memory/stats", responses={400: {"model": ErrorResponse}, **STORAGE})
+async def memory_stats(
+    services: ServicesDep, id_empresa: str | None = COMPANY_QUERY
+) -> dict[str, Any]:
+    """Sessions with stored conversation and how many turns each holds (of one company with
+    `?id_empresa=`)."""
+    company = company_param(id_empresa)
     try:
-        sessions = await services.sessions.turns_by_session()
+        return await conversation_stats(services, company)
     except STORAGE_ERRORS:
         raise ApiError(503, STORAGE_DOWN) from None
-    return {"total_sessions": len(sessions), "sessions": sessions}
 
 
 class StoredMessage(BaseModel):
@@ -43,6 +54,10 @@ class StoredConversation(BaseModel):
     """A session's conversation as its checkpoint holds it (no config, context or secrets)."""
 
     session_id: str
+    id_empresa: int | None = Field(
+        description="The company the conversation belongs to (null: stored under the bare "
+        "session id)."
+    )
     active_agent: str | None
     turns: int = Field(description="Turns held in `messages` (the last MAX_HISTORY_TURNS).")
     total_turns: int = Field(description="Turns the session has had in total.")
@@ -53,12 +68,20 @@ class StoredConversation(BaseModel):
 @router.get(
     "/memory/sessions/{session_id:path}",
     response_model=StoredConversation,
-    responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    responses={
+        400: {"model": ErrorResponse},
+        404: {"model": ErrorResponse},
+        503: {"model": ErrorResponse},
+    },
 )
-async def stored_conversation(session_id: str, services: ServicesDep) -> dict[str, Any]:
-    """One session's stored conversation: messages, the active agent and its turns."""
+async def stored_conversation(
+    session_id: str, services: ServicesDep, id_empresa: str | None = COMPANY_QUERY
+) -> dict[str, Any]:
+    """One conversation: messages, the active agent and its turns."""
+    company = company_param(id_empresa)
     try:
-        conversation = await services.sessions.conversation(canonical_session_id(session_id))
+        key = await find_conversation(services, canonical_session_id(session_id), company)
+        conversation = None if key is None else await services.sessions.conversation(key)
     except STORAGE_ERRORS:
         raise ApiError(503, STORAGE_DOWN) from None
     if conversation is None:
@@ -70,16 +93,23 @@ async def stored_conversation(session_id: str, services: ServicesDep) -> dict[st
     "/memory/clear/{session_id:path}",
     responses={400: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, **STORAGE},
 )
-async def clear_memory(session_id: str, services: ServicesDep) -> dict[str, str]:
-    """Delete one session's stored conversation (the id as chat stores it: trimmed, `/` allowed)."""
+async def clear_memory(
+    session_id: str, services: ServicesDep, id_empresa: str | None = COMPANY_QUERY
+) -> dict[str, str]:
+    """Delete one conversation (the id as chat stores it: trimmed, `/` allowed; of one company
+    with `?id_empresa=`)."""
     session_id = canonical_session_id(session_id)
     if not session_id:
         raise ApiError(400, SESSION_EMPTY)
     if not is_storable(session_id):
         raise ApiError(400, BAD_TEXT.format(field="session_id"))
+    company = company_param(id_empresa)
     try:
-        async with services.locks.hold(session_id, services.settings.SESSION_LOCK_TIMEOUT):
-            await services.sessions.clear(session_id)
+        key = await find_conversation(services, session_id, company) or session_id
+        async with services.locks.hold(key, services.settings.SESSION_LOCK_TIMEOUT):
+            # what the company's next turn would adopt is its conversation too: cleared with it
+            await services.sessions.adopt_if_new(key)
+            await services.sessions.clear(key)
     except SessionLockTimeout:
         raise ApiError(409, BUSY) from None
     except STORAGE_ERRORS:

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from server.conversations import conversation_key
 from server.errors import ApiError
 from server.metrics import Metrics
 from server.schemas import ChatRequest
@@ -27,9 +28,12 @@ class SecurityGuard:
     limiter: RateLimiter
 
     async def admit_turn(self, request: ChatRequest) -> None:
-        """After validation: 400 for oversized input, then 429 past the per-session limit."""
+        """After validation: 400 for oversized input, then 429 past the per-conversation limit."""
         check_chat_input(request, self.settings.MAX_MESSAGE_CHARS)
-        wait = await self.limiter.hit("session", session_ref(request.session_key))
+        conversation = conversation_key(
+            request.company, request.session_key, self.settings.SESSION_SCOPE
+        )
+        wait = await self.limiter.hit("session", session_ref(conversation))
         if wait is not None:
             raise ApiError(429, SESSION_LIMITED.format(seconds=wait), limited_headers(wait))
 
