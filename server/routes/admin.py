@@ -168,5 +168,6 @@ async def config(services: ServicesDep) -> dict[str, Any]:
         "max_history_turns": s.MAX_HISTORY_TURNS,
         "session_lock_timeout": s.SESSION_LOCK_TIMEOUT,
         "session_ttl_seconds": s.SESSION_TTL_SECONDS,
+        "session_scope": s.SESSION_SCOPE,
         "log_level": s.LOG_LEVEL,
     }

@@ -30,7 +30,9 @@ def test_the_first_greeting_sends_archivo_saludo_later_ones_do_not(start_app: St
     assert post(app, today_body("Hola", archivo_saludo=FILE)).json()["url"] == FILE
 
 
-def test_the_greeting_file_with_a_model_router(start_app: StartApp, openai_stub: OpenAIStub) -> None:
+def test_the_greeting_file_with_a_model_router(
+    start_app: StartApp, openai_stub: OpenAIStub
+) -> None:
     app = start_app(**model_settings(openai_stub))
     greet = route_json("respond", reply="¡Hola! Soy Valeria.", intent="greeting")
     openai_stub.enqueue(route_json("respond", reply="Claro.", intent="business"), greet, greet)

@@ -22,12 +22,15 @@ from harness.orchestrator import (
     model_settings,
 )
 from harness.tcp_proxy import TcpProxy, tcp_proxy
+from server.conversations import conversation_key
 
 
 def stored_user_messages(app: Any, session_id: str) -> list[str]:
     """The user messages of a session's stored conversation, in order (read via the saver)."""
     item = app.call(
-        app.services.backend.saver.aget_tuple({"configurable": {"thread_id": session_id}})
+        app.services.backend.saver.aget_tuple(
+            {"configurable": {"thread_id": conversation_key(12, session_id, "company")}}
+        )
     )
     if item is None:
         return []
