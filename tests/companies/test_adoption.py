@@ -4,6 +4,7 @@ exactly one company, once, also when two app instances race on one database."""
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -116,3 +117,14 @@ def test_no_adoption_in_global_scope(start_app: StartApp) -> None:
     assert post(app, today_body("sigo", phone, id_empresa=9)).status_code == 200
     stored = app.client.get(f"/memory/sessions/{phone}").json()
     assert (stored["id_empresa"], stored["total_turns"]) == (None, 3)
+
+
+def test_a_bare_conversation_idle_past_the_ttl_is_not_adopted(
+    start_app: StartApp, storage: dict[str, Any]
+) -> None:
+    phone = PHONES[0]
+    _old_conversations(start_app, storage, [phone])
+    time.sleep(1.5)  # the old conversation is now idle past a 1 s TTL
+    app = start_app(LLM_MODE="offline", SESSION_TTL_SECONDS=1, **storage)
+    assert post(app, today_body("hola", phone, id_empresa=7)).status_code == 200
+    assert _turns(app, phone, 7) == 1  # starts fresh: nothing expired is revived
