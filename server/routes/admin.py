@@ -9,6 +9,7 @@ from graph.text_clean import is_storable
 from server.conversation_admin import company_param, find_conversation
 from server.conversation_admin import memory_stats as conversation_stats
 from server.errors import BUSY, STORAGE_DOWN, ApiError
+from server.routes import path_ids  # noqa: F401  # registers {…:anytext}
 from server.routes.dependencies import ServicesDep
 from server.schemas import SESSION_EMPTY, ErrorResponse
 from server.security.input_limits import BAD_TEXT
@@ -66,7 +67,7 @@ class StoredConversation(BaseModel):
 
 
 @router.get(
-    "/memory/sessions/{session_id:path}",
+    "/memory/sessions/{session_id:anytext}",
     response_model=StoredConversation,
     responses={
         400: {"model": ErrorResponse},
@@ -90,7 +91,7 @@ async def stored_conversation(
 
 
 @router.post(
-    "/memory/clear/{session_id:path}",
+    "/memory/clear/{session_id:anytext}",
     responses={400: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, **STORAGE},
 )
 async def clear_memory(

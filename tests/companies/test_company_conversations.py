@@ -99,3 +99,13 @@ def test_global_scope_keeps_the_old_shared_conversation(start_app: StartApp) -> 
     stored = app.client.get(f"/memory/sessions/{SESSION}").json()
     assert (stored["id_empresa"], stored["turns"]) == (None, 2)
     assert app.client.get("/memory/stats").json()["unscoped"] == {str(SESSION): 2}
+
+
+def test_a_session_id_with_a_line_break_can_be_read_and_cleared(start_app: StartApp) -> None:
+    app = start_app(LLM_MODE="offline")
+    assert post(app, today_body("hola", "linea\nnueva")).status_code == 200
+    read = app.client.get("/memory/sessions/linea%0Anueva")
+    assert read.status_code == 200 and read.json()["session_id"] == "linea\nnueva"
+    cleared = app.client.post("/memory/clear/linea%0Anueva", params={"id_empresa": 7})
+    assert cleared.status_code == 200, cleared.text
+    assert app.client.get("/memory/sessions/linea%0Anueva").status_code == 404
