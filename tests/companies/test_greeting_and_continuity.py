@@ -7,7 +7,7 @@ import pytest
 from harness.http_agent import HttpAgent
 from harness.openai_specs import route_json
 from harness.openai_stub import OpenAIStub
-from harness.orchestrator import StartApp, model_settings
+from harness.orchestrator import RunningApp, StartApp, model_settings
 from tests.n8n.helpers import SESSION, agent_env, post, today_body
 
 FILE = "https://cdn.maravia.pe/empresa7/saludo.jpg"
@@ -43,7 +43,7 @@ def test_the_greeting_file_with_a_model_router(
 
 
 @pytest.fixture
-def booking(start_app: StartApp, openai_stub: OpenAIStub, cita: HttpAgent):  # type: ignore[no-untyped-def]
+def booking(start_app: StartApp, openai_stub: OpenAIStub, cita: HttpAgent) -> RunningApp:
     """An app routing with the stub model, in the middle of a booking with `cita`."""
     app = start_app(**agent_env({"cita": cita}), **model_settings(openai_stub))
     openai_stub.enqueue(route_json("delegate", "cita"))
@@ -53,8 +53,8 @@ def booking(start_app: StartApp, openai_stub: OpenAIStub, cita: HttpAgent):  # t
 
 
 def test_a_model_respond_mid_booking_goes_to_the_active_agent(
-    booking, openai_stub: OpenAIStub, cita: HttpAgent
-) -> None:  # type: ignore[no-untyped-def]
+    booking: RunningApp, openai_stub: OpenAIStub, cita: HttpAgent
+) -> None:
     app = booking
     openai_stub.enqueue(route_json("respond", reply="Mucho gusto, Ana.", intent="other"))
     r = post(app, today_body("Mi nombre es Ana Torres")).json()
@@ -82,8 +82,8 @@ def test_a_model_respond_mid_booking_goes_to_the_active_agent(
     ],
 )
 def test_the_orchestrators_own_intents_stay_with_it(
-    booking, openai_stub: OpenAIStub, cita: HttpAgent, message: str, intent: str
-) -> None:  # type: ignore[no-untyped-def]
+    booking: RunningApp, openai_stub: OpenAIStub, cita: HttpAgent, message: str, intent: str
+) -> None:
     app = booking
     openai_stub.enqueue(route_json("respond", reply="¡Hasta pronto!", intent=intent))
     r = post(app, today_body(message)).json()
