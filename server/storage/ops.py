@@ -84,9 +84,15 @@ class StorageOps(Protocol):
 # Adoption (SESSION_SCOPE=company): a conversation stored under its bare session id becomes the
 # company's by renaming its rows, in one transaction, only while the company's thread has none of
 # its own. Concurrent adopters of one bare thread (two companies, two instances) serialise on its
-# rows: the first renames them, the others then find none, so exactly one company gets it and
+# checkpoint rows (locked first, in one order: no deadlock between the renames of its blobs and
+# writes): the first renames them, the others then find none, so exactly one company gets it and
 # nothing is ever copied. A bare conversation idle past the TTL (latest id below `newer_than`)
 # is left for the sweeper.
+BARE_EXISTS = "SELECT 1 FROM checkpoints WHERE thread_id = %(bare)s LIMIT 1"
+LOCK_BARE = (
+    "SELECT checkpoint_id FROM checkpoints WHERE thread_id = %(bare)s"
+    " ORDER BY checkpoint_ns, checkpoint_id FOR UPDATE"
+)
 POSTGRES_ADOPT = """
 WITH ok AS (
     SELECT NOT EXISTS (SELECT 1 FROM checkpoints WHERE thread_id = %(key)s)
@@ -223,11 +229,18 @@ class PostgresOps:
         return [row["thread_id"] for row in rows]
 
     async def adopt(self, thread_id: str, bare: str, newer_than: str) -> bool:
-        """Rename the bare thread's rows to `thread_id` when it has none (one statement: atomic)."""
-        rows = await self._fetch(
-            POSTGRES_ADOPT, {"key": thread_id, "bare": bare, "newer": newer_than}
-        )
-        return int(rows[0]["n"]) > 0
+        """Rename the bare thread's rows to `thread_id` when it has none: one read when there is
+        no bare conversation (the usual case), else one transaction that first locks the bare
+        checkpoints in a fixed order, so a concurrent adopter waits there, then finds them gone."""
+        params = {"key": thread_id, "bare": bare, "newer": newer_than}
+        if not await self._fetch(BARE_EXISTS, params):
+            return False
+        async with self._pool.connection() as conn, conn.transaction():
+            locked = await (await conn.execute(LOCK_BARE, params)).fetchall()
+            if not locked:  # another adopter took it while we waited
+                return False
+            row = await (await conn.execute(POSTGRES_ADOPT, params)).fetchone()
+        return row is not None and int(row["n"]) > 0
 
     async def _fetch(self, query: str, params: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
         async with self._pool.connection() as conn:

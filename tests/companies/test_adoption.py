@@ -58,9 +58,10 @@ def test_two_instances_racing_adopt_each_bare_conversation_once(
     second = start_app(LLM_MODE="offline", **storage)
     barrier = threading.Barrier(2 * len(PHONES))
 
-    def turn(app: RunningApp, phone: str, company: int) -> int:
-        barrier.wait(timeout=30)
-        return post(app, today_body("hola de nuevo", phone, id_empresa=company)).status_code
+    def turn(app: RunningApp, phone: str, company: int) -> tuple[int, str]:
+        barrier.wait(timeout=60)
+        r = post(app, today_body("hola de nuevo", phone, id_empresa=company))
+        return r.status_code, r.text
 
     with ThreadPoolExecutor(2 * len(PHONES)) as pool:
         statuses = list(
@@ -69,10 +70,11 @@ def test_two_instances_racing_adopt_each_bare_conversation_once(
                 [(first, phone, 7) for phone in PHONES] + [(second, phone, 9) for phone in PHONES],
             )
         )
-    assert statuses == [200] * (2 * len(PHONES))
+    assert [status for status, _ in statuses] == [200] * (2 * len(PHONES)), statuses
     for phone in PHONES:
         # exactly one company holds the two old turns plus its new one; the other only its own
-        assert sorted([_turns(first, phone, 7), _turns(second, phone, 9)]) == [1, 3], phone
+        turns = sorted([_turns(first, phone, 7), _turns(second, phone, 9)])
+        assert turns == [1, 3], (phone, turns)
     stats = first.client.get("/memory/stats").json()
     assert stats["unscoped"] == {} and stats["total_sessions"] == 2 * len(PHONES)
 
@@ -85,13 +87,15 @@ def test_one_company_on_two_instances_adopts_once(
     second = start_app(LLM_MODE="offline", **storage)
     barrier = threading.Barrier(8)
 
-    def turn(app: RunningApp, phone: str) -> int:
-        barrier.wait(timeout=30)
-        return post(app, today_body("sigo aquí", phone, id_empresa=7)).status_code
+    def turn(app: RunningApp, phone: str) -> tuple[int, str]:
+        barrier.wait(timeout=60)
+        r = post(app, today_body("sigo aquí", phone, id_empresa=7))
+        return r.status_code, r.text
 
     jobs = [(app, phone) for phone in PHONES[:4] for app in (first, second)]
     with ThreadPoolExecutor(len(jobs)) as pool:
-        assert list(pool.map(lambda job: turn(*job), jobs)) == [200] * len(jobs)
+        statuses = list(pool.map(lambda job: turn(*job), jobs))
+    assert [status for status, _ in statuses] == [200] * len(jobs), statuses
     for phone in PHONES[:4]:
         assert _turns(first, phone, 7) == 4  # 2 adopted + the 2 racing turns, none lost or doubled
     assert first.client.get("/memory/stats").json()["unscoped"] == {}
