@@ -239,7 +239,7 @@ class PostgresOps:
             locked = await (await conn.execute(LOCK_BARE, params)).fetchall()
             if not locked:  # another adopter took it while we waited
                 return False
-            row = await (await conn.execute(POSTGRES_ADOPT, params)).fetchone()
+            row: Any = await (await conn.execute(POSTGRES_ADOPT, params)).fetchone()  # dict row
         return row is not None and int(row["n"]) > 0
 
     async def _fetch(self, query: str, params: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
