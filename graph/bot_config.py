@@ -27,6 +27,8 @@ class BotConfig:
     frase_no_sabe: str | None = None
     temas_esc: str | None = None
     frase_esc: str | None = None
+    archivo_saludo: str | None = None
+    """The file or image the bot greets with (sent as `url` on a conversation's first greeting)."""
     values: Mapping[str, Any] = field(default_factory=dict, repr=False)
     """Every key the client sent (with the turn's winning id_empresa), for the agents."""
 

@@ -19,7 +19,8 @@ class TurnContext:
     bot_config: BotConfig = field(default_factory=BotConfig)
     """The client's bot configuration, typed (persona, phrases; every key kept for agents)."""
     session_id: str = ""
-    """The canonical session id (also the checkpoint thread id)."""
+    """The customer's canonical session id, as agents receive it (the checkpoint thread is the
+    conversation's key: company and session id)."""
     id_empresa: int | None = None
     """The company, for its business context and the agents."""
     api_key: str | None = field(default=None, repr=False)

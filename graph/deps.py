@@ -24,6 +24,8 @@ class GraphEvents(Protocol):
 
     def turn_timeout(self) -> None: ...
 
+    def continuity_correction(self, agent: str) -> None: ...
+
     def reply_truncated(self) -> None: ...
 
     def url_dropped(self, problem: str) -> None: ...
@@ -42,6 +44,9 @@ class NoEvents:
         """Ignore."""
 
     def turn_timeout(self) -> None:
+        """Ignore."""
+
+    def continuity_correction(self, agent: str) -> None:
         """Ignore."""
 
     def reply_truncated(self) -> None:

@@ -126,7 +126,9 @@ async def open_services(
         models = ModelPool(settings)
         deps = build_deps(settings, agents, models, contexts, metrics)
         graph = build_graph(deps, checkpointer=backend.saver)
-        sessions = ConversationStore(backend, settings.SESSION_TTL_SECONDS)
+        sessions = ConversationStore(
+            backend, settings.SESSION_TTL_SECONDS, adopt=settings.SESSION_SCOPE == "company"
+        )
         usage = await stack.enter_async_context(open_meter(settings, backend.usage, metrics))
         locks = TurnLocks(backend.shared_lock)
         if settings.SESSION_TTL_SECONDS > 0:

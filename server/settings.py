@@ -174,6 +174,11 @@ class Settings(BaseSettings):
     WEBHOOK_LEASE_SECONDS: float = Field(30, gt=0)
     ASYNC_TURN_TIMEOUT: float = Field(300, gt=0)
 
+    # Conversations per company (issue 20): `company` keys a conversation by (id_empresa,
+    # session_id); `global` by session_id alone (the old behaviour: one customer writing to two
+    # companies shares one conversation between them)
+    SESSION_SCOPE: Literal["company", "global"] = "company"
+
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     # Hardening (issue 21): an agent's url longer than this (or not http(s)) is dropped (null)
@@ -280,7 +285,7 @@ class Settings(BaseSettings):
         """Where a company's replies are delivered: its own URL, else REPLY_WEBHOOK_URL."""
         return self.REPLY_WEBHOOK_URLS.get(company, self.REPLY_WEBHOOK_URL)
 
-    @field_validator("ROUTING_MODE", mode="before")
+    @field_validator("ROUTING_MODE", "SESSION_SCOPE", mode="before")
     @classmethod
     def _lower_mode(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value

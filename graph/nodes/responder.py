@@ -6,6 +6,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
 from langgraph.runtime import Runtime
 
+from graph.bot_config import BotConfig
 from graph.context import TurnContext
 from graph.decision import Decision
 from graph.deps import GraphDeps
@@ -51,6 +52,7 @@ async def respond(
         action, agent_used = "respond", None
         if decision["intent"] in _CLOSING_INTENTS:
             active = None
+        url = greeting_file(decision, config, state.get("turns", 0))
     reply = final_reply(reply, deps, ctx.api_key)
     answer = AIMessage(reply, name=agent_used or ORCHESTRATOR)
     return {
@@ -64,6 +66,14 @@ async def respond(
         "agent_result": None,
         "messages": [answer, *trim_history(state.get("messages", []), deps.max_history_turns)],
     }
+
+
+def greeting_file(decision: Decision, config: BotConfig, turns: int) -> str | None:
+    """The bot's greeting file (`archivo_saludo`) when the orchestrator greets on a
+    conversation's first turn; None on any later turn."""
+    if turns or decision["intent"] != "greeting":
+        return None
+    return config.archivo_saludo
 
 
 def trim_history(messages: list[AnyMessage], max_turns: int) -> list[RemoveMessage]:

@@ -46,6 +46,8 @@ async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps)
         if decision is None and ctx.expired():
             deps.events.turn_timeout()
             return {"decision": _unavailable(ctx)}
+        if decision is not None:
+            decision = keep_continuity(decision, active, names, deps.events)
     if decision is None:
         decision = route_offline(
             last_user_text(state.get("messages", [])),
@@ -114,6 +116,30 @@ async def _route_with_model(
     if not isinstance(result, RouteDecision):
         result = RouteDecision.model_validate(result)
     return result
+
+
+ORCHESTRATOR_INTENTS = frozenset({"greeting", "farewell", "thanks", "escalation", "business"})
+"""The intents the orchestrator answers itself even while an agent owns the conversation."""
+
+
+def keep_continuity(
+    decision: RouteDecision, active: str | None, allowed: tuple[str, ...], events: GraphEvents
+) -> RouteDecision:
+    """The model answered a turn of an agent's conversation itself for no reason of its own
+    (not a greeting, farewell, thanks, escalation or business question): the agent takes it."""
+    if (
+        active is None
+        or active not in allowed
+        or decision.action != "respond"
+        or decision.intent in ORCHESTRATOR_INTENTS
+    ):
+        return decision
+    events.continuity_correction(active)
+    log.info(
+        "model answered an agent's conversation itself; kept with the agent",
+        extra={"agent": active, "intent": decision.intent},
+    )
+    return RouteDecision(action="delegate", agent=active, intent="delegate")
 
 
 def enforce_allowed(

@@ -36,6 +36,7 @@ class Metrics:
         self.llm_fallbacks = 0
         self.internal_errors: Counter[str] = Counter()
         self.routing_corrections = 0
+        self.continuity_corrections = 0
         self.modalidad_unrecognized_total = 0
         self.turn_timeouts = 0
         self.rate_limited = 0
@@ -101,6 +102,12 @@ class Metrics:
             "orquestador_routing_corrections",
             "Model choices of another agent than the modalidad's, corrected",
             ["modalidad", "chosen"],
+            registry=self.registry,
+        )
+        self._p_continuity = PromCounter(
+            "orquestador_continuity_corrections",
+            "Turns the model answered itself while an agent owned the conversation, sent to it",
+            ["agent"],
             registry=self.registry,
         )
         self._p_timeouts = PromCounter(
@@ -172,6 +179,11 @@ class Metrics:
         self.routing_corrections += 1
         modalidad_label = modalidad if modalidad in self.modalidad_keys else OTHER
         self._p_corrections.labels(modalidad_label, self._agent_label(chosen)).inc()
+
+    def continuity_correction(self, agent: str) -> None:
+        """Record a model's respond turned into the active agent's turn (GraphEvents)."""
+        self.continuity_corrections += 1
+        self._p_continuity.labels(agent).inc()
 
     def turn_timeout(self) -> None:
         """Record a turn answered with the fallback because its deadline passed (GraphEvents)."""
@@ -298,6 +310,7 @@ class Metrics:
             "rate_limited": self.rate_limited,
             "internal_errors": dict(self.internal_errors),
             "routing_corrections": self.routing_corrections,
+            "continuity_corrections": self.continuity_corrections,
             "modalidad_unrecognized": self.modalidad_unrecognized_total,
             "turn_timeouts": self.turn_timeouts,
             "replies_truncated": self.replies_truncated,
@@ -382,6 +395,7 @@ SUMMED = (
     "turn_timeouts",
     "replies_truncated",
     "urls_dropped",
+    "continuity_corrections",
 )
 
 

@@ -105,11 +105,12 @@ class TurnTrace:
         self._run.end(outputs={"reply": outcome.reply, "agent_used": agent, "action": action})
 
 
-def turn_metadata(request: ChatRequest) -> dict[str, Any]:
-    """What groups and filters the turn in LangSmith (threads by `session_id`); no message text."""
+def turn_metadata(request: ChatRequest, conversation: str) -> dict[str, Any]:
+    """What groups and filters the turn in LangSmith (threads by the conversation key: company
+    and session id); no message text."""
     return {
-        "session_id": request.session_key,
-        "thread_id": request.session_key,
+        "session_id": conversation,
+        "thread_id": conversation,
         "id_empresa": request.company,
         "request_id": current_request_id.get(),
         "nombre_bot": request.config.nombre_bot,
@@ -118,7 +119,7 @@ def turn_metadata(request: ChatRequest) -> dict[str, Any]:
 
 
 @contextmanager
-def turn_trace(request: ChatRequest, settings: Settings) -> Iterator[TurnTrace]:
+def turn_trace(request: ChatRequest, settings: Settings, conversation: str) -> Iterator[TurnTrace]:
     """Wrap one graph invocation: a root run when LANGSMITH_TRACING is on, nothing sent when off."""
     client = client_for(settings)
     if client is None:
@@ -135,7 +136,7 @@ def turn_trace(request: ChatRequest, settings: Settings) -> Iterator[TurnTrace]:
             client=client,
             project_name=project,
             inputs={"message": request.message, "session_id": request.session_key},
-            metadata=turn_metadata(request),
+            metadata=turn_metadata(request, conversation),
             tags=tags,
         ) as run,
     ):

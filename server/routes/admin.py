@@ -2,13 +2,17 @@
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from common.url_mask import mask_url
 from graph.agents.clear import clear_at_agents
 from graph.text_clean import is_storable
+from server.conversations.keys import split_key
+from server.conversations.lookup import company_param, find_conversation
+from server.conversations.lookup import memory_stats as conversation_stats
 from server.errors import BUSY, STORAGE_DOWN, ApiError
+from server.routes import path_ids  # noqa: F401  # registers {…:anytext}
 from server.routes.dependencies import ServicesDep
 from server.schemas import SESSION_EMPTY, ErrorResponse
 from server.security.input_limits import BAD_TEXT
@@ -21,16 +25,25 @@ router = APIRouter(tags=["admin"])
 
 STORAGE: dict[int | str, dict[str, Any]] = {503: {"model": ErrorResponse}}
 NO_CONVERSATION = "No hay conversación guardada para esta sesión"
+COMPANY_QUERY = Query(
+    None,
+    description="The company (id_empresa) whose conversation is meant; required when the "
+    "session id has conversations with several companies.",
+)
+"""`?id_empresa=`: a conversation is (company, session id)."""
 
 
-@router.get("/memory/stats", responses=STORAGE)
-async def memory_stats(services: ServicesDep) -> dict[str, Any]:
-    """Sessions with stored conversation and how many turns each holds."""
+@router.get("/memory/stats", responses={400: {"model": ErrorResponse}, **STORAGE})
+async def memory_stats(
+    services: ServicesDep, id_empresa: str | None = COMPANY_QUERY
+) -> dict[str, Any]:
+    """Sessions with stored conversation and how many turns each holds (of one company with
+    `?id_empresa=`)."""
+    company = company_param(id_empresa)
     try:
-        sessions = await services.sessions.turns_by_session()
+        return await conversation_stats(services, company)
     except STORAGE_ERRORS:
         raise ApiError(503, STORAGE_DOWN) from None
-    return {"total_sessions": len(sessions), "sessions": sessions}
 
 
 class StoredMessage(BaseModel):
@@ -45,6 +58,10 @@ class StoredConversation(BaseModel):
     """A session's conversation as its checkpoint holds it (no config, context or secrets)."""
 
     session_id: str
+    id_empresa: int | None = Field(
+        description="The company the conversation belongs to (null: stored under the bare "
+        "session id)."
+    )
     active_agent: str | None
     turns: int = Field(description="Turns held in `messages` (the last MAX_HISTORY_TURNS).")
     total_turns: int = Field(description="Turns the session has had in total.")
@@ -64,7 +81,7 @@ def checked_session_id(raw: str) -> str:
 
 
 @router.get(
-    "/memory/sessions/{session_id:path}",
+    "/memory/sessions/{session_id:anytext}",
     response_model=StoredConversation,
     responses={
         400: {"model": ErrorResponse},
@@ -72,11 +89,15 @@ def checked_session_id(raw: str) -> str:
         503: {"model": ErrorResponse},
     },
 )
-async def stored_conversation(session_id: str, services: ServicesDep) -> dict[str, Any]:
-    """One session's stored conversation: messages, the active agent and its turns."""
+async def stored_conversation(
+    session_id: str, services: ServicesDep, id_empresa: str | None = COMPANY_QUERY
+) -> dict[str, Any]:
+    """One conversation: messages, the active agent and its turns."""
     session_id = checked_session_id(session_id)
+    company = company_param(id_empresa)
     try:
-        conversation = await services.sessions.conversation(session_id)
+        key = await find_conversation(services, session_id, company)
+        conversation = None if key is None else await services.sessions.conversation(key)
     except STORAGE_ERRORS:
         raise ApiError(503, STORAGE_DOWN) from None
     if conversation is None:
@@ -85,26 +106,26 @@ async def stored_conversation(session_id: str, services: ServicesDep) -> dict[st
 
 
 @router.post(
-    "/memory/clear/{session_id:path}",
-    # 404: an id the path cannot carry (a raw newline) matches no route
-    responses={
-        400: {"model": ErrorResponse},
-        404: {"model": ErrorResponse},
-        409: {"model": ErrorResponse},
-        **STORAGE,
-    },
+    "/memory/clear/{session_id:anytext}",
+    responses={400: {"model": ErrorResponse}, 409: {"model": ErrorResponse}, **STORAGE},
 )
 async def clear_memory(
-    session_id: str, services: ServicesDep, id_empresa: int | None = None
+    session_id: str, services: ServicesDep, id_empresa: str | None = COMPANY_QUERY
 ) -> dict[str, str]:
-    """Delete one session's stored conversation (the id as chat stores it: trimmed, `/` allowed);
-    agents with AGENT_<KEY>_CLEAR_COMMAND that the conversation used are sent that command."""
+    """Delete one conversation (the id as chat stores it: trimmed, `/` allowed; of one company
+    with `?id_empresa=`); agents with AGENT_<KEY>_CLEAR_COMMAND that it used are sent that
+    command."""
     session_id = checked_session_id(session_id)
+    company = company_param(id_empresa)
     try:
-        async with services.locks.hold(session_id, services.settings.SESSION_LOCK_TIMEOUT):
-            used = agents_used(await services.sessions.conversation(session_id))
-            await services.sessions.clear(session_id)
-            await clear_at_agents(services.agents, session_id, id_empresa, used)
+        key = await find_conversation(services, session_id, company) or session_id
+        async with services.locks.hold(key, services.settings.SESSION_LOCK_TIMEOUT):
+            # what the company's next turn would adopt is its conversation too: cleared with it
+            await services.sessions.adopt_if_new(key)
+            used = agents_used(await services.sessions.conversation(key))
+            await services.sessions.clear(key)
+            owner = split_key(key)[0] if company is None else company
+            await clear_at_agents(services.agents, session_id, owner, used)
     except SessionLockTimeout:
         raise ApiError(409, BUSY) from None
     except STORAGE_ERRORS:
@@ -191,5 +212,6 @@ async def config(services: ServicesDep) -> dict[str, Any]:
         "max_history_turns": s.MAX_HISTORY_TURNS,
         "session_lock_timeout": s.SESSION_LOCK_TIMEOUT,
         "session_ttl_seconds": s.SESSION_TTL_SECONDS,
+        "session_scope": s.SESSION_SCOPE,
         "log_level": s.LOG_LEVEL,
     }

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from server.conversations.keys import conversation_key
 from server.errors import ApiError
 from server.observability.metrics import Metrics
 from server.schemas import ChatRequest
@@ -51,7 +52,10 @@ class SecurityGuard:
             wait = await self.limiter.hit("client", bucket)
             if wait is not None:
                 raise ApiError(429, CLIENT_LIMITED.format(seconds=wait), limited_headers(wait))
-        wait = await self.limiter.hit("session", session_ref(request.session_key))
+        conversation = conversation_key(
+            request.company, request.session_key, self.settings.SESSION_SCOPE
+        )
+        wait = await self.limiter.hit("session", session_ref(conversation))
         if wait is not None:
             raise ApiError(429, SESSION_LIMITED.format(seconds=wait), limited_headers(wait))
 

@@ -19,6 +19,14 @@ def checkpoint_time(checkpoint_id: str) -> float:
     return (stamp - _UUID_EPOCH) / 1e7
 
 
+def checkpoint_id_at(unix_time: float) -> str:
+    """The smallest UUIDv6 checkpoint id of `unix_time`: ids written later compare greater (as
+    text too: a UUIDv6's hex form starts with its time, most significant part first)."""
+    stamp = max(0, int(unix_time * 1e7) + _UUID_EPOCH)
+    value = ((stamp >> 12) << 80) | (0x6 << 76) | ((stamp & 0x0FFF) << 64)
+    return str(uuid.UUID(int=value))
+
+
 # Pruning: a new checkpoint removes the session's older ones (and their writes; on PostgreSQL also
 # the blobs the new one does not reference) in the same transaction as its insert, so a session
 # keeps exactly its latest checkpoint, with no extra round trip per turn.
@@ -69,6 +77,36 @@ class StorageOps(Protocol):
     async def latest_ids(self) -> dict[str, str]: ...
     async def latest_id(self, thread_id: str) -> str | None: ...
     async def thread_bytes(self, thread_id: str) -> tuple[int, int]: ...
+    async def threads_ending(self, prefix: str, suffix: str, exact: str) -> list[str]: ...
+    async def adopt(self, thread_id: str, bare: str, newer_than: str) -> bool: ...
+
+
+# Adoption (SESSION_SCOPE=company): a conversation stored under its bare session id becomes the
+# company's by renaming its rows, in one transaction, only while the company's thread has none of
+# its own. Concurrent adopters of one bare thread (two companies, two instances) serialise on its
+# checkpoint rows (locked first, in one order: no deadlock between the renames of its blobs and
+# writes): the first renames them, the others then find none, so exactly one company gets it and
+# nothing is ever copied. A bare conversation idle past the TTL (latest id below `newer_than`)
+# is left for the sweeper.
+BARE_EXISTS = "SELECT 1 FROM checkpoints WHERE thread_id = %(bare)s LIMIT 1"
+LOCK_BARE = (
+    "SELECT checkpoint_id FROM checkpoints WHERE thread_id = %(bare)s"
+    " ORDER BY checkpoint_ns, checkpoint_id FOR UPDATE"
+)
+POSTGRES_ADOPT = """
+WITH ok AS (
+    SELECT NOT EXISTS (SELECT 1 FROM checkpoints WHERE thread_id = %(key)s)
+       AND EXISTS (SELECT 1 FROM checkpoints WHERE thread_id = %(bare)s AND checkpoint_ns = ''
+                   AND checkpoint_id >= %(newer)s) AS go
+),
+c AS (UPDATE checkpoints SET thread_id = %(key)s
+      WHERE thread_id = %(bare)s AND (SELECT go FROM ok) RETURNING 1),
+b AS (UPDATE checkpoint_blobs SET thread_id = %(key)s
+      WHERE thread_id = %(bare)s AND (SELECT go FROM ok) RETURNING 1),
+w AS (UPDATE checkpoint_writes SET thread_id = %(key)s
+      WHERE thread_id = %(bare)s AND (SELECT go FROM ok) RETURNING 1)
+SELECT (SELECT COUNT(*) FROM c) AS n
+"""
 
 
 class SqliteOps:
@@ -106,6 +144,44 @@ class SqliteOps:
         size, count, writes = rows[0]
         return int(size) + int(writes), int(count)
 
+    async def threads_ending(self, prefix: str, suffix: str, exact: str) -> list[str]:
+        """Thread ids equal to `exact`, or starting with `prefix` and ending with `suffix`."""
+        rows = await self._fetch(
+            "SELECT DISTINCT thread_id FROM checkpoints WHERE thread_id = ? OR "
+            "(substr(thread_id, 1, length(?)) = ? AND substr(thread_id, -length(?)) = ?)",
+            (exact, prefix, prefix, suffix, suffix),
+        )
+        return [row[0] for row in rows]
+
+    async def adopt(self, thread_id: str, bare: str, newer_than: str) -> bool:
+        """Rename the bare thread's rows to `thread_id` when it has none (see SQLITE_ADOPT)."""
+        params = {"key": thread_id, "bare": bare, "newer": newer_than}
+
+        def run() -> bool:
+            conn = self._db.conn
+            conn.execute("BEGIN IMMEDIATE")  # one writer of the file at a time, processes too
+            try:
+                own = conn.execute(
+                    "SELECT 1 FROM checkpoints WHERE thread_id = :key LIMIT 1", params
+                ).fetchone()
+                live = conn.execute(
+                    "SELECT 1 FROM checkpoints WHERE thread_id = :bare AND checkpoint_ns = ''"
+                    " AND checkpoint_id >= :newer LIMIT 1",
+                    params,
+                ).fetchone()
+                if own is None and live is not None:
+                    for table in ("checkpoints", "writes"):
+                        conn.execute(
+                            f"UPDATE {table} SET thread_id = :key WHERE thread_id = :bare", params
+                        )
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            return own is None and live is not None
+
+        return await self._db.run(run)
+
 
 class PostgresOps:
     """Queries over AsyncPostgresSaver's checkpoints, checkpoint_blobs and checkpoint_writes."""
@@ -142,6 +218,29 @@ class PostgresOps:
         )
         row = rows[0]
         return int(row["c"]) + int(row["b"]) + int(row["w"]), int(row["n"])
+
+    async def threads_ending(self, prefix: str, suffix: str, exact: str) -> list[str]:
+        """Thread ids equal to `exact`, or starting with `prefix` and ending with `suffix`."""
+        rows = await self._fetch(
+            "SELECT DISTINCT thread_id FROM checkpoints WHERE thread_id = %(e)s OR "
+            "(left(thread_id, length(%(p)s)) = %(p)s AND right(thread_id, length(%(s)s)) = %(s)s)",
+            {"e": exact, "p": prefix, "s": suffix},
+        )
+        return [row["thread_id"] for row in rows]
+
+    async def adopt(self, thread_id: str, bare: str, newer_than: str) -> bool:
+        """Rename the bare thread's rows to `thread_id` when it has none: one read when there is
+        no bare conversation (the usual case), else one transaction that first locks the bare
+        checkpoints in a fixed order, so a concurrent adopter waits there, then finds them gone."""
+        params = {"key": thread_id, "bare": bare, "newer": newer_than}
+        if not await self._fetch(BARE_EXISTS, params):
+            return False
+        async with self._pool.connection() as conn, conn.transaction():
+            locked = await (await conn.execute(LOCK_BARE, params)).fetchall()
+            if not locked:  # another adopter took it while we waited
+                return False
+            row: Any = await (await conn.execute(POSTGRES_ADOPT, params)).fetchone()  # dict row
+        return row is not None and int(row["n"]) > 0
 
     async def _fetch(self, query: str, params: Sequence[Any] | Mapping[str, Any]) -> list[Any]:
         async with self._pool.connection() as conn:

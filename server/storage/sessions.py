@@ -7,22 +7,29 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 
 from graph.conversation import stored_conversation, stored_turns
+from server.conversations.keys import MARK, split_key
 from server.storage.backend import CheckpointBackend
 from server.storage.locks import SessionLockTimeout, TurnLocks
-from server.storage.ops import checkpoint_time
+from server.storage.ops import checkpoint_id_at, checkpoint_time
 
 log = logging.getLogger(__name__)
 
 
 class ConversationStore:
-    """Lists, expires and deletes sessions (checkpoint threads); pruning is a database trigger."""
+    """Lists, expires, adopts and deletes conversations (checkpoint threads, each named by its
+    conversation key: see server.conversations); pruning is a database trigger."""
 
-    def __init__(self, backend: CheckpointBackend, ttl_seconds: int) -> None:
+    def __init__(
+        self, backend: CheckpointBackend, ttl_seconds: int, *, adopt: bool = False
+    ) -> None:
         self._backend = backend
         self._ttl = ttl_seconds
+        # Company conversations this process has already looked at for adoption (or stored):
+        # only a conversation's first turn in this process can adopt, so later turns skip it.
+        self._settled: LRUCache[str, bool] | None = LRUCache(maxsize=100_000) if adopt else None
         # When this process last stored a turn of a session. Any other process can only have
         # stored a later one, so a session seen here within the TTL is surely not idle-expired
         # and its turn skips the expiry query (the database is asked only past that).
@@ -34,6 +41,37 @@ class ConversationStore:
         """Note that this process just stored a turn of the session."""
         if self._stored_at is not None:
             self._stored_at[session_id] = time.time()
+        if self._settled is not None:
+            self._settled[session_id] = True
+
+    async def adopt_if_new(self, key: str) -> bool:
+        """Give a company conversation with no checkpoint of its own the conversation stored
+        under its bare session id (SESSION_SCOPE=company over an older database); True when it
+        took it. Once per conversation and process: one statement, then remembered."""
+        if self._settled is None or key in self._settled:
+            return False
+        company, session_id = split_key(key)
+        if company is None:
+            return False
+        newer = checkpoint_id_at(time.time() - self._ttl) if self._ttl > 0 else ""
+        adopted = await self._backend.ops.adopt(key, session_id, newer)
+        self._settled[key] = True
+        if adopted:
+            log.info("conversation adopted from its bare session id", extra={"id_empresa": company})
+        return adopted
+
+    async def holders(self, session_id: str) -> list[str]:
+        """The live conversations of a session id: its bare one and each company's."""
+        now = time.time()
+        keys = await self._backend.ops.threads_ending(MARK, f":{session_id}", session_id)
+        found = []
+        for key in sorted(keys):
+            if split_key(key)[1] != session_id:  # `…:a:b` ends with `:b` but is session `a:b`
+                continue
+            latest = await self._backend.ops.latest_id(key)
+            if latest is not None and not self._expired(latest, now):
+                found.append(key)
+        return found
 
     def _expired(self, checkpoint_id: str, now: float) -> bool:
         return self._ttl > 0 and now - checkpoint_time(checkpoint_id) > self._ttl
@@ -54,7 +92,8 @@ class ConversationStore:
         return counts
 
     async def conversation(self, session_id: str) -> dict[str, Any] | None:
-        """The session's stored conversation as the checkpoint holds it (None: none or expired).
+        """The conversation stored under a key (None: none or expired), with its session id and
+        company split out of the key.
 
         Only the conversation: messages with their role and answering agent, `active_agent` and
         turn counts. The client's config, the business context and the decision are left out."""
@@ -62,7 +101,13 @@ class ConversationStore:
         if item is None or self._expired(item.checkpoint["id"], time.time()):
             return None
         view = asdict(stored_conversation(item.checkpoint))
-        return {"session_id": session_id, **view, "updated_at": item.checkpoint["ts"]}
+        company, bare = split_key(session_id)
+        return {
+            "session_id": bare,
+            "id_empresa": company,
+            **view,
+            "updated_at": item.checkpoint["ts"],
+        }
 
     async def expire_if_idle(self, session_id: str) -> bool:
         """Delete the session when it has been idle past the TTL (caller holds its lock)."""
@@ -79,6 +124,8 @@ class ConversationStore:
         if self._stored_at is not None:
             self._stored_at.pop(session_id, None)
         await self._backend.saver.adelete_thread(session_id)
+        if self._settled is not None:  # cleared: its next turn starts fresh, adopts nothing
+            self._settled[session_id] = True
 
     async def sweep(self, locks: TurnLocks) -> int:
         """Delete every idle-expired session not in use right now; returns how many."""

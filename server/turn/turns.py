@@ -10,6 +10,7 @@ from graph.bot_config import BotConfig
 from graph.context import TurnContext
 from graph.turn import TurnEvents
 from graph.usage import TurnUsage
+from server.conversations.keys import conversation_key
 from server.errors import BUSY, STORAGE_DOWN, ApiError, error_id
 from server.observability.request_ids import current_request_id
 from server.observability.tracing import turn_trace
@@ -67,6 +68,11 @@ def turn_context(request: ChatRequest, services: Services, deadline: float) -> T
     )
 
 
+def turn_conversation(request: ChatRequest, services: Services) -> str:
+    """The key of the turn's conversation: (company, session id), or the bare id when global."""
+    return conversation_key(request.company, request.session_key, services.settings.SESSION_SCOPE)
+
+
 async def run_turn(
     request: ChatRequest,
     services: Services,
@@ -89,20 +95,20 @@ async def _run_turn(
     settings = services.settings
     usage, key = TurnUsage(), services.usage.key_of(request.company_key)
     held = False
+    conversation = turn_conversation(request, services)
     turn_timeout = settings.TURN_TIMEOUT if timeout is None else timeout
     try:
         check_request(request, services)
-        async with services.locks.hold(request.session_key, settings.SESSION_LOCK_TIMEOUT):
+        async with services.locks.hold(conversation, settings.SESSION_LOCK_TIMEOUT):
             deadline = time.monotonic() + turn_timeout
             held = await services.usage.held_offline(key, request.company)
             context = replace(turn_context(request, services, deadline), usage=usage, offline=held)
             if services.backend.health is not None:
                 services.backend.health.require_file()  # never write into a deleted SQLite file
-            await services.sessions.expire_if_idle(request.session_key)
-            with turn_trace(request, settings) as trace:
-                result = await services.turns.run(
-                    request.session_key, [request.message], context, events
-                )
+            await services.sessions.adopt_if_new(conversation)
+            await services.sessions.expire_if_idle(conversation)
+            with turn_trace(request, settings, conversation) as trace:
+                result = await services.turns.run(conversation, [request.message], context, events)
                 response = ChatResponse(
                     reply=result.reply,
                     session_id=request.session_id,
@@ -112,7 +118,7 @@ async def _run_turn(
                 )
                 turn_cost = _cost(services, usage, key, request, response, held)
                 trace.finish(response, usage=turn_cost.fields())
-            services.sessions.stored(request.session_key)
+            services.sessions.stored(conversation)
         status = 200
         return response
     except SessionLockTimeout:
@@ -130,7 +136,7 @@ async def _run_turn(
         log.error(
             "turn failed: storage refused the checkpoint",
             extra={
-                "session": session_ref(request.session_key),
+                "session": session_ref(conversation),
                 "error_id": ref,
                 "error": type(exc).__name__,
                 "sqlstate": getattr(exc, "sqlstate", None),
@@ -142,7 +148,7 @@ async def _run_turn(
         log.error(
             "turn failed",
             exc_info=exc,
-            extra={"session": session_ref(request.session_key), "error_id": ref},
+            extra={"session": session_ref(conversation), "error_id": ref},
         )
         raise ApiError(500, f"Error interno del servidor (id: {ref})") from None
     finally:
@@ -157,7 +163,7 @@ async def _run_turn(
         log.info(
             "turn",
             extra={
-                "session": session_ref(request.session_key),
+                "session": session_ref(conversation),
                 "status": status,
                 "action": response.action if response else None,
                 "agent_used": response.agent_used if response else None,

@@ -13,6 +13,7 @@ from harness.context_server import ContextServer
 from harness.openai_specs import route_json
 from harness.openai_stub import OpenAIStub
 from harness.orchestrator import StartApp, model_settings
+from server.conversations.keys import conversation_key
 
 
 def test_second_turn_model_request_contains_the_first(
@@ -59,7 +60,9 @@ def test_history_is_bounded_in_the_stored_state(
     # the model sees the 3 stored turns plus the current message
     assert history == [f"Cliente: mensaje número {i}" for i in (5, 6, 7)]
     assert messages[-1]["content"] == "mensaje número 8"
-    size, rows = app.call(app.services.backend.ops.thread_bytes("b1"))
+    size, rows = app.call(
+        app.services.backend.ops.thread_bytes(conversation_key(12, "b1", "company"))
+    )
     assert rows == 1 and size > 0  # older checkpoints pruned
 
 
@@ -69,10 +72,12 @@ def test_stats_count_turns_and_clear_empties_a_session(start_app: StartApp, stor
         app.chat("hola", session_id="c1")
     app.chat("hola", session_id="c2")
     stats = app.client.get("/memory/stats").json()
-    assert stats == {"total_sessions": 2, "sessions": {"c1": 3, "c2": 1}}
+    assert stats["total_sessions"] == 2 and stats["sessions"] == {"c1": 3, "c2": 1}
+    assert stats["companies"] == {"12": {"c1": 3, "c2": 1}} and stats["unscoped"] == {}
     r = app.client.post("/memory/clear/c1")
     assert r.json() == {"message": "Memoria limpiada para session_id: c1"}
-    assert app.client.get("/memory/stats").json() == {"total_sessions": 1, "sessions": {"c2": 1}}
+    stats = app.client.get("/memory/stats").json()
+    assert stats["total_sessions"] == 1 and stats["sessions"] == {"c2": 1}
     app.chat("hola", session_id="c1")
     assert app.client.get("/memory/stats").json()["sessions"]["c1"] == 1
 

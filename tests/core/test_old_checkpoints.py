@@ -12,6 +12,7 @@ from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from harness.orchestrator import StartApp
+from server.conversations.keys import conversation_key
 
 OLD_STATE = {
     "messages": [
@@ -53,7 +54,10 @@ async def _write_old_checkpoint(path: Path) -> None:
 async def _latest_channels(path: Path) -> dict:
     async with aiosqlite.connect(str(path)) as conn:
         saver = AsyncSqliteSaver(conn)
-        item = await saver.aget_tuple({"configurable": {"thread_id": "old-1"}})
+        # stored under the bare id, taken over by the first turn of company 12's conversation
+        assert await saver.aget_tuple({"configurable": {"thread_id": "old-1"}}) is None
+        key = conversation_key(12, "old-1", "company")
+        item = await saver.aget_tuple({"configurable": {"thread_id": key}})
         assert item is not None
         return item.checkpoint["channel_values"]
 

@@ -22,12 +22,15 @@ from harness.orchestrator import (
     model_settings,
 )
 from harness.tcp_proxy import TcpProxy, tcp_proxy
+from server.conversations.keys import conversation_key
 
 
 def stored_user_messages(app: Any, session_id: str) -> list[str]:
     """The user messages of a session's stored conversation, in order (read via the saver)."""
     item = app.call(
-        app.services.backend.saver.aget_tuple({"configurable": {"thread_id": session_id}})
+        app.services.backend.saver.aget_tuple(
+            {"configurable": {"thread_id": conversation_key(12, session_id, "company")}}
+        )
     )
     if item is None:
         return []
@@ -151,7 +154,10 @@ def test_ttl_expires_idle_sessions_and_keeps_active_ones(
         time.sleep(0.3)
     sessions = app.client.get("/memory/stats").json()["sessions"]
     assert "idle" not in sessions and sessions["active"] == 6
-    assert app.call(app.services.backend.ops.latest_id("idle")) is None  # swept from storage
+    assert (
+        app.call(app.services.backend.ops.latest_id(conversation_key(12, "idle", "company")))
+        is None
+    )  # swept from storage
     app.chat("hola", "idle")
     assert app.client.get("/memory/stats").json()["sessions"]["idle"] == 1  # starts fresh
 
@@ -177,7 +183,9 @@ def test_storage_does_not_grow_with_turns(
     for turn in range(1, 201):
         assert app.chat(f"hola, mensaje {turn}", "grow").status_code == 200
         if turn in (20, 200):
-            sizes[turn] = app.call(app.services.backend.ops.thread_bytes("grow"))
+            sizes[turn] = app.call(
+                app.services.backend.ops.thread_bytes(conversation_key(12, "grow", "company"))
+            )
     backend = app.services.backend.kind
     with capsys.disabled():
         print(

@@ -202,6 +202,9 @@ class Events:
     def url_dropped(self, problem: str) -> None:
         self.seen.append(("url_dropped", problem))
 
+    def continuity_correction(self, agent: str) -> None:
+        self.seen.append(("continuity_correction", agent))
+
 
 @dataclass
 class Observer:

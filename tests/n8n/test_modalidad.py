@@ -76,7 +76,7 @@ def test_the_model_router_is_restricted_and_corrected_to_the_bots_agent(
     assert line in prometheus(app)
     # the model answering itself is not a correction; choosing the bot's agent neither
     openai_stub.set_handler(None)
-    openai_stub.enqueue(route_json("respond", reply="¡Hola! Soy Valeria."))
+    openai_stub.enqueue(route_json("respond", reply="¡Hola! Soy Valeria.", intent="greeting"))
     openai_stub.enqueue(route_json("delegate", agent))
     assert post(app, today_body("hola", modalidad=modalidad)).json()["action"] == "respond"
     assert post(app, today_body("otra cosa", modalidad=modalidad)).json()["agent_used"] == agent

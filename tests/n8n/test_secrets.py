@@ -33,7 +33,7 @@ def run_turns(app: Any, key: str, agents: dict[str, HttpAgent], stub: OpenAIStub
     stub.set_handler(lambda req: route_json("delegate", "cita"))
     for text in ("Quiero una cita", "Para el lunes a las 10"):
         replies.append(app.post(today_body(text, SESSION, api_key=key)))
-    stub.enqueue(route_json("respond", reply="Atendemos de 9 a 18."))
+    stub.enqueue(route_json("respond", reply="Atendemos de 9 a 18.", intent="business"))
     replies.append(app.post(today_body("¿A qué hora abren?", SESSION, api_key=key)))
     # the model refuses the key, echoing it as OpenAI's 401 does
     stub.enqueue(error(401, message=f"Incorrect API key provided: {key}"))

@@ -49,12 +49,14 @@ def test_a_stream_error_event_is_shown_in_the_page(
     view = open_playground(app)
     page = view.page
     session = view.session_id()
-    # two slow turns of another client hold this session (each up to TURN_TIMEOUT): the page's
-    # message, queued behind both, outwaits SESSION_LOCK_TIMEOUT
+    # two slow turns of another client hold this conversation (the page's company, 1; each up to
+    # TURN_TIMEOUT): the page's message, queued behind both, outwaits SESSION_LOCK_TIMEOUT
+    company = int(page.input_value("[data-field='id_empresa']"))
     busy = [
         threading.Thread(
             target=lambda: app.client.post(
-                "/api/agent/chat", json=chat_body("quiero reservar una mesa", session)
+                "/api/agent/chat",
+                json=chat_body("quiero reservar una mesa", session, id_empresa=company),
             )
         )
         for _ in range(2)

@@ -25,13 +25,14 @@ def test_shape_after_turns_on_both_backends(
     body = r.json()
     assert set(body) == {
         "session_id",
+        "id_empresa",
         "active_agent",
         "turns",
         "total_turns",
         "updated_at",
         "messages",
     }
-    assert body["session_id"] == "ses-1"
+    assert body["session_id"] == "ses-1" and body["id_empresa"] == 12
     assert body["active_agent"] == "reserva"
     assert body["turns"] == body["total_turns"] == 2
     assert body["updated_at"][:4].isdigit() and "T" in body["updated_at"]

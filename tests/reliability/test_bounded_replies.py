@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from harness.agents import AgentFactory
-from harness.orchestrator import StartApp, chat_body
+from harness.orchestrator import BASE_CONFIG, StartApp, chat_body
+from server.conversations.keys import conversation_key
 
 HUGE = "repeat:700000:palabra "  # 700,000 × 8 chars = 5.6 MB
 
@@ -30,7 +31,8 @@ def test_huge_agent_reply_is_cut_counted_and_stored_small(
     assert app.metrics()["replies_truncated"] == 1
     prometheus = app.client.get("/metrics/prometheus").text
     assert "orquestador_replies_truncated_total 1.0" in prometheus
-    size, rows = app.call(app.services.backend.ops.thread_bytes("big"))
+    key = conversation_key(BASE_CONFIG["id_empresa"], "big", "company")
+    size, rows = app.call(app.services.backend.ops.thread_bytes(key))
     assert rows == 1 and size < 64 * 1024, size  # not 3 × 5 MB
     # streamed: the bounded reply, in a bounded number of events
     events, name = [], None

@@ -12,6 +12,7 @@ from graph.text_clean import clean_text, is_blank
 from harness.agents import AgentFactory
 from harness.context_server import ContextServer
 from harness.orchestrator import RunningApp, StartApp, chat_body
+from server.conversations.keys import conversation_key
 
 HOSTILE = "ho\x00la \ud800 \u202eodnum\u202c \u2066x\u2069 \x1b[31m"
 UNSAFE = ("\x00", "\ud800", "\u202e", "\u202c", "\u2066", "\u2069", "\x1b")
@@ -42,15 +43,16 @@ def post_raw(app: RunningApp, body: dict[str, Any]) -> Any:
     return app.post_raw(json.dumps(body))
 
 
-def graph_state(app: RunningApp, session_id: str) -> Any:
-    """The session's stored graph state, read in the app's own loop."""
-    config = {"configurable": {"thread_id": session_id}}
-    return app.call(app.services.turns.graph.aget_state(config))
+def stored_values(app: RunningApp, session_id: str, company: int = 12) -> dict[str, Any]:
+    key = conversation_key(company, session_id, "company")
+    return app.call(
+        app.services.turns.graph.aget_state({"configurable": {"thread_id": key}})
+    ).values
 
 
-def stored_messages(app: RunningApp, session_id: str) -> list[str]:
-    state = graph_state(app, session_id)
-    return [m.text for m in state.values["messages"]] + [state.values["reply"]]
+def stored_messages(app: RunningApp, session_id: str, company: int = 12) -> list[str]:
+    values = stored_values(app, session_id, company)
+    return [m.text for m in values["messages"]] + [values["reply"]]
 
 
 def test_message_of_only_zero_width_spaces_is_the_empty_400(start_app: StartApp) -> None:
@@ -81,12 +83,10 @@ def test_hostile_message_context_and_reply_are_stored_clean(
     r = post_raw(app, chat_body("Hola " + HOSTILE, "h1", id_empresa=77, nombre_bot="Val\x00eria"))
     assert r.status_code == 200, r.text
     assert_clean(r.json()["reply"])
-    values = app.call(
-        app.services.turns.graph.aget_state({"configurable": {"thread_id": "h1"}})
-    ).values
+    values = stored_values(app, "h1", 77)
     # the business context and the client's config are per-turn data: never stored
     assert "business_context" not in values and "bot_config" not in values
-    for text in stored_messages(app, "h1"):
+    for text in stored_messages(app, "h1", 77):
         assert_clean(text)
     # 2. the agent's reply carries them raw (the message spells them as JSON escapes); not a lone
     # surrogate: no MCP server can encode one, and the MCP client's JSON parser refuses it
@@ -100,7 +100,7 @@ def test_hostile_message_context_and_reply_are_stored_clean(
     assert body["agent_used"] == "reserva"
     assert body["reply"] == clean_text(hostile_reply)
     assert_clean(body["reply"])
-    texts = stored_messages(app, "h2")
+    texts = stored_messages(app, "h2", 77)
     assert body["reply"] in texts
     for text in texts:
         assert_clean(text)
@@ -121,7 +121,5 @@ def test_hostile_config_keys_and_values_are_cleaned(
     assert r.json()["agent_used"] == "reserva"
     config = agent.chat_calls()[-1]["context"]["config"]  # what the agent was given
     assert config["extra"] == "ok" and config[""] == 1
-    values = app.call(
-        app.services.turns.graph.aget_state({"configurable": {"thread_id": "cfg"}})
-    ).values
+    values = stored_values(app, "cfg")
     assert values["messages"][0].text == "quiero reservar una mesa"

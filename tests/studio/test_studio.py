@@ -140,7 +140,7 @@ def test_langgraph_dev_runs_turns_on_a_thread(
     thread = studio.post("/threads", json={}).json()["thread_id"]
     openai_stub_server.enqueue(
         route_json("delegate", "reserva"),
-        route_json("respond", reply="¡De nada! Te esperamos.", intent="other"),
+        route_json("respond", reply="¡De nada! Te esperamos.", intent="thanks"),
     )
     first = run_turn(studio, thread, "Quiero reservar una mesa para 4", "studio-1")
     assert first["reply"] == "[reserva] recibido: Quiero reservar una mesa para 4 (turno 1)"

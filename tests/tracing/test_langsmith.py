@@ -13,6 +13,7 @@ from harness.agents import AgentFactory
 from harness.openai_specs import route_json
 from harness.openai_stub import OpenAIStub
 from harness.orchestrator import RunningApp, chat_body
+from server.conversations.keys import conversation_key
 from server.observability.tracing import client_for, langsmith_client, secret_redactor
 from server.settings import Settings
 from tests.tracing.recorder import LangSmithRecorder
@@ -86,7 +87,7 @@ def test_each_turn_is_one_trace_with_thread_metadata_and_nested_node_runs(
     app = start_app(agents={"reserva": reserva.url}, **traced_settings(openai_stub, recorder.url))
     openai_stub.enqueue(
         route_json("delegate", "reserva"),
-        route_json("respond", reply="¡Con gusto! ¿Algo más?", intent="other"),
+        route_json("respond", reply="¡Con gusto! ¿Algo más?", intent="thanks"),
     )
     first = app.chat(
         "Quiero reservar una mesa para 4", session_id="trace-1", token_whatsapp=CLIENT_SECRET
@@ -101,9 +102,9 @@ def test_each_turn_is_one_trace_with_thread_metadata_and_nested_node_runs(
     delegate, respond = turn_roots
     for root in turn_roots:
         meta = metadata(root)
-        assert (
-            meta["session_id"] == "trace-1" and meta["thread_id"] == "trace-1"
-        )  # LangSmith threads
+        # LangSmith threads: the conversation, company and session id (U+001F shows as nothing)
+        key = conversation_key(12, "trace-1", "company")
+        assert meta["session_id"] == key == meta["thread_id"] == "\x1f12:trace-1"
         assert meta["id_empresa"] == 12 and meta["nombre_bot"] == "Valeria"
         assert root["session_name"] == "maravia-tests"  # LANGSMITH_PROJECT
         assert "empresa:12" in root["tags"]
@@ -119,7 +120,7 @@ def test_each_turn_is_one_trace_with_thread_metadata_and_nested_node_runs(
     names = {run["name"] for run in nested}
     assert {"router", "agent_reserva", "responder"} <= names
     assert any(run["run_type"] == "llm" for run in nested)  # the router's model call
-    assert all(metadata(run).get("session_id") == "trace-1" for run in nested)
+    assert all(metadata(run).get("session_id") == key for run in nested)
     assert "agent_reserva" not in {run["name"] for run in descendants(runs, respond)}
 
     # no secret in anything sent; the LangSmith key travels only as the auth header
@@ -229,7 +230,7 @@ def test_a_hanging_langsmith_does_not_delay_or_fail_turns(
         assert recorder.runs() == {}  # answered while LangSmith still held everything
     recorder.stall = False
     runs = recorder.wait_for(lambda rs: len([r for r in roots(rs) if r.get("end_time")]) == 3)
-    assert {metadata(r)["session_id"] for r in roots(runs)} == {"trace-slow"}
+    assert {metadata(r)["session_id"] for r in roots(runs)} == {"\x1f12:trace-slow"}
 
 
 def test_a_streamed_turn_is_one_trace_too(
@@ -249,5 +250,8 @@ def test_a_streamed_turn_is_one_trace_too(
     langsmith_client(recorder.url, LANGSMITH_KEY).flush()
     runs = recorder.wait_for(lambda rs: any(r.get("end_time") for r in roots(rs)))
     (root,) = roots(runs)
-    assert metadata(root)["session_id"] == "trace-sse" and metadata(root)["action"] == "delegate"
+    assert (
+        metadata(root)["session_id"] == "\x1f12:trace-sse"
+        and metadata(root)["action"] == "delegate"
+    )
     assert "agent_reserva" in {run["name"] for run in descendants(runs, root)}

@@ -18,8 +18,9 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from psycopg.rows import dict_row
 
 from harness.agents import AgentFactory, AgentHandle
-from harness.orchestrator import chat_body
+from harness.orchestrator import BASE_CONFIG, chat_body
 from harness.procs import ServerProcess, free_port
+from server.conversations.keys import conversation_key
 
 
 class WorkersApp:
@@ -71,11 +72,16 @@ class WorkersApp:
 StoredMessages = Callable[[str], list[Any]]
 
 
+def _key(session_id: str) -> str:
+    """The stored key of the base config's company's conversation (chat_body: company 12)."""
+    return conversation_key(BASE_CONFIG["id_empresa"], session_id, "company")
+
+
 def _sqlite_messages(path: Path) -> StoredMessages:
     def read(session_id: str) -> list[Any]:
         conn = sqlite3.connect(str(path), check_same_thread=False)
         try:
-            item = SqliteSaver(conn).get_tuple({"configurable": {"thread_id": session_id}})
+            item = SqliteSaver(conn).get_tuple({"configurable": {"thread_id": _key(session_id)}})
         finally:
             conn.close()
         return [] if item is None else list(item.checkpoint["channel_values"]["messages"])
@@ -86,7 +92,7 @@ def _sqlite_messages(path: Path) -> StoredMessages:
 def _postgres_messages(url: str) -> StoredMessages:
     def read(session_id: str) -> list[Any]:
         with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-            item = PostgresSaver(conn).get_tuple({"configurable": {"thread_id": session_id}})
+            item = PostgresSaver(conn).get_tuple({"configurable": {"thread_id": _key(session_id)}})
         return [] if item is None else list(item.checkpoint["channel_values"]["messages"])
 
     return read

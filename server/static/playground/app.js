@@ -387,6 +387,13 @@
   }
 
   // -- stored conversation (admin endpoints) -------------------------------------------------------
+  // A conversation is (company, session id): the admin endpoints are asked for the form's company.
+  function conversationPath(kind, id) {
+    const company = fieldInput("id_empresa").value.trim();
+    const query = /^\d+$/.test(company) ? `?id_empresa=${company}` : "";
+    return `/memory/${kind}/${encodeURIComponent(id)}${query}`;
+  }
+
   async function loadStored() {
     const id = sessionId();
     const summary = $("stored-summary");
@@ -398,7 +405,7 @@
     }
     let response;
     try {
-      response = await fetch(`/memory/sessions/${encodeURIComponent(id)}`, { headers: headers() });
+      response = await fetch(conversationPath("sessions", id), { headers: headers() });
     } catch (_) {
       summary.textContent = "No se pudo leer la memoria guardada.";
       return;
@@ -431,7 +438,7 @@
     if (!id) return;
     let response;
     try {
-      response = await fetch(`/memory/clear/${encodeURIComponent(id)}`, {
+      response = await fetch(conversationPath("clear", id), {
         method: "POST",
         headers: headers(),
       });
