@@ -224,10 +224,10 @@ def test_clear_sends_the_clear_command_to_the_agents_the_conversation_used(
     )
     assert app.chat(CITA, "51911122233", modalidad="Citas").json()["agent_used"] == "cita"
     cita, venta = production_agents.cita, production_agents.venta
-    r = app.client.post("/memory/clear/51911122233", params={"id_empresa": 7})
+    r = app.client.post("/memory/clear/51911122233", params={"id_empresa": 12})
     assert r.status_code == 200
     sent = cita.last_json()
-    assert (sent["message"], sent["session_id"], sent["id_empresa"]) == ("/clear", 51911122233, 7)
+    assert (sent["message"], sent["session_id"], sent["id_empresa"]) == ("/clear", 51911122233, 12)
     assert sent["api_key"] == DEFAULT_KEY
     assert venta.state.requests == 0  # not used by this conversation
     assert app.client.get("/memory/sessions/51911122233").status_code == 404
@@ -242,7 +242,7 @@ def test_a_failing_clear_command_never_blocks_the_clear(
     assert app.chat(CITA, "51911122244", modalidad="Citas").json()["agent_used"] == "cita"
     capsys.readouterr()
     production_agents.cita.state.statuses.extend([422] * 5)
-    r = app.client.post("/memory/clear/51911122244", params={"id_empresa": 7})
+    r = app.client.post("/memory/clear/51911122244", params={"id_empresa": 12})
     assert r.status_code == 200
     assert app.client.get("/memory/sessions/51911122244").status_code == 404
     failed = [x for x in log_lines(capsys) if x["message"] == "agent memory not cleared"]

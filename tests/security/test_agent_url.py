@@ -11,7 +11,8 @@ import pytest
 
 from harness.http_agent import HttpAgent
 from harness.orchestrator import RunningApp, StartApp
-from tests.n8n.helpers import SESSION, agent_env, post, read_events, today_body
+from server.conversations.keys import conversation_key
+from tests.n8n.helpers import COMPANY, SESSION, agent_env, post, read_events, today_body
 
 DIRTY = "https://cdn.example.com/carta/\x00menu\r\n\u202egpj.pdf?v=1"
 CLEAN = "https://cdn.example.com/carta/menugpj.pdf?v=1"
@@ -44,8 +45,9 @@ def start(start_app: StartApp, cita: HttpAgent, **settings: Any) -> RunningApp:
 
 
 def stored_state(app: RunningApp, session: Any = SESSION) -> dict[str, Any]:
-    """The session's checkpointed values, read back from the storage."""
-    config = {"configurable": {"thread_id": str(session)}}
+    """The conversation's checkpointed values (company COMPANY), read back from the storage."""
+    thread = conversation_key(COMPANY, str(session), "company")
+    config = {"configurable": {"thread_id": thread}}
     return dict(app.call(app.services.turns.graph.aget_state(config)).values)
 
 
@@ -79,7 +81,8 @@ def test_a_5mb_url_is_dropped_the_reply_kept(
     assert r.json()["url"] is None
     assert r.json()["reply"].startswith("[cita] recibido: Quiero una cita")  # the agent answered
     assert stored_state(app)["url"] is None
-    size, rows = app.call(app.services.backend.ops.thread_bytes(str(SESSION)))
+    thread = conversation_key(COMPANY, str(SESSION), "company")
+    size, rows = app.call(app.services.backend.ops.thread_bytes(thread))
     assert rows == 1 and size < 64 * 1024, size  # not a 5 MB checkpoint
     events = read_events(app, today_body("Y para el lunes", SESSION))
     assert events[-1][0] == "done" and events[-1][1]["url"] is None

@@ -61,11 +61,13 @@ def echo_turns(post: Any, stream: Any, cita: HttpAgent, stub: OpenAIStub, key: s
     assert tokens == events[-1][1]["reply"]
     seen.append(json.dumps(events))
     stub.set_handler(None)
-    stub.enqueue(route_json("respond", reply=f"Tu clave de la empresa es {key}."))
+    stub.enqueue(
+        route_json("respond", reply=f"Tu clave de la empresa es {key}.", intent="business")
+    )
     r = post(today_body("¿Cuál es mi clave?", SESSION, api_key=key))
     assert r.json()["reply"] == "Tu clave de la empresa es ***."
     seen.append(r.text)
-    stub.enqueue(route_json("respond", reply=f"Otra vez: {key}"))
+    stub.enqueue(route_json("respond", reply=f"Otra vez: {key}", intent="business"))
     events = stream(today_body("¿Y otra vez?", SESSION, api_key=key))
     assert events[-1][1]["reply"] == "Otra vez: ***"
     seen.append(json.dumps(events))
