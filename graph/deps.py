@@ -25,6 +25,8 @@ class GraphEvents(Protocol):
 
     def reply_truncated(self) -> None: ...
 
+    def turn_text_cut(self) -> None: ...
+
 
 class NoEvents:
     """GraphEvents that count nothing (Studio, tests of the graph alone)."""
@@ -42,6 +44,9 @@ class NoEvents:
         """Ignore."""
 
     def reply_truncated(self) -> None:
+        """Ignore."""
+
+    def turn_text_cut(self) -> None:
         """Ignore."""
 
 
@@ -80,6 +85,8 @@ class GraphDeps:
     model_timeout: float = 60.0
     max_history_turns: int = 10
     max_reply_chars: int = 4096
+    max_turn_text_chars: int = 4000
+    """The bound of a turn's user text when it joins several messages (a merged burst)."""
     events: GraphEvents = field(default_factory=NoEvents)
 
     def model(self, api_key: str | None) -> TurnModel | None:

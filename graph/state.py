@@ -52,3 +52,25 @@ def last_user_text(messages: list[AnyMessage]) -> str:
         if isinstance(message, HumanMessage):
             return message.text
     return ""
+
+
+def turn_start(messages: list[AnyMessage]) -> int:
+    """Where this turn's user messages begin: the trailing run of user messages (a burst of
+    several messages answered by one turn is stored as several user messages in a row)."""
+    start = len(messages)
+    while start > 0 and isinstance(messages[start - 1], HumanMessage):
+        start -= 1
+    return start
+
+
+def turn_user_text(messages: list[AnyMessage], max_chars: int | None = None) -> tuple[str, bool]:
+    """This turn's user messages joined in arrival order, one line each, and whether it was cut.
+
+    Several messages are bounded by `max_chars` (the agents' and model's limit): the oldest lines
+    are kept whole, the first line that does not fit is cut and the later ones dropped. One
+    message is never cut (its length is bounded at the door)."""
+    texts = [message.text for message in messages[turn_start(messages) :]]
+    joined = "\n".join(texts)
+    if max_chars is None or len(texts) <= 1 or len(joined) <= max_chars:
+        return joined, False
+    return joined[:max_chars].rstrip(), True

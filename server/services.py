@@ -21,6 +21,7 @@ from server.observability.worker_metrics import WorkerMetrics, open_worker_metri
 from server.security.guard import SecurityGuard
 from server.settings import Settings
 from server.storage.backend import CheckpointBackend, open_checkpointer
+from server.storage.burst_buffer import BurstBuffer, open_burst_buffer
 from server.storage.locks import TurnLocks
 from server.storage.sessions import ConversationStore
 from server.turn.modalidad import ModalidadTable
@@ -46,6 +47,8 @@ class Services:
     shutdown: Shutdown
     service_metrics: WorkerMetrics
     """The figures of every uvicorn worker of this run (GET /metrics)."""
+    bursts: BurstBuffer | None = None
+    """The burst buffer (DOUBLE_TEXTING=merge only; None otherwise: no table access per turn)."""
 
 
 def build_registry(
@@ -78,6 +81,7 @@ def build_deps(
         model_timeout=settings.OPENAI_TIMEOUT,
         max_history_turns=settings.MAX_HISTORY_TURNS,
         max_reply_chars=settings.MAX_REPLY_CHARS,
+        max_turn_text_chars=settings.MERGE_MAX_CHARS,
         events=metrics,
     )
 
@@ -110,6 +114,11 @@ async def open_services(
         graph = build_graph(deps, checkpointer=backend.saver)
         sessions = ConversationStore(backend, settings.SESSION_TTL_SECONDS)
         locks = TurnLocks(backend.shared_lock)
+        bursts = None
+        if settings.DOUBLE_TEXTING == "merge":
+            bursts = await stack.enter_async_context(
+                open_burst_buffer(backend.pool, settings.CHECKPOINT_DB)
+            )
         if settings.SESSION_TTL_SECONDS > 0:
             sweeper = asyncio.create_task(
                 sessions.run_sweeper(locks, settings.SESSION_SWEEP_INTERVAL), name="ttl-sweeper"
@@ -136,4 +145,5 @@ async def open_services(
             modalidades=ModalidadTable(settings.MODALIDAD_AGENTS, settings.roster),
             shutdown=Shutdown(settings.SHUTDOWN_GRACE_SECONDS),
             service_metrics=service_metrics,
+            bursts=bursts,
         )

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     LANGSMITH_ENDPOINT: str = "https://api.smith.langchain.com"
     # Playground page (issue 16): GET /playground, a browser page to try a bot configuration
     PLAYGROUND_ENABLED: bool = True
+    # Bursts (issue 23): a message arriving while its conversation is busy is queued (enqueue),
+    # joined with the rest of its burst into one turn (merge), or refused with 409 (reject)
+    DOUBLE_TEXTING: Literal["enqueue", "merge", "reject"] = "enqueue"
+    MERGE_WINDOW_SECONDS: float = Field(2, gt=0, le=60)
+    MERGE_MAX_SECONDS: float = Field(10, gt=0, le=300)
+    MERGE_MAX_CHARS: int = Field(4000, ge=100)
 
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
@@ -148,6 +154,11 @@ class Settings(BaseSettings):
                 "before it"
             )
         return self
+
+    @field_validator("DOUBLE_TEXTING", mode="before")
+    @classmethod
+    def _lower_double_texting(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("ROUTING_MODE", mode="before")
     @classmethod

@@ -23,7 +23,7 @@ from graph.context import TurnContext
 from graph.deps import GraphDeps
 from graph.model_errors import MODEL_ERRORS
 from graph.prompts import agent_system
-from graph.state import AgentResult, State, last_user_text
+from graph.state import AgentResult, State, turn_user_text
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ async def call_chat(
     """The conversational path: the user's message unchanged to the agent."""
     ctx = _context(runtime)
     call = AgentCall(
-        message=last_user_text(state.get("messages", [])),
+        message=turn_user_text(state.get("messages", []), deps.max_turn_text_chars)[0],
         session_id=ctx.session_id,
         config=ctx.bot_config.values,
         id_empresa=ctx.id_empresa,

@@ -16,7 +16,7 @@ from graph.model_errors import MODEL_ERRORS
 from graph.offline.router import route_offline
 from graph.phrases import dont_know, fallback_phrase
 from graph.prompts import context_block, router_system
-from graph.state import State, last_user_text
+from graph.state import State, turn_start, turn_user_text
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,9 @@ async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps)
         if names:
             return {"decision": RouteDecision(action="delegate", agent=names[0]).handoff()}
         return {"decision": _unavailable(ctx)}
+    text, cut = turn_user_text(state.get("messages", []), deps.max_turn_text_chars)
+    if cut:
+        deps.events.turn_text_cut()
     business = await _business_context(deps, ctx)
     if ctx.expired():  # the context service took the whole turn
         deps.events.turn_timeout()
@@ -41,13 +44,13 @@ async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps)
     decision: RouteDecision | None = None
     model = deps.model(ctx.api_key)
     if model is not None:
-        decision = await _try_model(state, ctx, deps, model, allowed, business)
+        decision = await _try_model(state, text, ctx, deps, model, allowed, business)
         if decision is None and ctx.expired():
             deps.events.turn_timeout()
             return {"decision": _unavailable(ctx)}
     if decision is None:
         decision = route_offline(
-            last_user_text(state.get("messages", [])),
+            text,
             active_agent=active,
             enabled_agents=allowed,
             config=ctx.bot_config,
@@ -70,6 +73,7 @@ async def _business_context(deps: GraphDeps, ctx: TurnContext) -> str | None:
 
 async def _try_model(
     state: State,
+    text: str,
     ctx: TurnContext,
     deps: GraphDeps,
     model: TurnModel,
@@ -78,7 +82,7 @@ async def _try_model(
 ) -> RouteDecision | None:
     """The model's decision; None (and the reason counted) when the model failed."""
     try:
-        return await _route_with_model(state, ctx, deps, model, allowed, business)
+        return await _route_with_model(state, text, ctx, deps, model, allowed, business)
     except MODEL_ERRORS as exc:
         log.warning(
             "model router failed; using the offline router", extra={"error": type(exc).__name__}
@@ -92,6 +96,7 @@ async def _try_model(
 
 async def _route_with_model(
     state: State,
+    text: str,
     ctx: TurnContext,
     deps: GraphDeps,
     model: TurnModel,
@@ -99,11 +104,11 @@ async def _route_with_model(
     business: str | None,
 ) -> RouteDecision:
     messages = state.get("messages", [])
-    history, current = messages[:-1], messages[-1:]
+    history = messages[: turn_start(messages)]
     prompt: list[AnyMessage] = [
         SystemMessage(router_system(ctx.bot_config, allowed, state.get("active_agent"))),
         HumanMessage(context_block(business, history)),
-        *current,
+        HumanMessage(text),  # this turn's messages, one line each
     ]
     runnable = model.router(tuple(spec.name for spec in allowed))
     async with asyncio.timeout(ctx.remaining(deps.model_timeout)):

@@ -6,9 +6,10 @@ from fastapi import APIRouter
 from sse_starlette.sse import EventSourceResponse
 
 from server.routes.dependencies import ServicesDep
-from server.schemas import ChatRequest, ChatResponse, ErrorResponse
+from server.schemas import ChatRequest, ChatResponse, ErrorResponse, MergedResponse
+from server.turn.bursts import answer_message
 from server.turn.streaming import stream_turn
-from server.turn.turns import check_request, run_turn
+from server.turn.turns import check_request
 
 router = APIRouter(prefix="/api/agent", tags=["chat"])
 
@@ -31,12 +32,17 @@ SSE_EVENT = {
 }
 
 
-@router.post("/chat", response_model=ChatResponse, responses=ERRORS)
-async def chat(body: ChatRequest, services: ServicesDep) -> ChatResponse:
-    """Answer one customer message: the orchestrator replies or delegates to an agent."""
+@router.post(
+    "/chat",
+    response_model=ChatResponse | MergedResponse,
+    responses=ERRORS,
+)
+async def chat(body: ChatRequest, services: ServicesDep) -> ChatResponse | MergedResponse:
+    """Answer one customer message: the orchestrator replies or delegates to an agent (or, with
+    DOUBLE_TEXTING=merge, answers `merged` when a later message joined its burst)."""
     services.shutdown.admit()
     await services.security.admit_turn(body)
-    return await services.shutdown.spawn(run_turn(body, services))
+    return await services.shutdown.spawn(answer_message(body, services))
 
 
 @router.post(

@@ -27,8 +27,11 @@ class SecurityGuard:
     limiter: RateLimiter
 
     async def admit_turn(self, request: ChatRequest) -> None:
-        """After validation: 400 for oversized input, then 429 past the per-session limit."""
+        """After validation: 400 for oversized input, then 429 past the per-session limit (with
+        DOUBLE_TEXTING=merge a burst counts once, when its first message is buffered)."""
         check_chat_input(request, self.settings.MAX_MESSAGE_CHARS)
+        if self.settings.DOUBLE_TEXTING == "merge":
+            return
         wait = await self.limiter.hit("session", session_ref(request.session_key))
         if wait is not None:
             raise ApiError(429, SESSION_LIMITED.format(seconds=wait), limited_headers(wait))

@@ -2,6 +2,7 @@
 
 import logging
 import time
+from collections.abc import Sequence
 
 from graph.bot_config import BotConfig
 from graph.context import TurnContext
@@ -21,6 +22,11 @@ log = logging.getLogger(__name__)
 NO_KEY = "OPENAI_API_KEY no configurada"
 MODALIDAD_EMPTY = SESSION_EMPTY.replace("session_id", "config.modalidad")
 MODALIDAD_UNKNOWN = "Modalidad no reconocida: {value}"
+IN_FLIGHT = "Hay un mensaje en curso para esta conversación"
+"""DOUBLE_TEXTING=reject: the 409 of a message whose conversation's turn is in flight."""
+REJECT_WAIT = 0.05
+"""Seconds a message waits for its conversation's lock before `reject` refuses it (a turn that
+is ending releases it within this)."""
 
 
 def check_request(request: ChatRequest, services: Services) -> None:
@@ -63,31 +69,49 @@ def turn_context(request: ChatRequest, services: Services, deadline: float) -> T
 
 
 async def run_turn(
-    request: ChatRequest, services: Services, events: TurnEvents | None = None
+    request: ChatRequest,
+    services: Services,
+    events: TurnEvents | None = None,
+    *,
+    messages: Sequence[str] | None = None,
+    reject_busy: bool = False,
 ) -> ChatResponse:
-    """Run one turn and record it in the metrics; errors become ApiError with Spanish details."""
+    """Run one turn and record it in the metrics; errors become ApiError with Spanish details.
+
+    `messages` are the turn's customer messages in arrival order (a merged burst; the request's
+    own message when None). With `reject_busy` a conversation whose turn is in flight is
+    answered 409 at once instead of waiting for it."""
     with masked_in_logs(request.company_key):
-        return await _run_turn(request, services, events)
+        return await _run_turn(
+            request,
+            services,
+            events,
+            [request.message] if messages is None else messages,
+            reject_busy,
+        )
 
 
 async def _run_turn(
-    request: ChatRequest, services: Services, events: TurnEvents | None
+    request: ChatRequest,
+    services: Services,
+    events: TurnEvents | None,
+    messages: Sequence[str],
+    reject_busy: bool,
 ) -> ChatResponse:
     started = time.perf_counter()
     status, response = 500, None
     settings = services.settings
+    lock_wait = REJECT_WAIT if reject_busy else settings.SESSION_LOCK_TIMEOUT
     try:
         check_request(request, services)
-        async with services.locks.hold(request.session_key, settings.SESSION_LOCK_TIMEOUT):
+        async with services.locks.hold(request.session_key, lock_wait):
             deadline = time.monotonic() + settings.TURN_TIMEOUT
             context = turn_context(request, services, deadline)
             if services.backend.health is not None:
                 services.backend.health.require_file()  # never write into a deleted SQLite file
             await services.sessions.expire_if_idle(request.session_key)
             with turn_trace(request, settings) as trace:
-                result = await services.turns.run(
-                    request.session_key, [request.message], context, events
-                )
+                result = await services.turns.run(request.session_key, messages, context, events)
                 response = ChatResponse(
                     reply=result.reply,
                     session_id=request.session_id,
@@ -101,6 +125,9 @@ async def _run_turn(
         return response
     except SessionLockTimeout:
         status = 409
+        if reject_busy:
+            services.metrics.bursts.rejection()
+            raise ApiError(409, IN_FLIGHT) from None
         raise ApiError(409, BUSY) from None
     except STORAGE_ERRORS as exc:
         status = 503
