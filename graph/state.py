@@ -1,8 +1,9 @@
 """Graph state: what one turn is given and what a conversation keeps, checkpointed by session_id."""
 
+from collections.abc import Sequence
 from typing import Annotated, Literal, TypedDict
 
-from langchain_core.messages import AnyMessage, HumanMessage
+from langchain_core.messages import AnyMessage, BaseMessage, HumanMessage
 from langgraph.graph.message import add_messages
 
 from graph.decision import Decision
@@ -46,15 +47,7 @@ class State(InputState, total=False):
     """A file or image link the agent sent with this turn's reply (None otherwise)."""
 
 
-def last_user_text(messages: list[AnyMessage]) -> str:
-    """The text of the latest user message."""
-    for message in reversed(messages):
-        if isinstance(message, HumanMessage):
-            return message.text
-    return ""
-
-
-def turn_start(messages: list[AnyMessage]) -> int:
+def turn_start(messages: Sequence[BaseMessage]) -> int:
     """Where this turn's user messages begin: the trailing run of user messages (a burst of
     several messages answered by one turn is stored as several user messages in a row)."""
     start = len(messages)
@@ -63,7 +56,9 @@ def turn_start(messages: list[AnyMessage]) -> int:
     return start
 
 
-def turn_user_text(messages: list[AnyMessage], max_chars: int | None = None) -> tuple[str, bool]:
+def turn_user_text(
+    messages: Sequence[BaseMessage], max_chars: int | None = None
+) -> tuple[str, bool]:
     """This turn's user messages joined in arrival order, one line each, and whether it was cut.
 
     Several messages are bounded by `max_chars` (the agents' and model's limit): the oldest lines

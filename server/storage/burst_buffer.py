@@ -243,7 +243,7 @@ class PostgresBurstBuffer:
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('bursts', 2))")
             for statement in filter(str.strip, POSTGRES_SCHEMA.split(";")):
-                await conn.execute(statement)  # type: ignore[arg-type]  # constant DDL
+                await conn.execute(statement)
 
     async def add(self, conversation: str, request_id: str, message: str) -> tuple[int, bool]:
         async with self._pool.connection() as conn, conn.transaction():

@@ -28,9 +28,7 @@ def test_a_burst_typed_into_the_page_shows_as_one_burst(
         for text in ("hola", "quiero comprar zapatillas", "talla 42"):
             view.send(text)
         view.wait_replies(1)
-        page.wait_for_function(
-            "() => document.querySelectorAll('.msg.user.merged').length === 2"
-        )
+        page.wait_for_function("() => document.querySelectorAll('.msg.user.merged').length === 2")
         replies = view.bot_replies()
         assert len(replies) == 1  # the merged messages have no bot bubble of their own
         assert replies[0]["action"] == "delegate" and replies[0]["agent"] == "venta"
