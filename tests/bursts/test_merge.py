@@ -74,7 +74,7 @@ def test_three_messages_300ms_apart_are_one_turn(
     assert memory["turns"] == 1 and memory["total_turns"] == 1
 
 
-def test_a_message_after_the_agent_call_started_is_its_own_turn(
+def test_messages_after_the_agent_call_started_are_the_next_turn(
     start_app: StartApp, routed: dict[str, Any], venta: HttpAgent, openai_stub: OpenAIStub
 ) -> None:
     app = start_app(DOUBLE_TEXTING="merge", MERGE_WINDOW_SECONDS=0.5, **routed)
@@ -83,21 +83,45 @@ def test_a_message_after_the_agent_call_started_is_its_own_turn(
     first = burst.send(app.url, "quiero comprar un regalo")
     wait_until(lambda: len(venta.calls) == 1)
     second = burst.send(app.url, "es para mi mamá")
+    time.sleep(0.3)
+    third = burst.send(app.url, "algo de 100 soles")
     burst.wait()
     assert first.response.json()["action"] == "delegate"  # type: ignore[union-attr]
-    assert second.response.json()["action"] == "delegate"  # type: ignore[union-attr]
-    assert first.done_at == 0 and second.done_at == 1  # answered after, as its own turn
+    # the two later messages never joined the turn in flight: they are the next burst, answered
+    # after it (the earlier of them merged as soon as the later one came)
+    assert second.response.json() == merged_body(burst.session, third.request_id)  # type: ignore[union-attr]
+    assert third.response.json()["action"] == "delegate"  # type: ignore[union-attr]
+    assert first.done_at is not None and third.done_at is not None
+    assert first.done_at < third.done_at
     assert [call["body"]["message"] for call in venta.calls] == [
         "quiero comprar un regalo",
-        "es para mi mamá",
+        "es para mi mamá\nalgo de 100 soles",
     ]
     assert openai_stub.request_count == 2
     assert [content for _, content in stored(app, burst.session)] == [
         "quiero comprar un regalo",
         first.response.json()["reply"],  # type: ignore[union-attr]
         "es para mi mamá",
-        second.response.json()["reply"],  # type: ignore[union-attr]
+        "algo de 100 soles",
+        third.response.json()["reply"],  # type: ignore[union-attr]
     ]
+
+
+def test_the_joined_text_is_bounded_and_the_cut_counted(
+    start_app: StartApp, routed: dict[str, Any], venta: HttpAgent
+) -> None:
+    app = start_app(DOUBLE_TEXTING="merge", MERGE_WINDOW_SECONDS=0.6, MERGE_MAX_CHARS=100, **routed)
+    burst = Burst(session())
+    texts = ["quiero comprar " + "a" * 45, "b" * 60, "c" * 60]
+    for text in texts:
+        burst.send(app.url, text)
+        time.sleep(0.2)
+    burst.wait()
+    sent = venta.last_body()["message"]
+    assert sent == "\n".join(texts)[:100]
+    assert sent.startswith(texts[0] + "\n")  # the oldest line whole
+    assert app.metrics()["bursts"]["burst_text_cuts"] == 1
+    assert [c for role, c in stored(app, burst.session) if role == "user"] == texts  # stored whole
 
 
 def test_a_steady_stream_is_answered_by_the_maximum(
