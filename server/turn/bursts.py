@@ -15,11 +15,12 @@ import time
 import uuid
 
 from graph.turn import TurnEvents
-from server.errors import ApiError
+from server.errors import STORAGE_DOWN, ApiError
 from server.observability.request_ids import current_request_id
 from server.schemas import ChatRequest, ChatResponse, MergedResponse
 from server.security.ratelimit import SESSION_LIMITED, limited_headers
 from server.services import Services
+from server.storage.backend import STORAGE_ERRORS
 from server.storage.burst_buffer import BurstBuffer
 from server.turn.secrets import masked_in_logs
 from server.turn.session_ids import session_ref
@@ -47,7 +48,11 @@ async def answer_message(
     mode = services.settings.DOUBLE_TEXTING
     if mode == "merge" and services.bursts is not None:
         with masked_in_logs(request.company_key):
-            return await _merge(request, services, services.bursts, events)
+            try:
+                return await _merge(request, services, services.bursts, events)
+            except STORAGE_ERRORS as exc:  # the buffer's database (the turn maps its own)
+                log.warning("burst buffer unavailable", extra={"error": type(exc).__name__})
+                raise ApiError(503, STORAGE_DOWN) from None
     return await run_turn(request, services, events, reject_busy=mode == "reject")
 
 
@@ -105,12 +110,14 @@ async def _run_burst(
 def _merged(
     request: ChatRequest, services: Services, merged_into: str, started: float
 ) -> MergedResponse:
+    # counted apart from the turns: requests_total stays delegate + respond + errors
     services.metrics.bursts.message_merged()
-    services.metrics.turn(
-        action="merged", agent=None, status=200, seconds=time.perf_counter() - started
-    )
     log.info(
         "message merged into a later message's turn",
-        extra={"session": session_ref(request.session_key), "merged_into": merged_into},
+        extra={
+            "session": session_ref(request.session_key),
+            "merged_into": merged_into,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
     )
     return MergedResponse(session_id=request.session_id, merged_into=merged_into)

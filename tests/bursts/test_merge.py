@@ -67,9 +67,15 @@ def test_three_messages_300ms_apart_are_one_turn(
         ("user", "talla 42, por favor"),
         ("assistant", reply["reply"]),
     ]
-    bursts = app.metrics()["bursts"]
+    figures = app.metrics()
+    bursts = figures["bursts"]
     assert bursts["messages_merged"] == 2 and bursts["bursts"] == 1
     assert bursts["burst_messages"] == 3
+    assert figures["requests_total"] == 1 and figures["requests_delegate"] == 1  # turns only
+    prometheus = app.client.get("/metrics/prometheus").text
+    assert 'orquestador_burst_size_messages_bucket{le="2.0"} 0.0' in prometheus
+    assert 'orquestador_burst_size_messages_bucket{le="3.0"} 1.0' in prometheus
+    assert "orquestador_messages_merged_total 2.0" in prometheus
     memory = app.client.get(f"/memory/sessions/{burst.session}").json()
     assert memory["turns"] == 1 and memory["total_turns"] == 1
 
