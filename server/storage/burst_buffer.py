@@ -75,6 +75,11 @@ class BurstBuffer(Protocol):
         """Delete one message that was refused (a rate limit) before any turn claimed it."""
         ...
 
+    async def requeue(self, turn_id: str, own_seq: int) -> None:
+        """A turn that never ran (refused with a status): its own message is dropped (its
+        request got the status), the merged ones wait again for the conversation's next turn."""
+        ...
+
 
 SQLITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS burst_messages (
@@ -171,6 +176,16 @@ class _SqliteRows:
     def drop(self, seq: int) -> None:
         self.conn.execute("DELETE FROM burst_messages WHERE seq = ?", (seq,))
 
+    def requeue(self, turn_id: str, own_seq: int) -> None:
+        def write() -> None:
+            self.conn.execute("DELETE FROM burst_messages WHERE seq = ?", (own_seq,))
+            self.conn.execute(
+                "UPDATE burst_messages SET turn_id = NULL, claimed_at = NULL WHERE turn_id = ?",
+                (turn_id,),
+            )
+
+        self._write(write)
+
 
 class SqliteBurstBuffer:
     """The buffer in the SQLite checkpoints file, on a connection and thread of its own (the
@@ -197,6 +212,9 @@ class SqliteBurstBuffer:
 
     async def drop(self, seq: int) -> None:
         await self._run(self._rows.drop, seq)
+
+    async def requeue(self, turn_id: str, own_seq: int) -> None:
+        await self._run(self._rows.requeue, turn_id, own_seq)
 
 
 @asynccontextmanager
@@ -318,6 +336,14 @@ class PostgresBurstBuffer:
     async def drop(self, seq: int) -> None:
         async with self._pool.connection() as conn:
             await conn.execute("DELETE FROM burst_messages WHERE seq = %s", (seq,))
+
+    async def requeue(self, turn_id: str, own_seq: int) -> None:
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute("DELETE FROM burst_messages WHERE seq = %s", (own_seq,))
+            await conn.execute(
+                "UPDATE burst_messages SET turn_id = NULL, claimed_at = NULL WHERE turn_id = %s",
+                (turn_id,),
+            )
 
 
 def _values(row: Any) -> tuple[Any, ...]:

@@ -32,6 +32,8 @@ POLL_SECONDS = 0.1
 """How often a waiting request reads its burst (a merged answer comes within this)."""
 
 Answer = ChatResponse | MergedResponse
+NOT_RUN = (409, 503)
+"""Statuses of a turn that did not run: the session stayed busy, or storage was down."""
 
 
 def burst_conversation(request: ChatRequest) -> str:
@@ -86,7 +88,7 @@ async def _merge(
                 return _merged(request, services, claim.merged_into, started)
             if claim.messages is not None:
                 return await _run_burst(
-                    request, services, buffer, claim.messages, events, request_id
+                    request, services, buffer, claim.messages, events, request_id, seq
                 )
         await asyncio.sleep(POLL_SECONDS)
 
@@ -98,13 +100,27 @@ async def _run_burst(
     messages: list[str],
     events: TurnEvents | None,
     turn_id: str,
+    own_seq: int,
 ) -> ChatResponse:
-    """One turn for the claimed burst; its rows are deleted once it is stored (or has failed)."""
+    """One turn for the claimed burst; its rows are deleted once it is stored (or has failed).
+
+    A turn that never ran (the session stayed busy: 409; storage down: 503) gives the merged
+    messages back to the buffer for the conversation's next turn (their requests were answered
+    `merged`: they are owed a turn); its own request got the status, so its message is dropped."""
     services.metrics.bursts.burst(len(messages))
     try:
-        return await run_turn(request, services, events, messages=messages)
-    finally:
+        response = await run_turn(request, services, events, messages=messages)
+    except ApiError as exc:
+        if exc.status_code in NOT_RUN:
+            await asyncio.shield(buffer.requeue(turn_id, own_seq))
+        else:
+            await asyncio.shield(buffer.release(turn_id))
+        raise
+    except BaseException:
         await asyncio.shield(buffer.release(turn_id))
+        raise
+    await asyncio.shield(buffer.release(turn_id))
+    return response
 
 
 def _merged(

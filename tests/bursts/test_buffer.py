@@ -86,3 +86,20 @@ async def test_two_connections_each_message_claimed_once(
         order = sorted(range(len(added)), key=lambda n: added[n][0])
         assert turns[0] == [sent[n] for n in order]  # every message once, in arrival order
         assert sum(1 for claim in claims if claim.merged_into) == len(sent) - 1
+
+
+async def test_a_turn_that_never_ran_gives_the_merged_messages_back(
+    backend: tuple[str, str | None], tmp_path: Path
+) -> None:
+    kind, url = backend
+    async with opened(kind, tmp_path, url) as buffer:
+        await buffer.add("s1", "ra", "hola")
+        b, _ = await buffer.add("s1", "rb", "quiero comprar")
+        assert await buffer.claim("s1", b, "rb", STALE) == Claim(
+            messages=["hola", "quiero comprar"]
+        )
+        await buffer.requeue("rb", b)  # its request was answered 409/503: its message dropped
+        c, _ = await buffer.add("s1", "rc", "quiero comprar")  # the customer sends it again
+        assert await buffer.claim("s1", c, "rc", STALE) == Claim(
+            messages=["hola", "quiero comprar"]  # the merged one is answered now, nothing twice
+        )
