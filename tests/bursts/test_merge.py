@@ -10,9 +10,11 @@ import time
 import uuid
 from typing import Any
 
+from harness import openai_specs as specs
+from harness.agents import AgentFactory
 from harness.http_agent import HttpAgent
 from harness.openai_stub import OpenAIStub
-from harness.orchestrator import StartApp, chat_body
+from harness.orchestrator import StartApp, chat_body, model_settings
 from tests.bursts.conftest import Burst, wait_until
 
 MERGED_KEYS = {"reply", "session_id", "agent_used", "action", "url", "merged_into"}
@@ -208,3 +210,29 @@ def test_merge_mode_leaves_no_rows_behind(
     assert app.chat("hola, quiero comprar", session()).status_code == 200
     with sqlite3.connect(app.settings.CHECKPOINT_DB) as conn:
         assert conn.execute("SELECT count(*) FROM burst_messages").fetchone() == (0,)
+
+
+def test_a_tool_loop_agent_gets_the_burst_as_one_message(
+    start_app: StartApp, openai_stub: OpenAIStub, tool_agent: AgentFactory
+) -> None:
+    agent = tool_agent("reserva")
+    app = start_app(
+        agents={"reserva": agent.url},
+        MCP_RESERVA_MODE="tools",
+        DOUBLE_TEXTING="merge",
+        MERGE_WINDOW_SECONDS=0.6,
+        **model_settings(openai_stub),
+    )
+    openai_stub.enqueue(specs.route_json("delegate", "reserva"), specs.text("¿Para qué hora?"))
+    burst = Burst(session())
+    for message in ("quiero reservar", "para el sábado"):
+        burst.send(app.url, message)
+        time.sleep(0.2)
+    first, second = burst.wait()
+    assert first.response.json()["action"] == "merged"  # type: ignore[union-attr]
+    assert second.response.json()["reply"] == "¿Para qué hora?"  # type: ignore[union-attr]
+    assert openai_stub.request_count == 2  # one router decision, one tool-loop model call
+    model_user_lines = [
+        m["content"] for m in openai_stub.request(1)["messages"] if m["role"] == "user"
+    ]
+    assert model_user_lines[-1] == "quiero reservar\npara el sábado"
