@@ -105,6 +105,7 @@ class _SqliteRows:
             str(path), timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
         )
         self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")  # as the checkpoints' connection
         self.conn.executescript(SQLITE_SCHEMA)
 
     def _write(self, fn: Callable[[], T]) -> T:
