@@ -68,8 +68,13 @@ class Burst:
         item = Sent(message, f"req-{len(self.sent)}-{time.monotonic_ns()}")
         self.sent.append(item)
 
+        sending = threading.Event()
+
         def post() -> None:
-            with httpx.Client(base_url=url, timeout=120, trust_env=False) as client:
+            hooks = {"request": [lambda _: sending.set()]}
+            with httpx.Client(
+                base_url=url, timeout=120, trust_env=False, event_hooks=hooks
+            ) as client:
                 response = client.post(
                     path,
                     json=chat_body(message, self.session),
@@ -83,6 +88,7 @@ class Burst:
         thread = threading.Thread(target=post, daemon=True)
         thread.start()
         self.threads.append(thread)
+        sending.wait(30)  # its request is on its way before the caller sends the next one
         return item
 
     def wait(self, timeout: float = 120) -> list[Sent]:

@@ -25,8 +25,15 @@ def test_a_burst_typed_into_the_page_shows_as_one_burst(
         )
         view = open_playground(app)
         page = view.page
-        for text in ("hola", "quiero comprar zapatillas", "talla 42"):
+        for n, text in enumerate(("hola", "quiero comprar zapatillas", "talla 42"), start=1):
             view.send(text)
+            # its stream has started (the server has it) before the next is typed: the arrival
+            # order is the typed order (parallel fetches may otherwise overtake each other)
+            page.wait_for_function(
+                "n => [...document.querySelectorAll('.msg.user')].filter("
+                "i => i.dataset.requestId).length === n",
+                arg=n,
+            )
         view.wait_replies(1)
         page.wait_for_function("() => document.querySelectorAll('.msg.user.merged').length === 2")
         replies = view.bot_replies()
