@@ -55,5 +55,11 @@ def stored_message(message: BaseMessage) -> StoredMessage:
 
 
 def count_turns(messages: Iterable[Any]) -> int:
-    """Turns held in a message list (one per user message)."""
-    return sum(1 for message in messages if isinstance(message, HumanMessage))
+    """Turns held in a message list: one per run of user messages (a merged burst of several
+    messages is one turn)."""
+    turns, previous_user = 0, False
+    for message in messages:
+        user = isinstance(message, HumanMessage)
+        turns += user and not previous_user
+        previous_user = user
+    return turns

@@ -30,6 +30,8 @@ class GraphEvents(Protocol):
 
     def url_dropped(self, problem: str) -> None: ...
 
+    def turn_text_cut(self) -> None: ...
+
 
 class NoEvents:
     """GraphEvents that count nothing (Studio, tests of the graph alone)."""
@@ -53,6 +55,9 @@ class NoEvents:
         """Ignore."""
 
     def url_dropped(self, problem: str) -> None:
+        """Ignore."""
+
+    def turn_text_cut(self) -> None:
         """Ignore."""
 
 
@@ -92,6 +97,8 @@ class GraphDeps:
     max_history_turns: int = 10
     max_reply_chars: int = 4096
     max_url_chars: int = 2048
+    max_turn_text_chars: int = 4000
+    """The bound of a turn's user text when it joins several messages (a merged burst)."""
     events: GraphEvents = field(default_factory=NoEvents)
 
     def model(self, api_key: str | None) -> TurnModel | None:

@@ -1,8 +1,9 @@
 """Graph state: what one turn is given and what a conversation keeps, checkpointed by session_id."""
 
+from collections.abc import Sequence
 from typing import Annotated, Literal, TypedDict
 
-from langchain_core.messages import AnyMessage, HumanMessage
+from langchain_core.messages import AnyMessage, BaseMessage, HumanMessage
 from langgraph.graph.message import add_messages
 
 from graph.decision import Decision
@@ -46,9 +47,25 @@ class State(InputState, total=False):
     """A file or image link the agent sent with this turn's reply (None otherwise)."""
 
 
-def last_user_text(messages: list[AnyMessage]) -> str:
-    """The text of the latest user message."""
-    for message in reversed(messages):
-        if isinstance(message, HumanMessage):
-            return message.text
-    return ""
+def turn_start(messages: Sequence[BaseMessage]) -> int:
+    """Where this turn's user messages begin: the trailing run of user messages (a burst of
+    several messages answered by one turn is stored as several user messages in a row)."""
+    start = len(messages)
+    while start > 0 and isinstance(messages[start - 1], HumanMessage):
+        start -= 1
+    return start
+
+
+def turn_user_text(
+    messages: Sequence[BaseMessage], max_chars: int | None = None
+) -> tuple[str, bool]:
+    """This turn's user messages joined in arrival order, one line each, and whether it was cut.
+
+    Several messages are bounded by `max_chars` (the agents' and model's limit): the oldest lines
+    are kept whole, the first line that does not fit is cut and the later ones dropped. One
+    message is never cut (its length is bounded at the door)."""
+    texts = [message.text for message in messages[turn_start(messages) :]]
+    joined = "\n".join(texts)
+    if max_chars is None or len(texts) <= 1 or len(joined) <= max_chars:
+        return joined, False
+    return joined[:max_chars].rstrip(), True

@@ -206,6 +206,21 @@ class AcceptedResponse(BaseModel):
     request_id: str = Field(description="Also in the delivered event's `request_id`.")
 
 
+class MergedResponse(BaseModel):
+    """The answer to a message merged into a later message's turn (DOUBLE_TEXTING=merge): send
+    nothing to the customer; the request named by `merged_into` answers the burst."""
+
+    reply: Literal[""] = ""
+    session_id: str | int
+    agent_used: None = None
+    action: Literal["merged"] = "merged"
+    url: None = None
+    merged_into: str = Field(
+        description="The id of the request whose message joined this one's burst (it answers the "
+        "burst, or is in turn merged into a later one)."
+    )
+
+
 class ErrorResponse(BaseModel):
     """Every error body."""
 

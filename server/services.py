@@ -22,6 +22,7 @@ from server.observability.worker_metrics import WorkerMetrics, open_worker_metri
 from server.security.guard import SecurityGuard
 from server.settings import Settings
 from server.storage.backend import CheckpointBackend, open_checkpointer
+from server.storage.burst_buffer import BurstBuffer, open_burst_buffer
 from server.storage.locks import TurnLocks
 from server.storage.sessions import ConversationStore
 from server.turn.modalidad import ModalidadTable
@@ -53,6 +54,8 @@ class Services:
     """Tokens, cost and budgets per company (issue 26)."""
     webhooks: Webhooks | None = None
     """Asynchronous turns and their reply webhook (None when no REPLY_WEBHOOK_URL is set)."""
+    bursts: BurstBuffer | None = None
+    """The burst buffer (DOUBLE_TEXTING=merge only; None otherwise: no table access per turn)."""
 
 
 def build_registry(
@@ -96,6 +99,7 @@ def build_deps(
         max_history_turns=settings.MAX_HISTORY_TURNS,
         max_reply_chars=settings.MAX_REPLY_CHARS,
         max_url_chars=settings.MAX_URL_CHARS,
+        max_turn_text_chars=settings.MERGE_MAX_CHARS,
         events=metrics,
     )
 
@@ -131,6 +135,11 @@ async def open_services(
         )
         usage = await stack.enter_async_context(open_meter(settings, backend.usage, metrics))
         locks = TurnLocks(backend.shared_lock)
+        bursts = None
+        if settings.DOUBLE_TEXTING == "merge":
+            bursts = await stack.enter_async_context(
+                open_burst_buffer(backend.pool, settings.CHECKPOINT_DB)
+            )
         if settings.SESSION_TTL_SECONDS > 0:
             sweeper = asyncio.create_task(
                 sessions.run_sweeper(locks, settings.SESSION_SWEEP_INTERVAL), name="ttl-sweeper"
@@ -163,4 +172,5 @@ async def open_services(
             service_metrics=service_metrics,
             usage=usage,
             webhooks=webhooks,
+            bursts=bursts,
         )

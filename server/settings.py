@@ -179,6 +179,13 @@ class Settings(BaseSettings):
     # companies shares one conversation between them)
     SESSION_SCOPE: Literal["company", "global"] = "company"
 
+    # Bursts (issue 23): a message arriving while its conversation is busy is queued (enqueue),
+    # joined with the rest of its burst into one turn (merge), or refused with 409 (reject)
+    DOUBLE_TEXTING: Literal["enqueue", "merge", "reject"] = "enqueue"
+    MERGE_WINDOW_SECONDS: float = Field(2, gt=0, le=60)
+    MERGE_MAX_SECONDS: float = Field(10, gt=0, le=300)
+    MERGE_MAX_CHARS: int = Field(4000, ge=100)
+
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     # Hardening (issue 21): an agent's url longer than this (or not http(s)) is dropped (null)
@@ -285,7 +292,7 @@ class Settings(BaseSettings):
         """Where a company's replies are delivered: its own URL, else REPLY_WEBHOOK_URL."""
         return self.REPLY_WEBHOOK_URLS.get(company, self.REPLY_WEBHOOK_URL)
 
-    @field_validator("ROUTING_MODE", "SESSION_SCOPE", mode="before")
+    @field_validator("ROUTING_MODE", "SESSION_SCOPE", "DOUBLE_TEXTING", mode="before")
     @classmethod
     def _lower_mode(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from langchain_core.messages import AIMessage, AnyMessage, SystemMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
@@ -23,7 +23,7 @@ from graph.context import TurnContext
 from graph.deps import GraphDeps
 from graph.model_errors import is_model_failure
 from graph.prompts import agent_system
-from graph.state import AgentResult, State, last_user_text
+from graph.state import AgentResult, State, turn_start, turn_user_text
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ async def call_chat(
     """The conversational path: the user's message unchanged to the agent."""
     ctx = _context(runtime)
     call = AgentCall(
-        message=last_user_text(state.get("messages", [])),
+        message=turn_user_text(state.get("messages", []), deps.max_turn_text_chars)[0],
         session_id=ctx.session_id,
         config=ctx.bot_config.values,
         id_empresa=ctx.id_empresa,
@@ -100,9 +100,13 @@ async def call_model(
     model = deps.turn_model(ctx)
     if model is None or not tools:
         return {**_result(spec.name, None, "agent_unavailable"), "scratch": []}
+    messages = state.get("messages", [])
+    start = turn_start(messages)
+    text, _ = turn_user_text(messages, deps.max_turn_text_chars)
     prompt = [
         SystemMessage(agent_system(spec, ctx.bot_config)),
-        *state.get("messages", []),
+        *messages[:start],
+        HumanMessage(text),  # this turn's messages, one line each (a merged burst), bounded
         *state.get("scratch", []),
     ]
     try:

@@ -78,7 +78,12 @@ def greeting_file(decision: Decision, config: BotConfig, turns: int) -> str | No
 
 def trim_history(messages: list[AnyMessage], max_turns: int) -> list[RemoveMessage]:
     """Removals that keep only the last `max_turns` turns once this turn's reply is added."""
-    starts = [i for i, message in enumerate(messages) if isinstance(message, HumanMessage)]
+    starts = [  # a turn starts at a run of user messages (a merged burst is several)
+        i
+        for i, message in enumerate(messages)
+        if isinstance(message, HumanMessage)
+        and (i == 0 or not isinstance(messages[i - 1], HumanMessage))
+    ]
     if len(starts) <= max_turns:
         return []
     cut = starts[-max_turns]

@@ -17,7 +17,7 @@ from graph.offline.router import route_offline
 from graph.phrases import dont_know, fallback_phrase
 from graph.prompt_quoting import quote_turn
 from graph.prompts import context_block, router_system
-from graph.state import State, last_user_text
+from graph.state import State, turn_start, turn_user_text
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps)
         if names:
             return {"decision": RouteDecision(action="delegate", agent=names[0]).handoff()}
         return {"decision": _unavailable(ctx)}
+    text, cut = turn_user_text(state.get("messages", []), deps.max_turn_text_chars)
+    if cut:
+        deps.events.turn_text_cut()
     business = await _business_context(deps, ctx)
     if ctx.expired():  # the context service took the whole turn
         deps.events.turn_timeout()
@@ -42,7 +45,7 @@ async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps)
     decision: RouteDecision | None = None
     model = deps.turn_model(ctx)
     if model is not None:
-        decision = await _try_model(state, ctx, deps, model, allowed, business)
+        decision = await _try_model(state, text, ctx, deps, model, allowed, business)
         if decision is None and ctx.expired():
             deps.events.turn_timeout()
             return {"decision": _unavailable(ctx)}
@@ -50,7 +53,7 @@ async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps)
             decision = keep_continuity(decision, active, names, deps.events)
     if decision is None:
         decision = route_offline(
-            last_user_text(state.get("messages", [])),
+            text,
             active_agent=active,
             enabled_agents=allowed,
             config=ctx.bot_config,
@@ -73,6 +76,7 @@ async def _business_context(deps: GraphDeps, ctx: TurnContext) -> str | None:
 
 async def _try_model(
     state: State,
+    text: str,
     ctx: TurnContext,
     deps: GraphDeps,
     model: TurnModel,
@@ -81,7 +85,7 @@ async def _try_model(
 ) -> RouteDecision | None:
     """The model's decision; None (and the reason counted) when the model failed."""
     try:
-        return await _route_with_model(state, ctx, deps, model, allowed, business)
+        return await _route_with_model(state, text, ctx, deps, model, allowed, business)
     except Exception as exc:
         if is_model_failure(exc):  # an outage or an unreadable answer: no traceback
             log.warning(
@@ -95,8 +99,17 @@ async def _try_model(
     return None
 
 
+def _quoted_turn(messages: list[AnyMessage], max_chars: int) -> str:
+    """This turn's messages for the prompt, one quoted line each (a burst: several), bounded
+    like the turn's text: the oldest lines kept whole."""
+    lines = [quote_turn(m.text) for m in messages[turn_start(messages) :]]
+    joined = "\n".join(lines)
+    return joined if len(lines) <= 1 else joined[:max_chars].rstrip()
+
+
 async def _route_with_model(
     state: State,
+    text: str,
     ctx: TurnContext,
     deps: GraphDeps,
     model: TurnModel,
@@ -104,11 +117,11 @@ async def _route_with_model(
     business: str | None,
 ) -> RouteDecision:
     messages = state.get("messages", [])
-    history, current = messages[:-1], messages[-1:]
+    history = messages[: turn_start(messages)]
     prompt: list[AnyMessage] = [
         SystemMessage(router_system(ctx.bot_config, allowed, state.get("active_agent"))),
         HumanMessage(context_block(business, history)),
-        *(HumanMessage(quote_turn(m.text)) for m in current),
+        HumanMessage(_quoted_turn(messages, deps.max_turn_text_chars)),
     ]
     runnable = model.router(tuple(spec.name for spec in allowed))
     async with asyncio.timeout(ctx.remaining(deps.model_timeout)):

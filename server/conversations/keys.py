@@ -7,7 +7,7 @@ TTL's subject and the trace's thread. With SESSION_SCOPE=company it is
 
 and with SESSION_SCOPE=global (or no company) the bare session id. The mapping is injective: a
 canonical session id never starts with U+001F (it is whitespace to `str.strip`, and every id is
-stripped at the API: see `server.session_ids`), so no bare id equals a company key, and the
+stripped at the API: see `server.turn.session_ids`), so no bare id equals a company key, and the
 company part (digits up to the first `:`) splits a key back into its pair. U+001F is stored as it
 is by SQLite and PostgreSQL and shows in JSON as `\\u001f`; in a UI it is invisible, so a trace's
 thread reads as `7:5491122334455`.

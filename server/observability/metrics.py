@@ -131,6 +131,8 @@ class Metrics:
             ["problem"],
             registry=self.registry,
         )
+        self.bursts = BurstMetrics(self.registry)
+        """Merged bursts and rejections of DOUBLE_TEXTING (merge, reject)."""
         self._p_breaker = Gauge(
             "orquestador_circuit_breaker_state",
             "Breaker state (0 closed, 1 half_open, 2 open)",
@@ -204,6 +206,10 @@ class Metrics:
         """Record an agent url answered as null (GraphEvents): `too_long` or `not_http`."""
         self.urls_dropped += 1
         self._p_urls_dropped.labels(problem).inc()
+
+    def turn_text_cut(self) -> None:
+        """Record a merged burst's text cut to its bound (GraphEvents)."""
+        self.bursts.text_cut()
 
     def limited(self, scope: str) -> None:
         """Record a request refused by a rate limit."""
@@ -316,6 +322,7 @@ class Metrics:
             "replies_truncated": self.replies_truncated,
             "urls_dropped": self.urls_dropped,
             "webhooks": self._webhooks_raw(),
+            "bursts": self.bursts.raw(),
             "prometheus": generate_latest(self.registry).decode(),
         }
 
@@ -364,6 +371,7 @@ def merge_raw(raws: list[dict[str, Any]]) -> dict[str, object]:
         "rate_limited": sum(raw["rate_limited"] for raw in raws),
         "internal_errors": dict(internal),
         **{key: sum(raw[key] for raw in raws) for key in SUMMED},
+        "bursts": merge_bursts([raw.get("bursts", {}) for raw in raws]),
         "workers": len(raws),
         "requests_by_worker": {str(raw["worker"]): raw["requests_total"] for raw in raws},
         "circuit_breakers_by_worker": {str(raw["worker"]): raw["circuit_breakers"] for raw in raws},
@@ -397,6 +405,77 @@ SUMMED = (
     "urls_dropped",
     "continuity_corrections",
 )
+
+
+# --- Bursts (DOUBLE_TEXTING merge / reject) -------------------------------------------------
+
+
+class BurstMetrics:
+    """Merged messages, bursts and their sizes, cut burst texts and rejected messages."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.merged = 0
+        self.bursts = 0
+        self.burst_messages = 0
+        self.text_cuts = 0
+        self.rejected = 0
+        self._p_merged = PromCounter(
+            "orquestador_messages_merged",
+            "Messages answered 'merged' (their text joined a later message's turn)",
+            registry=registry,
+        )
+        self._p_bursts = PromCounter(
+            "orquestador_bursts", "Turns that answered a burst (merge mode)", registry=registry
+        )
+        self._p_sizes = Histogram(
+            "orquestador_burst_size_messages",
+            "Customer messages per answered burst (merge mode)",
+            registry=registry,
+            buckets=(1, 2, 3, 4, 5, 7, 10, 15, 20, 30),
+        )
+        self._p_cuts = PromCounter(
+            "orquestador_burst_text_cut",
+            "Bursts whose joined text was cut to MERGE_MAX_CHARS",
+            registry=registry,
+        )
+        self._p_rejected = PromCounter(
+            "orquestador_messages_rejected",
+            "Messages refused with 409 while their conversation's turn was in flight (reject)",
+            registry=registry,
+        )
+
+    def message_merged(self) -> None:
+        self.merged += 1
+        self._p_merged.inc()
+
+    def burst(self, size: int) -> None:
+        self.bursts += 1
+        self.burst_messages += size
+        self._p_bursts.inc()
+        self._p_sizes.observe(size)
+
+    def text_cut(self) -> None:
+        self.text_cuts += 1
+        self._p_cuts.inc()
+
+    def rejection(self) -> None:
+        self.rejected += 1
+        self._p_rejected.inc()
+
+    def raw(self) -> dict[str, int]:
+        return {
+            "messages_merged": self.merged,
+            "bursts": self.bursts,
+            "burst_messages": self.burst_messages,
+            "burst_text_cuts": self.text_cuts,
+            "messages_rejected": self.rejected,
+        }
+
+
+def merge_bursts(raws: list[dict[str, int]]) -> dict[str, int]:
+    """The workers' burst figures summed."""
+    keys = ("messages_merged", "bursts", "burst_messages", "burst_text_cuts", "messages_rejected")
+    return {key: sum(raw.get(key, 0) for raw in raws) for key in keys}
 
 
 def _with_zeros(counts: Counter[str], raws: list[dict[str, Any]], key: str) -> dict[str, int]:

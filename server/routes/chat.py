@@ -8,8 +8,15 @@ from sse_starlette.sse import EventSourceResponse
 
 from server.errors import ApiError
 from server.routes.dependencies import ServicesDep
-from server.schemas import AcceptedResponse, ChatRequest, ChatResponse, ErrorResponse
+from server.schemas import (
+    AcceptedResponse,
+    ChatRequest,
+    ChatResponse,
+    ErrorResponse,
+    MergedResponse,
+)
 from server.services import Services
+from server.turn.bursts import answer_message
 from server.turn.streaming import stream_turn
 from server.turn.turns import check_request, run_turn
 from server.webhooks.async_turns import NO_WEBHOOK
@@ -38,7 +45,7 @@ SSE_EVENT = {
 
 @router.post(
     "/chat",
-    response_model=ChatResponse,
+    response_model=ChatResponse | MergedResponse,
     responses={
         **ERRORS,
         202: {
@@ -50,8 +57,9 @@ SSE_EVENT = {
 )
 async def chat(
     body: ChatRequest, services: ServicesDep, request: Request
-) -> ChatResponse | JSONResponse:
-    """Answer one customer message: the orchestrator replies or delegates to an agent.
+) -> ChatResponse | MergedResponse | JSONResponse:
+    """Answer one customer message: the orchestrator replies or delegates to an agent (or, with
+    DOUBLE_TEXTING=merge, answers `merged` when a later message joined its burst).
 
     With `Prefer: respond-async` the turn is accepted (202) and its reply is delivered to the
     reply webhook instead."""
@@ -59,7 +67,7 @@ async def chat(
         return await _accept_async(body, services, request)
     services.shutdown.admit()
     await services.security.admit_turn(body, request.scope)
-    return await services.shutdown.spawn(run_turn(body, services))
+    return await services.shutdown.spawn(answer_message(body, services))
 
 
 async def _accept_async(body: ChatRequest, services: Services, request: Request) -> JSONResponse:

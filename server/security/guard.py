@@ -41,7 +41,8 @@ class SecurityGuard:
     ) -> None:
         """After validation: 400 for oversized input, then 429 past the company's own limit, the
         caller's (key or IP) limit whose count waited for the company (`scope` holds its bucket)
-        and the per-session limit. A turn its company's limit refuses does not count against
+        and the per-conversation limit (with DOUBLE_TEXTING=merge a burst counts once, when its
+        first message is buffered). A turn its company's limit refuses does not count against
         the caller's shared limit: one company's flood leaves the others their share."""
         check_chat_input(request, self.settings.MAX_MESSAGE_CHARS)
         bucket = scope.pop(DEFERRED_BUCKET_KEY, None) if scope is not None else None
@@ -52,6 +53,8 @@ class SecurityGuard:
             wait = await self.limiter.hit("client", bucket)
             if wait is not None:
                 raise ApiError(429, CLIENT_LIMITED.format(seconds=wait), limited_headers(wait))
+        if self.settings.DOUBLE_TEXTING == "merge":  # a burst counts once, when buffered
+            return
         conversation = conversation_key(
             request.company, request.session_key, self.settings.SESSION_SCOPE
         )

@@ -9,7 +9,7 @@ from typing import Any
 from server.errors import ApiError
 from server.schemas import ChatRequest
 from server.services import Services
-from server.turn.turns import run_turn
+from server.turn.bursts import answer_message
 
 PIECE_MIN, PIECE_MAX = 40, 80
 # A piece is up to PIECE_MAX characters ending after a whitespace (or at the end of the text),
@@ -49,7 +49,7 @@ async def stream_turn(request: ChatRequest, services: Services) -> AsyncIterator
     yield _event("routing", {"session_id": request.session_id})
     # spawned turns are tracked (referenced) by shutdown until stored and their lock released
     task = services.shutdown.spawn(
-        run_turn(request, services, events=lambda name, data: queue.put_nowait((name, data)))
+        answer_message(request, services, events=lambda name, data: queue.put_nowait((name, data)))
     )
     task.add_done_callback(lambda _: queue.put_nowait(_END))
     live = ""

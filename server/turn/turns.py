@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -27,6 +28,11 @@ log = logging.getLogger(__name__)
 NO_KEY = "OPENAI_API_KEY no configurada"
 MODALIDAD_EMPTY = SESSION_EMPTY.replace("session_id", "config.modalidad")
 MODALIDAD_UNKNOWN = "Modalidad no reconocida: {value}"
+IN_FLIGHT = "Hay un mensaje en curso para esta conversación"
+"""DOUBLE_TEXTING=reject: the 409 of a message whose conversation's turn is in flight."""
+REJECT_WAIT = 0.05
+"""Seconds a message waits for its conversation's lock before `reject` refuses it (a turn that
+is ending releases it within this)."""
 
 
 def check_request(request: ChatRequest, services: Services) -> None:
@@ -78,17 +84,34 @@ async def run_turn(
     services: Services,
     events: TurnEvents | None = None,
     timeout: float | None = None,
+    *,
+    messages: Sequence[str] | None = None,
+    reject_busy: bool = False,
 ) -> ChatResponse:
     """Run one turn and record it in the metrics; errors become ApiError with Spanish details.
 
     `timeout` is the turn's deadline in seconds (TURN_TIMEOUT when None; asynchronous turns
-    pass ASYNC_TURN_TIMEOUT)."""
+    pass ASYNC_TURN_TIMEOUT). `messages` are the turn's customer messages in arrival order (a
+    merged burst; the request's own message when None). With `reject_busy` a conversation whose
+    turn is in flight is answered 409 at once instead of waiting for it."""
     with masked_in_logs(request.company_key):
-        return await _run_turn(request, services, events, timeout)
+        return await _run_turn(
+            request,
+            services,
+            events,
+            timeout,
+            [request.message] if messages is None else messages,
+            reject_busy,
+        )
 
 
 async def _run_turn(
-    request: ChatRequest, services: Services, events: TurnEvents | None, timeout: float | None
+    request: ChatRequest,
+    services: Services,
+    events: TurnEvents | None,
+    timeout: float | None,
+    messages: Sequence[str],
+    reject_busy: bool,
 ) -> ChatResponse:
     started = time.perf_counter()
     status, response = 500, None
@@ -97,9 +120,10 @@ async def _run_turn(
     held = False
     conversation = turn_conversation(request, services)
     turn_timeout = settings.TURN_TIMEOUT if timeout is None else timeout
+    lock_wait = REJECT_WAIT if reject_busy else settings.SESSION_LOCK_TIMEOUT
     try:
         check_request(request, services)
-        async with services.locks.hold(conversation, settings.SESSION_LOCK_TIMEOUT):
+        async with services.locks.hold(conversation, lock_wait):
             deadline = time.monotonic() + turn_timeout
             held = await services.usage.held_offline(key, request.company)
             context = replace(turn_context(request, services, deadline), usage=usage, offline=held)
@@ -108,7 +132,7 @@ async def _run_turn(
             await services.sessions.adopt_if_new(conversation)
             await services.sessions.expire_if_idle(conversation)
             with turn_trace(request, settings, conversation) as trace:
-                result = await services.turns.run(conversation, [request.message], context, events)
+                result = await services.turns.run(conversation, messages, context, events)
                 response = ChatResponse(
                     reply=result.reply,
                     session_id=request.session_id,
@@ -123,6 +147,9 @@ async def _run_turn(
         return response
     except SessionLockTimeout:
         status = 409
+        if reject_busy:
+            services.metrics.bursts.rejection()
+            raise ApiError(409, IN_FLIGHT) from None
         raise ApiError(409, BUSY) from None
     except STORAGE_ERRORS as exc:
         status = 503

@@ -205,6 +205,9 @@ class Events:
     def continuity_correction(self, agent: str) -> None:
         self.seen.append(("continuity_correction", agent))
 
+    def turn_text_cut(self) -> None:
+        self.seen.append(("turn_text_cut",))
+
 
 @dataclass
 class Observer:

@@ -169,6 +169,34 @@
     item.append(el("div", "bubble", text));
     $("messages").append(item);
     scrollDown();
+    return item;
+  }
+
+  // DOUBLE_TEXTING=merge: a message answered "merged" joined a later message's burst. Its user
+  // bubble is kept, marked as part of the burst; the reply of the request that answers the burst
+  // says how many messages it answers, and every message of the burst names it.
+  function markMerged(userItem, view, done) {
+    view.item.remove();
+    userItem.classList.add("merged");
+    userItem.dataset.mergedInto = done.merged_into;
+    userItem.append(el("div", "meta merged-note", "unido a la ráfaga · se responde con el siguiente mensaje"));
+  }
+
+  function burstOf(requestId) {
+    const ids = new Set([requestId]);
+    const members = [];
+    let grew = true;
+    while (grew) {
+      grew = false;
+      for (const item of document.querySelectorAll("#messages .msg.user.merged")) {
+        if (ids.has(item.dataset.mergedInto) && !ids.has(item.dataset.requestId)) {
+          ids.add(item.dataset.requestId);
+          members.push(item);
+          grew = true;
+        }
+      }
+    }
+    return members;
   }
 
   function addBotMessage() {
@@ -336,7 +364,7 @@
     saveForm();
     input.value = "";
     $("send").disabled = true;
-    addUserMessage(message);
+    const userItem = addUserMessage(message);
     const view = addBotMessage();
     const started = performance.now();
     try {
@@ -350,6 +378,7 @@
         body: JSON.stringify(body),
       });
       const requestId = response.headers.get("X-Request-ID");
+      if (requestId) userItem.dataset.requestId = requestId;
       if (!response.ok) {
         failed(view, explainRefusal(response.status, await detailOf(response)));
         return;
@@ -363,13 +392,23 @@
           view.status.textContent = "Respondiendo…";
           view.bubble.textContent += event.data.text;
           scrollDown();
+        } else if (event.name === "done" && event.data.action === "merged") {
+          finished = true;
+          markMerged(userItem, view, event.data);
         } else if (event.name === "done") {
           finished = true;
           view.status.remove();
           view.bubble.textContent = event.data.reply;
           const extra = event.data.url ? attachment(event.data.url) : null;
           if (extra) view.item.append(extra);
-          view.item.append(metaLine(event.data, (performance.now() - started) / 1000, requestId));
+          const meta = metaLine(event.data, (performance.now() - started) / 1000, requestId);
+          const members = requestId ? burstOf(requestId) : [];
+          if (members.length) {
+            meta.dataset.burst = String(members.length + 1);
+            meta.append(document.createTextNode(` · ráfaga de ${members.length + 1} mensajes`));
+            for (const item of [...members, userItem]) item.dataset.burstOf = requestId;
+          }
+          view.item.append(meta);
         } else if (event.name === "error") {
           finished = true;
           failed(view, `${event.data.detail} (${event.data.status})`);
