@@ -15,6 +15,7 @@ from graph.business_context import BusinessContextClient
 from graph.deps import GraphDeps
 from graph.turn import TurnRunner
 from server.agent_settings import timeout_warnings
+from server.handoff.service import Handoff, open_handoff
 from server.lifecycle.shutdown import Shutdown
 from server.model_clients import ModelPool
 from server.observability.metrics import Metrics
@@ -53,6 +54,8 @@ class Services:
     """Tokens, cost and budgets per company (issue 26)."""
     webhooks: Webhooks | None = None
     """Asynchronous turns and their reply webhook (None when no REPLY_WEBHOOK_URL is set)."""
+    handoff: Handoff | None = None
+    """Human handoff (issue 25; None when HANDOFF_ENABLED is off: nothing read per turn)."""
 
 
 def build_registry(
@@ -138,6 +141,21 @@ async def open_services(
         webhooks = await stack.enter_async_context(
             open_webhooks(settings, metrics, backend, lambda: shutdown.draining)
         )
+        turns = TurnRunner(
+            graph,
+            max_agent_steps=settings.AGENT_MAX_STEPS,
+            max_history_turns=settings.MAX_HISTORY_TURNS,
+        )
+        handoff = await stack.enter_async_context(
+            open_handoff(
+                settings,
+                backend,
+                turns,
+                metrics,
+                webhooks.outbox if webhooks is not None else None,
+                webhooks.worker.wake if webhooks is not None else None,
+            )
+        )
         log.info(
             "orchestrator ready",
             extra={
@@ -150,7 +168,7 @@ async def open_services(
             settings=settings,
             metrics=metrics,
             agents=agents,
-            turns=TurnRunner(graph, max_agent_steps=settings.AGENT_MAX_STEPS),
+            turns=turns,
             backend=backend,
             sessions=sessions,
             locks=locks,
@@ -161,4 +179,5 @@ async def open_services(
             service_metrics=service_metrics,
             usage=usage,
             webhooks=webhooks,
+            handoff=handoff,
         )

@@ -11,6 +11,7 @@ from graph.context import TurnContext
 from graph.turn import TurnEvents
 from graph.usage import TurnUsage
 from server.errors import BUSY, STORAGE_DOWN, ApiError, error_id
+from server.handoff.service import Handoff
 from server.observability.request_ids import current_request_id
 from server.observability.tracing import turn_trace
 from server.schemas import SESSION_EMPTY, ChatRequest, ChatResponse
@@ -100,16 +101,31 @@ async def _run_turn(
                 services.backend.health.require_file()  # never write into a deleted SQLite file
             await services.sessions.expire_if_idle(request.session_key)
             with turn_trace(request, settings) as trace:
-                result = await services.turns.run(
-                    request.session_key, [request.message], context, events
-                )
-                response = ChatResponse(
-                    reply=result.reply,
-                    session_id=request.session_id,
-                    agent_used=result.agent,
-                    action=result.action,
-                    url=result.url,
-                )
+                handoff = services.handoff
+                if handoff is not None and await handoff.holding(
+                    request.company, request.session_key
+                ):
+                    response = await _for_the_person(request, handoff)
+                else:
+                    result = await services.turns.run(
+                        request.session_key, [request.message], context, events
+                    )
+                    response = ChatResponse(
+                        reply=result.reply,
+                        session_id=request.session_id,
+                        agent_used=result.agent,
+                        action=result.action,
+                        url=result.url,
+                    )
+                    if handoff is not None:  # an escalation hands the conversation to a person
+                        response.handoff = result.intent == "escalation"
+                        if response.handoff:
+                            await handoff.start(
+                                request.company,
+                                request.session_key,
+                                request.session_id,
+                                "escalation",
+                            )
                 turn_cost = _cost(services, usage, key, request, response, held)
                 trace.finish(response, usage=turn_cost.fields())
             services.sessions.stored(request.session_key)
@@ -170,6 +186,19 @@ async def _run_turn(
         if response is not None or usage.models or usage.agents:  # spent tokens count too
             # shielded: a turn cancelled by its client still adds what it spent
             await asyncio.shield(services.usage.record(cost, request.company))
+
+
+async def _for_the_person(request: ChatRequest, handoff: Handoff) -> ChatResponse:
+    """A person holds the conversation: the message is stored for them, nothing is answered."""
+    await handoff.store_customer(request.company, request.session_key, request.message)
+    return ChatResponse(
+        reply="",
+        session_id=request.session_id,
+        agent_used=None,
+        action="human",
+        url=None,
+        handoff=True,
+    )
 
 
 def _cost(
