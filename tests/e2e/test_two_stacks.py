@@ -111,7 +111,9 @@ def test_two_stacks_on_one_machine_each_with_its_own_agents(
     assert f"with http://localhost:{ports['PORT']}" in demo.stdout
     (stored,) = [line for line in demo.stdout.splitlines() if line.startswith("Stored booking")]
     assert str(folder / "reserva.sqlite") in stored
-    booked = dt.date.fromisoformat(re.search(r"'(\d{4}-\d{2}-\d{2})'", stored).group(1))
+    found = re.search(r"'(\d{4}-\d{2}-\d{2})'", stored)
+    assert found is not None, stored
+    booked = dt.date.fromisoformat(found.group(1))
     today = dt.datetime.now(LIMA).date()
     assert booked.weekday() == 5 and 0 <= (booked - today).days <= 7
     # a third stack on the first one's ports refuses before starting anything
