@@ -3,15 +3,15 @@ real HTTP agent on loopback, a real webhook receiver, SQLite files and PostgreSQ
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
-import httpx
 import pytest
 
 from harness.http_agent import HttpAgent
 from harness.openai_stub import OpenAIStub, route_json
-from harness.orchestrator import BASE_CONFIG, RunningApp, StartApp, model_settings
+from harness.orchestrator import BASE_CONFIG, RunningApp, StartApp, chat_body, model_settings
 from harness.webhook_receiver import Delivery, WebhookReceiver
 from server.webhooks.signing import verify
 
@@ -174,13 +174,30 @@ def test_an_operator_takes_over_and_a_silent_person_times_out(
     assert again.json()["started"] is False  # already held: no second event
     assert app.client.get("/metrics", headers=ADMIN).json()["handoff"]["conversations_human"] == 1
     assert chat(app, "hola", "s-op")["action"] == "human"
+    # the stream and an asynchronous turn answer a held conversation the same way
+    with app.client.stream(
+        "POST", "/api/agent/chat/stream", json=chat_body("¿me escuchan?", "s-op")
+    ) as streamed:
+        lines = [line for line in streamed.iter_lines() if line.startswith("data:")]
+    done = json.loads(lines[-1].removeprefix("data:"))
+    assert (done["action"], done["reply"], done["handoff"]) == ("human", "", True)
+    accepted = app.client.post(
+        "/api/agent/chat",
+        json=chat_body("¿hay alguien?", "s-op"),
+        headers={"Prefer": "respond-async"},
+    )
+    assert accepted.status_code == 202
+    started, reply = events(receiver, 2)
+    assert (started["event"], started["reason"]) == ("handoff_started", "operator")
+    assert started["session_id"] == "s-op"
+    assert (reply["event"], reply["action"], reply["reply"]) == ("reply", "human", "")
+    held = app.client.get("/sessions", headers=ADMIN).json()["sessions"][0]
+    assert held["last_customer_message"] == "¿hay alguien?"
     time.sleep(2.0)  # the person never wrote: past HANDOFF_TIMEOUT_SECONDS
     routed = chat(app, "hola", "s-op")
     assert routed["action"] == "respond" and routed["handoff"] is False
     assert routed["reply"]  # the bot answers again
-    started, ended = events(receiver, 2)
-    assert (started["event"], started["reason"]) == ("handoff_started", "operator")
-    assert started["session_id"] == "s-op"
+    ended = events(receiver, 3)[-1]
     assert (ended["event"], ended["reason"]) == ("handoff_ended", "timeout")
     # a message for a conversation no person holds is refused, not stored
     refused = app.client.post(
@@ -262,4 +279,3 @@ def test_human_mode_holds_across_instances_on_postgresql(
     assert chat(second, "gracias", PHONE)["action"] == "respond"
     kinds = [(e["event"], e["reason"]) for e in events(receiver, 2)]
     assert kinds == [("handoff_started", "escalation"), ("handoff_ended", "resume")]
-    assert not isinstance(httpx, type(None))
