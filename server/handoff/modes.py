@@ -54,8 +54,8 @@ START = f"""INSERT INTO {TABLE} (id_empresa, session_key, session_id, mode, reas
 VALUES (:id_empresa, :key, :session_id, 'human', :reason, :now) ON CONFLICT DO NOTHING"""
 END = f"""DELETE FROM {TABLE}
 WHERE id_empresa = :id_empresa AND session_key = :key AND since = :since"""
-CUSTOMER = f"""UPDATE {TABLE} SET last_customer_message = :text, last_customer_at = :now
-WHERE id_empresa = :id_empresa AND session_key = :key"""
+CUSTOMER = f"""UPDATE {TABLE} SET last_customer_message = :text, last_customer_at = :now,
+    session_id = :session_id WHERE id_empresa = :id_empresa AND session_key = :key"""
 PERSON = f"""UPDATE {TABLE} SET last_author = :author, last_person_at = :now
 WHERE id_empresa = :id_empresa AND session_key = :key"""
 LIST = f"SELECT {COLUMNS} FROM {TABLE} ORDER BY since LIMIT :limit"
@@ -124,9 +124,16 @@ class ModeStore(ABC):
         params = {"id_empresa": mode.id_empresa, "key": mode.session_key, "since": mode.since}
         return await self._exec(END, params) == 1
 
-    async def customer(self, company: int, key: str, text: str) -> None:
-        """Note the customer's latest message (shown by GET /sessions?mode=human)."""
-        params = {"id_empresa": company, "key": key, "text": text, "now": time.time()}
+    async def customer(self, company: int, key: str, session_id: str, text: str) -> None:
+        """Note the customer's latest message (shown by GET /sessions?mode=human) and the
+        session id in the JSON type the client sends it (an operator's path gives text)."""
+        params = {
+            "id_empresa": company,
+            "key": key,
+            "session_id": session_id,
+            "text": text,
+            "now": time.time(),
+        }
         await self._exec(CUSTOMER, params)
 
     async def person(self, company: int, key: str, author: str) -> bool:

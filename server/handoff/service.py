@@ -53,10 +53,12 @@ class Handoff:
             return None
         return mode
 
-    async def store_customer(self, company: int, key: str, message: str) -> None:
+    async def store_customer(
+        self, company: int, key: str, session_id: str | int, message: str
+    ) -> None:
         """Store the customer's message for the person (no router, agent or model call)."""
         await self._turns.store_customer(key, [message])
-        await self.store.customer(company, key, message)
+        await self.store.customer(company, key, json.dumps(session_id), message)
 
     async def start(self, company: int, key: str, session_id: str | int, reason: str) -> bool:
         """Hand the conversation to a person; False when a person already holds it."""

@@ -190,7 +190,9 @@ async def _run_turn(
 
 async def _for_the_person(request: ChatRequest, handoff: Handoff) -> ChatResponse:
     """A person holds the conversation: the message is stored for them, nothing is answered."""
-    await handoff.store_customer(request.company, request.session_key, request.message)
+    await handoff.store_customer(
+        request.company, request.session_key, request.session_id, request.message
+    )
     return ChatResponse(
         reply="",
         session_id=request.session_id,

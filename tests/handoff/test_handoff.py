@@ -34,9 +34,16 @@ def handoff_settings(receiver: WebhookReceiver, **extra: Any) -> dict[str, Any]:
     }
 
 
-def chat(app: RunningApp, message: str, session: Any = PHONE, company: int = 12) -> dict[str, Any]:
+def chat(
+    app: RunningApp,
+    message: str,
+    session: Any = PHONE,
+    company: int = 12,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
     response = app.client.post(
         "/api/agent/chat",
+        headers=headers,
         json={
             "message": message,
             "session_id": session,
@@ -246,6 +253,20 @@ def test_admin_key_required_and_bad_input_is_a_spanish_400(
     )
     assert fine.json()["author"] == "asesor"
     assert app.client.get("/sessions?mode=bot", headers=ADMIN).status_code == 400
+    # an operator's path carries text; the customer's next message gives the id's JSON type
+    assert app.client.post(f"/sessions/{PHONE}/handoff?id_empresa=12", headers=ADMIN).json()[
+        "session_id"
+    ] == str(PHONE)
+    assert chat(app, "hola", PHONE, headers=CHAT_KEY)["action"] == "human"
+    listed = app.client.get("/sessions", headers=ADMIN).json()["sessions"]
+    assert PHONE in [row["session_id"] for row in listed]
+    app.client.post(f"/sessions/{PHONE}/resume?id_empresa=12", headers=ADMIN)
+    by_kind = {(e["event"], e["session_id"]) for e in events(receiver, 3)}
+    assert by_kind == {
+        ("handoff_started", "s1"),
+        ("handoff_started", str(PHONE)),
+        ("handoff_ended", PHONE),
+    }
 
 
 def test_off_by_default_nothing_changes(start_app: StartApp) -> None:
