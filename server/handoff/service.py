@@ -54,10 +54,11 @@ class Handoff:
         return mode
 
     async def store_customer(
-        self, company: int, key: str, session_id: str | int, message: str
+        self, company: int, key: str, session_id: str | int, message: str, *, thread: str
     ) -> None:
-        """Store the customer's message for the person (no router, agent or model call)."""
-        await self._turns.store_customer(key, [message])
+        """Store the customer's message for the person in conversation `thread` (the checkpoint
+        thread the turn would run in): no router, agent or model call."""
+        await self._turns.store_customer(thread, [message])
         await self.store.customer(company, key, json.dumps(session_id), message)
 
     async def start(self, company: int, key: str, session_id: str | int, reason: str) -> bool:
@@ -80,12 +81,12 @@ class Handoff:
         mode = await self.store.get(company, key)
         return mode is not None and await self._end(mode, "resume")
 
-    async def person(self, company: int, key: str, text: str, author: str) -> bool:
-        """Store a person's message to the customer (the caller holds the session's lock);
-        False when the conversation is not in human mode (or its handoff just timed out)."""
+    async def person(self, company: int, key: str, text: str, author: str, *, thread: str) -> bool:
+        """Store a person's message to the customer in conversation `thread` (the caller holds
+        its lock); False when it is not in human mode (or its handoff just timed out)."""
         if await self.holding(company, key) is None:
             return False
-        await self._turns.store_person(key, text, author)
+        await self._turns.store_person(thread, text, author)
         await self.store.person(company, key, author)
         return True
 

@@ -143,9 +143,10 @@ async def write(
     for field, value in (("text", text), ("author", author)):
         if "\x00" in value:
             raise ApiError(400, BAD_TEXT.format(field=field))
+    thread = key  # the conversation's checkpoint thread and lock name, as chat's turns use
     try:
-        async with services.locks.hold(key, services.settings.SESSION_LOCK_TIMEOUT):
-            stored = await handoff.person(company, key, text, author)
+        async with services.locks.hold(thread, services.settings.SESSION_LOCK_TIMEOUT):
+            stored = await handoff.person(company, key, text, author, thread=thread)
     except SessionLockTimeout:
         raise ApiError(409, BUSY) from None
     except STORAGE_ERRORS:

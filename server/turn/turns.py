@@ -191,7 +191,11 @@ async def _run_turn(
 async def _for_the_person(request: ChatRequest, handoff: Handoff) -> ChatResponse:
     """A person holds the conversation: the message is stored for them, nothing is answered."""
     await handoff.store_customer(
-        request.company, request.session_key, request.session_id, request.message
+        request.company,
+        request.session_key,
+        request.session_id,
+        request.message,
+        thread=request.session_key,  # the turn's checkpoint thread (and lock)
     )
     return ChatResponse(
         reply="",

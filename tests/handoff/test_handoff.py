@@ -130,7 +130,9 @@ def test_escalation_hands_over_the_person_writes_and_the_bot_resumes_with_it_in_
         held = app.client.get("/sessions?mode=human", headers=ADMIN).json()["sessions"][0]
         assert held["state"] == "held" and held["answered_last"] == "Ana"
 
-        stored = app.client.get(f"/memory/sessions/{PHONE}", headers=ADMIN).json()["messages"]
+        stored = app.client.get(f"/memory/sessions/{PHONE}?id_empresa=12", headers=ADMIN).json()[
+            "messages"
+        ]
         # company 13's turn shares this thread until conversations are keyed by company too
         held_part = [
             (m["role"], m["content"], m["agent"])
