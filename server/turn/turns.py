@@ -105,7 +105,7 @@ async def _run_turn(
                 if handoff is not None and await handoff.holding(
                     request.company, request.session_key
                 ):
-                    response = await _for_the_person(request, handoff)
+                    response = await _for_the_person(request, handoff, request.session_key)
                 else:
                     result = await services.turns.run(
                         request.session_key, [request.message], context, events
@@ -188,14 +188,15 @@ async def _run_turn(
             await asyncio.shield(services.usage.record(cost, request.company))
 
 
-async def _for_the_person(request: ChatRequest, handoff: Handoff) -> ChatResponse:
-    """A person holds the conversation: the message is stored for them, nothing is answered."""
+async def _for_the_person(request: ChatRequest, handoff: Handoff, thread: str) -> ChatResponse:
+    """A person holds the conversation (checkpoint thread `thread`): the message is stored for
+    them, nothing is answered."""
     await handoff.store_customer(
         request.company,
         request.session_key,
         request.session_id,
         request.message,
-        thread=request.session_key,  # the turn's checkpoint thread (and lock)
+        thread=thread,
     )
     return ChatResponse(
         reply="",
