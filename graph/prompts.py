@@ -9,6 +9,7 @@ from langchain_core.messages import BaseMessage
 
 from graph.agents.roster import AgentSpec
 from graph.bot_config import BotConfig
+from graph.human import is_person
 from graph.prompt_quoting import neutralise_markers, quote_turn
 
 NEUTRAL_PERSONA: dict[str, str] = {
@@ -110,12 +111,16 @@ def context_block(business_context: str | None, history: Sequence[BaseMessage] =
     context = neutralise_markers(business_context or "(sin información)")
     lines = [f"<contexto_negocio>\n{context}\n</contexto_negocio>"]
     if history:
-        turns = "\n".join(
-            f"{'Cliente' if m.type == 'human' else 'Asistente'}: {quote_turn(m.text)}"
-            for m in history
-        )
+        turns = "\n".join(f"{_speaker(m)}: {quote_turn(m.text)}" for m in history)
         lines.append(f"<historial>\n{turns}\n</historial>")
     return "\n".join(lines)
+
+
+def _speaker(message: BaseMessage) -> str:
+    """Who wrote a history line: the customer, a person of the business (handoff) or the bot."""
+    if message.type == "human":
+        return "Cliente"
+    return "Asesor humano" if is_person(message) else "Asistente"
 
 
 def agent_system(agent: AgentSpec, config: BotConfig) -> str:

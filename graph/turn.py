@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, cast
 
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AnyMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import StreamMode
@@ -21,6 +21,8 @@ from langgraph.types import StreamMode
 from graph.answer_tokens import answer_token
 from graph.context import TurnContext
 from graph.decision import Decision, Intent
+from graph.human import person_message
+from graph.nodes.responder import trim_history
 from graph.secret_mask import StreamMasker
 from graph.state import AgentResult
 
@@ -71,8 +73,10 @@ class TurnRunner:
         *,
         max_agent_steps: int,
         deadline_margin: float = DEADLINE_MARGIN,
+        max_history_turns: int = 10,
     ) -> None:
         self.graph = graph
+        self.max_history_turns = max_history_turns
         self.recursion_limit = 2 * max_agent_steps + 6
         self.deadline_margin = deadline_margin
 
@@ -116,6 +120,30 @@ class TurnRunner:
         # their ids, so adding them again replaces them instead of doubling them.
         result = await self._run({"messages": new}, config, context, None, _Seen())
         return replace(result, abandoned=True, agent_call=seen.abandoned_call())
+
+    async def store_customer(self, thread_id: str, messages: Sequence[str]) -> None:
+        """Store the customer's new `messages` in conversation `thread_id` without routing them
+        (no router, agent or model call): a conversation held by a person (human handoff).
+
+        Each counts as a turn; the history stays bounded by MAX_HISTORY_TURNS."""
+        new = [HumanMessage(text, id=uuid.uuid4().hex) for text in messages]
+        await self._append(thread_id, new, turns=len(new))
+
+    async def store_person(self, thread_id: str, text: str, author: str) -> None:
+        """Store a message a person of the business (`author`) wrote to the customer, as the
+        business's message: the router's history shows it once the bot resumes."""
+        await self._append(thread_id, [person_message(text, author)], turns=0)
+
+    async def _append(self, thread_id: str, new: Sequence[AnyMessage], *, turns: int) -> None:
+        """Append messages to the stored conversation as the responder would (one checkpoint)."""
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+        values = (await self.graph.aget_state(config)).values or {}
+        messages = [*values.get("messages", []), *new]
+        update: dict[str, Any] = {
+            "messages": [*new, *trim_history(messages, self.max_history_turns)],
+            "turns": values.get("turns", 0) + turns,
+        }
+        await self.graph.aupdate_state(config, update, as_node="responder")
 
     def _budget(self, context: TurnContext) -> float | None:
         if context.deadline is None:

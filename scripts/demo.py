@@ -9,11 +9,13 @@ from pathlib import Path
 
 import httpx
 
-from scripts.demo_config import DEMO_CONFIG
+from scripts.demo_config import dated_config
 
-BASE_URL = os.environ.get("BASE_URL", "http://localhost:8000")
-RESERVA_DB = Path(os.environ.get("RESERVA_DB", "data/reserva.sqlite"))
-CONFIG = dict(DEMO_CONFIG)
+BASE_URL = os.environ.get("BASE_URL") or f"http://localhost:{os.environ.get('PORT') or '8000'}"
+RESERVA_DB = Path(
+    os.environ.get("RESERVA_DB") or f"{os.environ.get('DATA_DIR') or 'data'}/reserva.sqlite"
+)
+CONFIG = dated_config()  # today's date, as n8n sends it
 SCRIPT = [
     "Hola, buenas tardes",
     "Quisiera reservar una mesa para 4 personas",

@@ -1,7 +1,26 @@
 """The demo bot configuration (a Lima restaurant) shared by `make demo`, benchmarks and tests."""
 
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo
+
+LIMA = ZoneInfo("America/Lima")
+WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+MONTHS = (
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+)
 
 DEMO_CONFIG: MappingProxyType[str, Any] = MappingProxyType(
     {
@@ -21,3 +40,15 @@ DEMO_CONFIG: MappingProxyType[str, Any] = MappingProxyType(
         "agendar_sucursal": 0,
     }
 )
+
+
+def spanish_date(day: date) -> str:
+    """`jueves 26 de noviembre de 2026`: the `fecha_formateada` n8n sends."""
+    return f"{WEEKDAYS[day.weekday()]} {day.day} de {MONTHS[day.month - 1]} de {day.year}"
+
+
+def dated_config(today: date | None = None) -> dict[str, Any]:
+    """The demo bot with today's date in Lima (`fecha_iso`, `fecha_formateada`), as n8n sends
+    it every turn: the agents book "el sábado" relative to it, never to a date in the past."""
+    day = today or datetime.now(LIMA).date()
+    return {**DEMO_CONFIG, "fecha_iso": day.isoformat(), "fecha_formateada": spanish_date(day)}

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -65,22 +66,90 @@ def _playground_line(base: str) -> str:
         return "playground: off (PLAYGROUND_ENABLED=false)"
 
 
+CONTEXTO_PORT = 8004
+"""The business-context demo's default port (`CONTEXTO_PORT`)."""
+
+
+def agent_port(name: str) -> int:
+    """A reference agent's port: `<NAME>_PORT` (the agent reads the same variable), else its
+    default (venta 8001, cita 8002, reserva 8003)."""
+    default = KNOWN_AGENTS[name].port
+    assert default is not None
+    return int(os.environ.get(f"{name.upper()}_PORT", default))
+
+
+def ports(studio_port: str | None = None) -> dict[str, int]:
+    """Every port the stack listens on, by the variable that moves it."""
+    found = {f"{name.upper()}_PORT": agent_port(name) for name in REFERENCE_AGENTS}
+    found["CONTEXTO_PORT"] = int(os.environ.get("CONTEXTO_PORT", CONTEXTO_PORT))
+    if studio_port is not None:
+        found["--studio"] = int(studio_port)
+    else:
+        found["PORT"] = int(os.environ.get("PORT", "8000"))
+    return found
+
+
+def busy_ports(wanted: dict[str, int]) -> list[str]:
+    """The variables whose port is taken (another stack, or anything else), or used twice."""
+    busy = []
+    seen: dict[int, str] = {}
+    for variable, port in wanted.items():
+        if port in seen:
+            busy.append(f"{variable}={port} (also {seen[port]})")
+            continue
+        seen[port] = variable
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                busy.append(f"{variable}={port}")
+    return busy
+
+
+def _moved_agents() -> dict[str, str]:
+    """MCP_<NAME>_URL of every reference agent when any agent's port was moved (and the URL was
+    not set by hand): all three, since declaring one declares the whole roster."""
+    defaults = all(agent_port(n) == KNOWN_AGENTS[n].port for n in REFERENCE_AGENTS)
+    if defaults:
+        return {}
+    return {
+        f"MCP_{name.upper()}_URL": f"http://127.0.0.1:{agent_port(name)}/mcp"
+        for name in REFERENCE_AGENTS
+        if f"MCP_{name.upper()}_URL" not in os.environ
+    }
+
+
+def _data_dir() -> dict[str, str]:
+    """With `DATA_DIR`, every SQLite file of the stack (checkpoints, the agents' data) in it,
+    so a second stack keeps its conversations and bookings apart."""
+    folder = os.environ.get("DATA_DIR")
+    if not folder:
+        return {}
+    files = {f"{name.upper()}_DB": f"{folder}/{name}.sqlite" for name in REFERENCE_AGENTS}
+    files["CHECKPOINT_DB"] = f"{folder}/checkpoints.sqlite"
+    return {key: value for key, value in files.items() if key not in os.environ}
+
+
 def services(studio_port: str | None = None) -> list[Service]:
     """What `make run` starts (with `studio_port`: `langgraph dev` instead of the server);
-    the server's host and port can be changed through the environment."""
+    every port can be moved through the environment (see `ports`)."""
     py = sys.executable
     host = os.environ.get("HOST", "0.0.0.0")
     port = os.environ.get("PORT", "8000")
+    contexto_port = os.environ.get("CONTEXTO_PORT", str(CONTEXTO_PORT))
+    data = _data_dir()
     agents = [
         Service(
             name,
             [py, "-m", f"mcp_agents.{name}"],
-            f"http://127.0.0.1:{KNOWN_AGENTS[name].port}/health",
+            f"http://127.0.0.1:{agent_port(name)}/health",
+            env={f"{name.upper()}_PORT": str(agent_port(name)), **data},
         )
         for name in REFERENCE_AGENTS
     ]
     contexto = Service(
-        "contexto", [py, "-m", "mcp_agents.contexto"], "http://127.0.0.1:8004/health"
+        "contexto",
+        [py, "-m", "mcp_agents.contexto"],
+        f"http://127.0.0.1:{contexto_port}/health",
+        env={"CONTEXTO_PORT": contexto_port},
     )
     orchestrator = Service(
         "orquestador",
@@ -88,8 +157,10 @@ def services(studio_port: str | None = None) -> list[Service]:
         f"http://127.0.0.1:{port}/health",
         env={
             "CONTEXTO_NEGOCIO_ENDPOINT": os.environ.get(
-                "CONTEXTO_NEGOCIO_ENDPOINT", "http://127.0.0.1:8004/"
-            )
+                "CONTEXTO_NEGOCIO_ENDPOINT", f"http://127.0.0.1:{contexto_port}/"
+            ),
+            **_moved_agents(),
+            **data,
         },
     )
     if studio_port is not None:
@@ -120,7 +191,15 @@ def main() -> int:
     `--studio PORT` starts LangGraph Studio's dev server on PORT instead of the orchestrator."""
     args = sys.argv[1:]
     studio_port = args[args.index("--studio") + 1] if "--studio" in args else None
-    os.makedirs("data", exist_ok=True)
+    os.makedirs(os.environ.get("DATA_DIR") or "data", exist_ok=True)
+    busy = busy_ports(ports(studio_port))
+    if busy:
+        print(
+            f"{_prefix('make run')} port in use: {', '.join(busy)}; another stack may be "
+            'running: move this one\'s ports (README, "Two stacks on one machine")',
+            flush=True,
+        )
+        return 1
     running: list[Service] = []
 
     def stop_all(*_: object) -> None:

@@ -3,7 +3,15 @@
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from graph.text_clean import clean_text, clean_value, is_blank
@@ -192,10 +200,28 @@ class ChatResponse(BaseModel):
     reply: str
     session_id: str | int
     agent_used: str | None = Field(description="The roster agent that answered, or null.")
-    action: Literal["delegate", "respond"]
+    action: Literal["delegate", "respond", "human"] = Field(
+        description="`delegate` (an agent answered), `respond` (the orchestrator did) or, with "
+        "HANDOFF_ENABLED, `human`: a person holds the conversation; the message was stored for "
+        "them and `reply` is empty (send nothing)."
+    )
     url: str | None = Field(
         default=None, description="A file or image link the agent sent with the reply."
     )
+    handoff: bool | None = Field(
+        default=None,
+        description="Only with HANDOFF_ENABLED: true when a person holds the conversation after "
+        "this turn (it escalated, or it was stored for the person), else false. Absent when "
+        "handoff is off.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _handoff_only_when_on(self, handler):
+        """The contract's five fields when handoff is off (no `handoff` key at all)."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("handoff") is None:
+            data.pop("handoff", None)
+        return data
 
 
 class AcceptedResponse(BaseModel):

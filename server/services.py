@@ -15,6 +15,7 @@ from graph.business_context import BusinessContextClient
 from graph.deps import GraphDeps
 from graph.turn import TurnRunner
 from server.agent_settings import timeout_warnings
+from server.handoff.service import Handoff, open_handoff
 from server.lifecycle.shutdown import Shutdown
 from server.model_clients import ModelPool
 from server.observability.metrics import Metrics
@@ -56,6 +57,8 @@ class Services:
     """Asynchronous turns and their reply webhook (None when no REPLY_WEBHOOK_URL is set)."""
     bursts: BurstBuffer | None = None
     """The burst buffer (DOUBLE_TEXTING=merge only; None otherwise: no table access per turn)."""
+    handoff: Handoff | None = None
+    """Human handoff (issue 25; None when HANDOFF_ENABLED is off: nothing read per turn)."""
 
 
 def build_registry(
@@ -149,6 +152,21 @@ async def open_services(
         webhooks = await stack.enter_async_context(
             open_webhooks(settings, metrics, backend, lambda: shutdown.draining)
         )
+        turns = TurnRunner(
+            graph,
+            max_agent_steps=settings.AGENT_MAX_STEPS,
+            max_history_turns=settings.MAX_HISTORY_TURNS,
+        )
+        handoff = await stack.enter_async_context(
+            open_handoff(
+                settings,
+                backend,
+                turns,
+                metrics,
+                webhooks.outbox if webhooks is not None else None,
+                webhooks.worker.wake if webhooks is not None else None,
+            )
+        )
         log.info(
             "orchestrator ready",
             extra={
@@ -161,7 +179,7 @@ async def open_services(
             settings=settings,
             metrics=metrics,
             agents=agents,
-            turns=TurnRunner(graph, max_agent_steps=settings.AGENT_MAX_STEPS),
+            turns=turns,
             backend=backend,
             sessions=sessions,
             locks=locks,
@@ -173,4 +191,5 @@ async def open_services(
             usage=usage,
             webhooks=webhooks,
             bursts=bursts,
+            handoff=handoff,
         )

@@ -209,6 +209,12 @@ class Settings(BaseSettings):
     METRICS_COMPANY_LABEL: bool = False
     METRICS_COMPANY_LABEL_MAX: int = Field(20, ge=1, le=500)
 
+    # Human handoff (issue 25): a conversation taken over by a person (escalation or operator)
+    # until given back or HANDOFF_TIMEOUT_SECONDS pass without a message from the person; off:
+    # nothing is read or written per turn
+    HANDOFF_ENABLED: bool = False
+    HANDOFF_TIMEOUT_SECONDS: float = Field(1800, gt=0)
+
     @field_validator("LOG_LEVEL", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:

@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 _BREAKER_VALUE = {"closed": 0, "half_open": 1, "open": 2}
 OTHER = "other"
 """The label of any value outside a label's known set (model, client or agent text)."""
-_ACTIONS = frozenset({"delegate", "respond"})
+_ACTIONS = frozenset({"delegate", "respond", "human"})
 _REASON = re.compile(r"[A-Za-z_][A-Za-z0-9_:]{0,47}")
 """A failure reason is a short code word (ours, an exception's class name or `http_<status>`)."""
 
@@ -140,6 +140,7 @@ class Metrics:
             registry=self.registry,
         )
         self._init_webhooks()
+        self._init_handoff()
 
     def turn(self, *, action: str | None, agent: str | None, status: int, seconds: float) -> None:
         """Record one chat request."""
@@ -296,6 +297,58 @@ class Metrics:
             "failed": self.webhook_failed_kept,
         }
 
+    # -- human handoff (issue 25) -----------------------------------------------------------------
+    def _init_handoff(self) -> None:
+        self.handoffs_started: Counter[str] = Counter()
+        self.handoffs_ended: Counter[str] = Counter()
+        self.conversations_human = 0
+        self._p_handoffs = PromCounter(
+            "orquestador_handoffs",
+            "Conversations handed to a person, by reason (escalation, operator)",
+            ["reason"],
+            registry=self.registry,
+        )
+        self._p_handoffs_ended = PromCounter(
+            "orquestador_handoffs_ended",
+            "Conversations given back to the bot, by reason (resume, timeout)",
+            ["reason"],
+            registry=self.registry,
+        )
+        self._p_human = Gauge(
+            "orquestador_conversations_human",
+            "Conversations waiting for or held by a person (human mode), all instances",
+            registry=self.registry,
+        )
+        self._p_human_seconds = Histogram(
+            "orquestador_human_mode_seconds",
+            "Time conversations spent in human mode",
+            registry=self.registry,
+            buckets=(60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400),
+        )
+
+    def handoff_started(self, reason: str) -> None:
+        """Record a conversation handed to a person (`escalation` or `operator`)."""
+        self.handoffs_started[reason] += 1
+        self._p_handoffs.labels(reason).inc()
+
+    def handoff_ended(self, reason: str, seconds: float) -> None:
+        """Record a conversation given back (`resume` or `timeout`) after `seconds` held."""
+        self.handoffs_ended[reason] += 1
+        self._p_handoffs_ended.labels(reason).inc()
+        self._p_human_seconds.observe(seconds)
+
+    def humans(self, count: int) -> None:
+        """Set the gauge of conversations in human mode (read from the shared table)."""
+        self.conversations_human = count
+        self._p_human.set(count)
+
+    def _handoff_raw(self) -> dict[str, Any]:
+        return {
+            "started": dict(self.handoffs_started),
+            "ended": dict(self.handoffs_ended),
+            "conversations_human": self.conversations_human,
+        }
+
     def snapshot(self) -> dict[str, object]:
         """The JSON of GET /metrics for this process alone."""
         return merge_raw([self.raw()])
@@ -323,6 +376,7 @@ class Metrics:
             "urls_dropped": self.urls_dropped,
             "webhooks": self._webhooks_raw(),
             "bursts": self.bursts.raw(),
+            "handoff": self._handoff_raw(),
             "prometheus": generate_latest(self.registry).decode(),
         }
 
@@ -376,6 +430,22 @@ def merge_raw(raws: list[dict[str, Any]]) -> dict[str, object]:
         "requests_by_worker": {str(raw["worker"]): raw["requests_total"] for raw in raws},
         "circuit_breakers_by_worker": {str(raw["worker"]): raw["circuit_breakers"] for raw in raws},
         "webhooks": _merge_webhooks([raw["webhooks"] for raw in raws if "webhooks" in raw]),
+        "handoff": _merge_handoff([raw["handoff"] for raw in raws if "handoff" in raw]),
+    }
+
+
+def _merge_handoff(per_worker: list[dict[str, Any]]) -> dict[str, object]:
+    """Handoff figures of every worker: counters summed, the human-mode gauge (read from the
+    shared table) at its largest value."""
+    started: Counter[str] = Counter({"escalation": 0, "operator": 0})
+    ended: Counter[str] = Counter({"resume": 0, "timeout": 0})
+    for raw in per_worker:
+        started.update(raw["started"])
+        ended.update(raw["ended"])
+    return {
+        "started": dict(started),
+        "ended": dict(ended),
+        "conversations_human": max((raw["conversations_human"] for raw in per_worker), default=0),
     }
 
 

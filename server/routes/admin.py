@@ -51,7 +51,10 @@ class StoredMessage(BaseModel):
 
     role: Literal["user", "assistant"]
     content: str
-    agent: str | None = Field(description="Who answered: an agent, `orquestador`, or null (user).")
+    agent: str | None = Field(
+        description="Who answered: an agent, `orquestador`, `humano:<author>` (a person of the "
+        "business, human handoff), or null (user)."
+    )
 
 
 class StoredConversation(BaseModel):

@@ -13,6 +13,7 @@ from graph.turn import TurnEvents
 from graph.usage import TurnUsage
 from server.conversations.keys import conversation_key
 from server.errors import BUSY, STORAGE_DOWN, ApiError, error_id
+from server.handoff.service import Handoff
 from server.observability.request_ids import current_request_id
 from server.observability.tracing import turn_trace
 from server.schemas import SESSION_EMPTY, ChatRequest, ChatResponse
@@ -132,14 +133,29 @@ async def _run_turn(
             await services.sessions.adopt_if_new(conversation)
             await services.sessions.expire_if_idle(conversation)
             with turn_trace(request, settings, conversation) as trace:
-                result = await services.turns.run(conversation, messages, context, events)
-                response = ChatResponse(
-                    reply=result.reply,
-                    session_id=request.session_id,
-                    agent_used=result.agent,
-                    action=result.action,
-                    url=result.url,
-                )
+                handoff = services.handoff
+                if handoff is not None and await handoff.holding(
+                    request.company, request.session_key
+                ):
+                    response = await _for_the_person(request, handoff, conversation, messages)
+                else:
+                    result = await services.turns.run(conversation, messages, context, events)
+                    response = ChatResponse(
+                        reply=result.reply,
+                        session_id=request.session_id,
+                        agent_used=result.agent,
+                        action=result.action,
+                        url=result.url,
+                    )
+                    if handoff is not None:  # an escalation hands the conversation to a person
+                        response.handoff = result.intent == "escalation"
+                        if response.handoff:
+                            await handoff.start(
+                                request.company,
+                                request.session_key,
+                                request.session_id,
+                                "escalation",
+                            )
                 turn_cost = _cost(services, usage, key, request, response, held)
                 trace.finish(response, usage=turn_cost.fields())
             services.sessions.stored(conversation)
@@ -203,6 +219,25 @@ async def _run_turn(
         if response is not None or usage.models or usage.agents:  # spent tokens count too
             # shielded: a turn cancelled by its client still adds what it spent
             await asyncio.shield(services.usage.record(cost, request.company))
+
+
+async def _for_the_person(
+    request: ChatRequest, handoff: Handoff, thread: str, messages: Sequence[str]
+) -> ChatResponse:
+    """A person holds the conversation (checkpoint thread `thread`): the turn's messages are
+    stored for them, in order, and nothing is answered."""
+    for message in messages:
+        await handoff.store_customer(
+            request.company, request.session_key, request.session_id, message, thread=thread
+        )
+    return ChatResponse(
+        reply="",
+        session_id=request.session_id,
+        agent_used=None,
+        action="human",
+        url=None,
+        handoff=True,
+    )
 
 
 def _cost(

@@ -121,6 +121,10 @@ FROM {TABLE} WHERE delivery_id = :delivery_id"""
 BY_REQUEST = f"""SELECT delivery_id, state, id_empresa, session_id, request_id, event, attempts,
     last_status, last_error, next_at, created_at, updated_at, body
 FROM {TABLE} WHERE request_id = :request_id ORDER BY seq DESC LIMIT 10"""
+ENQUEUE = f"""INSERT INTO {TABLE} (delivery_id, conversation, id_empresa, session_id, request_id,
+    state, event, body, answer_seq, next_at, lease_until, created_at, updated_at)
+VALUES (:delivery_id, :conversation, :id_empresa, :session_id, :request_id, 'ready', :event,
+    :body, {{next_answer}}, :now, 0, :now, :now)"""
 STATS = f"""SELECT COUNT(*) AS backlog, MIN(created_at) AS oldest FROM {TABLE}
 WHERE state IN {PENDING}"""
 FAILED_COUNT = f"SELECT COUNT(*) AS failed FROM {TABLE} WHERE state = 'failed'"
@@ -146,6 +150,21 @@ class Accepted:
     @property
     def meta(self) -> EventMeta:
         return EventMeta(self.delivery_id, self.request_id, self.id_empresa, self.session_id)
+
+
+@dataclass(frozen=True)
+class Event:
+    """An outbox row written ready: `body` is the exact bytes signed and sent."""
+
+    delivery_id: str
+    conversation: str
+    """The ordering key: company and session id (as Accepted's)."""
+    id_empresa: int
+    session_id: str
+    """JSON of the session id as the client sent it."""
+    request_id: str
+    event: str
+    body: bytes
 
 
 @dataclass(frozen=True)
@@ -226,6 +245,12 @@ class Outbox(ABC):
     async def complete(self, delivery_id: str, event: str, body: bytes) -> bool:
         params = {"delivery_id": delivery_id, "event": event, "body": body, "now": time.time()}
         return await self._exec(COMPLETE.format(next_answer=self.next_answer), params) == 1
+
+    async def enqueue(self, event: "Event") -> None:
+        """Write an event that no turn waits for (a handoff's start or end), ready to deliver
+        after the conversation's earlier events."""
+        params = {**event.__dict__, "now": time.time()}
+        await self._exec(ENQUEUE.format(next_answer=self.next_answer), params)
 
     async def renew(self, ids: list[str], lease: float, owner: str) -> None:
         names = {f"id{i}": value for i, value in enumerate(ids)}

@@ -52,6 +52,7 @@ def test_every_rule_has_a_spanish_summary_a_severity_and_a_traffic_guard() -> No
         "OrquestadorTurnTimeouts",
         "OrquestadorModelFallbacks",
         "OrquestadorWebhookBacklog",
+        "OrquestadorConversationsWaitingForPerson",
     }
     for rule in rules:
         summary = rule["annotations"]["summary"]
