@@ -47,4 +47,9 @@ async def test_held_messages_keep_the_history_bounded() -> None:
     await turns.store_customer("s1", ["m1"])
     await turns.store_person("s1", "p1", "Ana")
     await turns.store_customer("s1", ["m2", "m3"])
-    assert await bot.stored_texts() == [("human", "m2"), ("human", "m3")]
+    await turns.store_person("s1", "p2", "Ana")
+    await turns.store_customer("s1", ["m4"])
+    # a run of customer messages is one turn of the history (as a merged burst is): the last
+    # two runs stay, with the person's answer between them
+    texts = [text for _, text in await bot.stored_texts()]
+    assert texts == ["m2", "m3", "p2", "m4"]
