@@ -13,7 +13,7 @@ from server.lifecycle.startup import StartupErrorsMiddleware, StartupRefused
 from server.observability.logging_config import configure_logging
 from server.observability.metrics import Metrics
 from server.observability.request_ids import RequestIdMiddleware
-from server.routes import admin, chat, info, playground, usage, webhooks
+from server.routes import admin, chat, info, playground, sessions, usage, webhooks
 from server.security import install_security
 from server.security.guard import build_guard
 from server.security.secrets import secret_values
@@ -70,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(playground.router)
     app.include_router(usage.router)
     app.include_router(webhooks.router)
+    app.include_router(sessions.router)
     return app
 
 

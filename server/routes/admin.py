@@ -39,6 +39,11 @@ class StoredMessage(BaseModel):
     role: Literal["user", "assistant"]
     content: str
     agent: str | None = Field(description="Who answered: an agent, `orquestador`, or null (user).")
+    details: dict[str, Any] | None = Field(
+        default=None,
+        description="For a reply: its turn's routing and outcome (decision, intent, allowed "
+        "agents, correction, agent call, timings, tokens; see graph/turn_log.py).",
+    )
 
 
 class StoredConversation(BaseModel):

@@ -6,12 +6,12 @@ Access = Literal["open", "chat", "admin"]
 
 CHAT_PREFIX = "/api/agent/chat"
 ADMIN_PATHS = ("/config", "/metrics", "/usage")
-ADMIN_PREFIXES = ("/memory", "/metrics", "/webhooks")
+ADMIN_PREFIXES = ("/memory", "/metrics", "/webhooks", "/sessions")
 
 
 def access_for(path: str) -> Access:
     """`chat` for /api/agent/chat*, `admin` for /memory/*, /config, /metrics*, /usage,
-    /webhooks/*, else `open`."""
+    /webhooks/*, /sessions*, else `open`."""
     path = path.rstrip("/") or "/"
     if path == CHAT_PREFIX or path.startswith(CHAT_PREFIX + "/"):
         return "chat"
