@@ -603,7 +603,8 @@
 
   async function openConversation() {
     const stored = await loadStored();
-    renderTranscript(stored.body);
+    // an unreadable memory (no admin key, service down) leaves the chat pane as it is
+    if (stored.body || stored.status === 404) renderTranscript(stored.body);
     await loadMode();
   }
 
@@ -883,7 +884,7 @@
       else sessionStorage.removeItem(API_KEY);
       $("key-panel").hidden = true;
       notice(key ? "Clave guardada para esta pestaña." : "Clave borrada.");
-      openConversation();
+      loadStored();
       loadConversations();
       $("message").focus();
     });
