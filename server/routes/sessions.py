@@ -44,7 +44,7 @@ class ConversationList(BaseModel):
 @router.get(
     "/sessions",
     response_model=ConversationList,
-    responses={503: {"model": ErrorResponse}},
+    responses={400: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
 )
 async def list_sessions(
     services: ServicesDep,

@@ -167,7 +167,9 @@ async def test_openapi_declares_what_the_security_layer_answers(tmp_path: Path) 
                     continue
                 assert ref.endswith("/ErrorResponse"), (method, path, code)
             chat = path.startswith("/api/agent/chat")
-            admin = path.startswith(("/memory", "/config", "/metrics", "/usage", "/webhooks"))
+            admin = path.startswith(
+                ("/memory", "/config", "/metrics", "/usage", "/webhooks", "/sessions")
+            )
             assert ("security" in op) == (chat or admin), (method, path)
             assert ("401" in codes) == (chat or admin), (method, path)
             assert ("403" in codes) == admin, (method, path)
