@@ -261,4 +261,6 @@ def test_desktop_screenshot_for_the_readme(
     view.page.wait_for_selector("#conv-list .conv")
     shot = view.screenshot("console_desktop.png")
     assert shot.stat().st_size > 10_000
+    view.page.evaluate("() => window.scrollTo(0, 0)")
+    view.page.screenshot(path=str(shot.with_name("console_desktop_view.png")))  # docs/console.png
     assert [d["outcome"] for d in details(view)] == ["none", "delegated", "failed"]

@@ -301,11 +301,13 @@
   // The meta line: who answered; a failed agent is named as failed, never as the orchestrator.
   function metaLine(done, seconds, requestId, details) {
     const meta = el("div", "meta");
-    const action = el("span", `action ${done.action}`, done.action);
+    const call = failedCall(details);
+    // the API's action stays in data-action; a failed agent's fallback is not labelled `respond`
+    const label = call ? "fallback" : done.action;
+    const action = el("span", `action ${call ? "failed" : done.action}`, label);
     meta.dataset.action = done.action;
     meta.dataset.agent = done.agent_used || "";
     meta.append(action);
-    const call = failedCall(details);
     let who;
     if (call) who = ` → ${call.agent} ✗ ${callText(call)} · respuesta de respaldo`;
     else if (done.action === "human") who = " · una persona atiende esta conversación";
