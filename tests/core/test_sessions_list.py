@@ -3,8 +3,6 @@ mode, latest activity first; the admin key is required; each reply's turn detail
 
 from __future__ import annotations
 
-import httpx
-
 from harness.orchestrator import StartApp, chat_body
 
 CHAT, ADMIN = "chat-key-sessions-1", "admin-key-sessions-1"
@@ -37,8 +35,8 @@ def test_the_list_filters_orders_and_needs_the_admin_key(start_app: StartApp) ->
         "last_outcome": None,
     }
 
-    def sessions(**params: object) -> list[str]:
-        response = app.client.get("/sessions", headers=admin, params=httpx.QueryParams(params))
+    def sessions(**params: str | int) -> list[str]:
+        response = app.client.get("/sessions", headers=admin, params=params)
         assert response.status_code == 200, response.text
         return [row["session_id"] for row in response.json()["sessions"]]
 
