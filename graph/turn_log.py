@@ -21,7 +21,9 @@ Correction = Literal["modalidad", "continuity", "not_allowed"]
 """Why a decision was changed: the bot's modalidad allows another agent (redirected to it), the
 conversation's active agent kept it (continuity), or the agent is not allowed (answered instead)."""
 Outcome = Literal["delegated", "failed", "timed_out"]
-"""What became of the agent call: it answered, it failed (see `error`), the deadline cut it."""
+"""What became of the agent call: it answered, it failed (see `error`), or it ran out of time
+(the turn's deadline cut it, `error` "deadline", or the agent's own timeout, `error` "timeout")."""
+TIMEOUTS = frozenset({"deadline", "timeout"})
 
 
 class RouteNote(TypedDict):
@@ -104,7 +106,7 @@ def elapsed_ms(started: float) -> float:
 
 def agent_call_record(agent: str, ok: bool, error: str | None, ms: float | None) -> AgentCallRecord:
     """The agent call's record from its result."""
-    outcome: Outcome = "delegated" if ok else "timed_out" if error == "deadline" else "failed"
+    outcome: Outcome = "delegated" if ok else "timed_out" if error in TIMEOUTS else "failed"
     return {"agent": agent, "outcome": outcome, "error": None if ok else error, "ms": ms}
 
 

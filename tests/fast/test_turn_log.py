@@ -82,6 +82,16 @@ async def test_an_agent_cut_by_the_deadline_is_recorded_as_timed_out() -> None:
     assert record["fallback"] is True
 
 
+async def test_an_agent_past_its_own_timeout_is_recorded_as_timed_out() -> None:
+    bot = Bot({"reserva": FakeAgent([AgentFailed("timeout")]), "cita": FakeAgent()})
+    await bot.turn(BOOKING)
+    [record] = await turn_log(bot)
+    assert (record["agent_call"]["outcome"], record["agent_call"]["error"]) == (
+        "timed_out",
+        "timeout",
+    )
+
+
 async def test_a_modalidad_correction_is_recorded_with_the_agent_the_model_asked_for() -> None:
     model = ScriptedChatModel(decide("delegate", "venta", intent="delegate"))
     bot = Bot(model=model)
