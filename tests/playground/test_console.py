@@ -264,3 +264,19 @@ def test_desktop_screenshot_for_the_readme(
     view.page.evaluate("() => window.scrollTo(0, 0)")
     view.page.screenshot(path=str(shot.with_name("console_desktop_view.png")))  # docs/console.png
     assert [d["outcome"] for d in details(view)] == ["none", "delegated", "failed"]
+
+
+def test_a_refused_turn_shows_its_request_id(
+    start_app: StartApp, open_playground: OpenPlayground
+) -> None:
+    app = start_app(LLM_MODE="offline", API_KEYS="chat-key-console-1")
+    view = open_playground(app)
+    page = view.page
+    page.click("#key-cancel")
+    with page.expect_response("**/api/agent/chat/stream") as response_info:
+        view.send("hola")
+    view.wait_replies(1)
+    request_id = response_info.value.headers.get("x-request-id")
+    assert response_info.value.status == 401 and request_id
+    assert view.bot_replies()[0]["error"]
+    assert view.text(".msg.bot.error .request-id") == f"id {request_id}"

@@ -338,7 +338,7 @@
     view.status.textContent = "Error";
     view.bubble.textContent = text;
     if (requestId) {
-      const meta = el("div", "meta error-meta", `id ${requestId}`);
+      const meta = el("div", "request-id", `id ${requestId}`);  // not .meta: one per reply
       meta.dataset.requestId = requestId;
       view.item.append(meta);
     }
