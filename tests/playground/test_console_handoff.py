@@ -76,6 +76,7 @@ def test_an_operator_takes_over_answers_and_gives_back(
     page.wait_for_selector("#mode-badge[data-mode='human']")
     assert page.locator(".msg.person").count() == 1
     assert "Ana" in view.text(".msg.person")
+    assert "Persona (Ana)" in view.text("#stored-messages li.person")
 
     # given back: the next customer message is routed again
     page.click("#give-back")

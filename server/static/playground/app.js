@@ -591,7 +591,12 @@
     summary.textContent = `${turns} (${body.total_turns} en total) · ${agent}`;
     for (const message of body.messages) {
       const item = el("li", message.role);
-      const who = message.role === "user" ? "Cliente" : `Bot (${message.agent || "orquestador"})`;
+      const agent = message.agent || "orquestador";
+      let who = message.role === "user" ? "Cliente" : `Bot (${agent})`;
+      if (agent.startsWith(PERSON)) {
+        who = `Persona (${agent.slice(PERSON.length)})`;
+        item.classList.add("person");
+      }
       item.append(el("span", "who", who), el("span", "text", message.content));
       list.append(item);
     }
