@@ -1,12 +1,13 @@
 """Graph state: what one turn is given and what a conversation keeps, checkpointed by session_id."""
 
 from collections.abc import Sequence
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Literal, NotRequired, TypedDict
 
 from langchain_core.messages import AnyMessage, BaseMessage, HumanMessage
 from langgraph.graph.message import add_messages
 
 from graph.decision import Decision
+from graph.turn_log import RouteNote, TurnRecord
 
 
 class AgentResult(TypedDict):
@@ -17,6 +18,8 @@ class AgentResult(TypedDict):
     reply: str | None
     url: str | None
     error: str | None
+    ms: NotRequired[float]
+    """The agent node's time in milliseconds (set by the node around the call)."""
 
 
 class InputState(TypedDict, total=False):
@@ -45,6 +48,10 @@ class State(InputState, total=False):
     """Whether an agent produced the reply."""
     url: str | None
     """A file or image link the agent sent with this turn's reply (None otherwise)."""
+    route_note: RouteNote | None
+    """How the router decided this turn (cleared by the responder)."""
+    turn_log: list[TurnRecord]
+    """Each stored turn's routing facts and outcome (bounded like the history; graph.turn_log)."""
 
 
 def turn_start(messages: Sequence[BaseMessage]) -> int:

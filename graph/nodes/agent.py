@@ -3,6 +3,7 @@ tools."""
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Annotated, Any, Literal
@@ -24,6 +25,7 @@ from graph.deps import GraphDeps
 from graph.model_errors import is_model_failure
 from graph.prompts import agent_system
 from graph.state import AgentResult, State, turn_start, turn_user_text
+from graph.turn_log import elapsed_ms
 
 log = logging.getLogger(__name__)
 
@@ -170,11 +172,16 @@ def build_agent_node(spec: AgentSpec, deps: GraphDeps) -> Callable[..., Awaitabl
     tool_loop = build_tool_loop(spec, deps)
 
     async def agent_node(state: State, runtime: Runtime[TurnContext]) -> dict[str, Any]:
+        started = time.perf_counter()
         model = deps.turn_model(_context(runtime)) is not None
         if deps.agents.resolved_mode(spec.name, model=model) == "tools":
-            result = await tool_loop.ainvoke(state, context=runtime.context)
-            return {"agent_result": result.get("agent_result")}
-        return await call_chat(state, runtime, agent=spec.name, deps=deps)
+            loop = await tool_loop.ainvoke(state, context=runtime.context)
+            result = loop.get("agent_result")
+        else:
+            result = (await call_chat(state, runtime, agent=spec.name, deps=deps))["agent_result"]
+        if result is not None:  # the call's time, for the turn's record
+            result = {**result, "ms": elapsed_ms(started)}
+        return {"agent_result": result}
 
     agent_node.__name__ = agent_node_name(spec.name)
     return agent_node

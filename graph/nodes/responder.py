@@ -1,6 +1,7 @@
 """The responder node: the one place making the turn's reply, agent_used, action and fallbacks."""
 
 import logging
+import uuid
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
@@ -12,7 +13,15 @@ from graph.decision import Decision
 from graph.deps import GraphDeps
 from graph.phrases import dont_know, fallback_phrase
 from graph.reply_bound import final_reply, final_url
-from graph.state import State
+from graph.state import AgentResult, State
+from graph.turn_log import (
+    NO_NOTE,
+    AgentCallRecord,
+    Tokens,
+    agent_call_record,
+    bounded,
+    turn_record,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +63,63 @@ async def respond(
             active = None
         url = greeting_file(decision, config, state.get("turns", 0))
     reply = final_reply(reply, deps, ctx.api_key)
-    answer = AIMessage(reply, name=agent_used or ORCHESTRATOR)
+    answer = AIMessage(reply, name=agent_used or ORCHESTRATOR, id=uuid.uuid4().hex)
+    turns = state.get("turns", 0) + 1
+    messages = state.get("messages", [])
+    record = turn_record(
+        turn=turns,
+        message_id=answer.id,
+        id_empresa=ctx.id_empresa,
+        decision=decision,
+        note=state.get("route_note") or NO_NOTE,
+        agent_call=_call_record(decision, result),
+        reply_by=answer.name or ORCHESTRATOR,
+        merged=max(1, _unanswered(messages)),
+        tokens=_tokens(ctx),
+    )
     return {
         "reply": reply,
         "action": action,
         "agent_used": agent_used,
         "url": url,
         "active_agent": active,
-        "turns": state.get("turns", 0) + 1,
+        "turns": turns,
         "decision": None,
         "agent_result": None,
-        "messages": [answer, *trim_history(state.get("messages", []), deps.max_history_turns)],
+        "route_note": None,
+        "turn_log": bounded(state.get("turn_log") or [], record, deps.max_history_turns),
+        "messages": [answer, *trim_history(messages, deps.max_history_turns)],
+    }
+
+
+def _call_record(decision: Decision, result: AgentResult | None) -> AgentCallRecord | None:
+    """The turn's agent call as recorded: its result, or, when the router delegated and no
+    result came back, a call that produced nothing."""
+    if result is not None:
+        return agent_call_record(result["agent"], result["ok"], result["error"], result.get("ms"))
+    if decision["action"] == "delegate" and decision["agent"]:
+        return agent_call_record(decision["agent"], False, "no_result", None)
+    return None
+
+
+def _unanswered(messages: list[AnyMessage]) -> int:
+    """The customer's messages since the last reply (more than one: merged into this turn)."""
+    count = 0
+    for message in reversed(messages):
+        if not isinstance(message, HumanMessage):
+            break
+        count += 1
+    return count
+
+
+def _tokens(ctx: TurnContext) -> Tokens | None:
+    usage = ctx.usage
+    if usage is None:
+        return None
+    return {
+        "input": usage.input_tokens,
+        "output": usage.output_tokens,
+        "model_calls": usage.model_calls,
     }
 
 

@@ -3,6 +3,7 @@ router) decides who answers; only the turn's allowed agents can come out of here
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from langchain_core.messages import AnyMessage, HumanMessage, SystemMessage
@@ -18,39 +19,50 @@ from graph.phrases import dont_know, fallback_phrase
 from graph.prompt_quoting import quote_turn
 from graph.prompts import context_block, router_system
 from graph.state import State, turn_start, turn_user_text
+from graph.turn_log import Correction, RouteNote, Router, elapsed_ms
 
 log = logging.getLogger(__name__)
 
 
 async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps) -> dict[str, Any]:
-    """Decide delegate/respond and the agent for this turn."""
+    """Decide delegate/respond and the agent for this turn, and note how (`route_note`)."""
     ctx = runtime.context or TurnContext()
+    started = time.perf_counter()
+    note = _Note(started)
     if ctx.expired():  # a turn run past its deadline (or re-run after its run was abandoned)
         deps.events.turn_timeout()
-        return {"decision": _unavailable(ctx)}
+        return note.done(_unavailable(ctx), "deadline")
     allowed = deps.allowed(ctx.allowed_agents)
     names = tuple(spec.name for spec in allowed)
+    note.allowed = list(names)
     if ctx.direct:  # the gateway's behaviour: the bot's agent answers every turn
         if names:
-            return {"decision": RouteDecision(action="delegate", agent=names[0]).handoff()}
-        return {"decision": _unavailable(ctx)}
+            direct = RouteDecision(action="delegate", agent=names[0])
+            return note.done(direct.handoff(), "direct", requested=names[0])
+        return note.done(_unavailable(ctx), "direct")
     text, cut = turn_user_text(state.get("messages", []), deps.max_turn_text_chars)
     if cut:
         deps.events.turn_text_cut()
+    context_started = time.perf_counter()
     business = await _business_context(deps, ctx)
+    note.context_ms = elapsed_ms(context_started)
     if ctx.expired():  # the context service took the whole turn
         deps.events.turn_timeout()
-        return {"decision": _unavailable(ctx)}
+        return note.done(_unavailable(ctx), "deadline")
     active = state.get("active_agent")
     decision: RouteDecision | None = None
+    router: Router = "offline"
+    continued = False
     model = deps.turn_model(ctx)
     if model is not None:
         decision = await _try_model(state, text, ctx, deps, model, allowed, business)
         if decision is None and ctx.expired():
             deps.events.turn_timeout()
-            return {"decision": _unavailable(ctx)}
+            return note.done(_unavailable(ctx), "deadline")
+        router = "model" if decision is not None else "offline"
         if decision is not None:
-            decision = keep_continuity(decision, active, names, deps.events)
+            kept = keep_continuity(decision, active, names, deps.events)
+            continued, decision = kept is not decision, kept
     if decision is None:
         decision = route_offline(
             text,
@@ -59,7 +71,44 @@ async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps)
             config=ctx.bot_config,
             business_context=business,
         )
-    return {"decision": enforce_allowed(decision, names, ctx, deps.events).handoff()}
+    final = enforce_allowed(decision, names, ctx, deps.events)
+    requested = decision.agent if decision.action == "delegate" else None
+    correction = correction_of(decision, final) or ("continuity" if continued else None)
+    return note.done(final.handoff(), router, requested=requested, correction=correction)
+
+
+def correction_of(decision: RouteDecision, final: RouteDecision) -> Correction | None:
+    """How `enforce_allowed` changed a delegation: to the modalidad's agent, or to an answer."""
+    if decision.action != "delegate" or decision.agent == final.agent:
+        return None
+    return "modalidad" if final.action == "delegate" else "not_allowed"
+
+
+class _Note:
+    """The router's note of this turn, filled as it goes."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.allowed: list[str] = []
+        self.context_ms = 0.0
+
+    def done(
+        self,
+        decision: Decision,
+        router: Router,
+        *,
+        requested: str | None = None,
+        correction: Correction | None = None,
+    ) -> dict[str, Any]:
+        note: RouteNote = {
+            "router": router,
+            "allowed": self.allowed,
+            "requested": requested,
+            "correction": correction,
+            "routing_ms": elapsed_ms(self.started),
+            "context_ms": self.context_ms,
+        }
+        return {"decision": decision, "route_note": note}
 
 
 async def _business_context(deps: GraphDeps, ctx: TurnContext) -> str | None:

@@ -55,6 +55,11 @@ class StoredMessage(BaseModel):
         description="Who answered: an agent, `orquestador`, `humano:<author>` (a person of the "
         "business, human handoff), or null (user)."
     )
+    details: dict[str, Any] | None = Field(
+        default=None,
+        description="For a reply: its turn's routing and outcome (decision, intent, allowed "
+        "agents, correction, agent call, timings, tokens; see graph/turn_log.py).",
+    )
 
 
 class StoredConversation(BaseModel):

@@ -48,10 +48,15 @@ async def page(services: ServicesDep) -> FileResponse:
 
 @router.get("/setup.json")
 async def setup(services: ServicesDep) -> dict[str, Any]:
-    """Which keys the page must ask for (whether keys are on is no secret: a 401 says as much)."""
+    """Which keys the page must ask for (whether keys are on is no secret: a 401 says as much),
+    and whether messages typed during a turn join its burst (DOUBLE_TEXTING)."""
     _check_enabled(services)
     keys = services.security.keys
-    return {"chat_key_required": not keys.chat_open, "admin_key_required": not keys.admin_open}
+    return {
+        "chat_key_required": not keys.chat_open,
+        "admin_key_required": not keys.admin_open,
+        "double_texting": services.settings.DOUBLE_TEXTING,
+    }
 
 
 @router.get("/{asset}")

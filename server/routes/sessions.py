@@ -1,5 +1,6 @@
-"""Human handoff endpoints (admin key): take a conversation, write as the person, give it back,
-and list the conversations waiting for or held by a person."""
+"""/sessions (admin key): the stored conversations in brief (the operator console's list), and
+the human handoff: take a conversation, write as the person, give it back, list those waiting
+for or held by a person."""
 
 import json
 from datetime import UTC, datetime
@@ -91,20 +92,73 @@ def _view(mode: HumanMode) -> dict[str, Any]:
     }
 
 
+MAX_LIST = 500
+
+
+class ConversationRow(BaseModel):
+    """One stored conversation in brief."""
+
+    session_id: str
+    id_empresa: int | None = Field(
+        description="Its company (null: a conversation stored before conversations were per "
+        "company, with no recorded turn)."
+    )
+    turns: int = Field(description="Turns its stored history holds.")
+    total_turns: int
+    active_agent: str | None
+    mode: Literal["bot", "human"] = Field(description="Who answers now: the bot or a person.")
+    last_activity: str = Field(description="When its latest turn was stored (ISO-8601, UTC).")
+    last_customer_message: str | None = Field(description="Cut to 120 characters.")
+    last_reply_by: str | None = Field(description="An agent, `orquestador` or a person.")
+    last_outcome: Literal["delegated", "failed", "timed_out"] | None = Field(
+        description="The latest turn's agent call (null: no agent was called)."
+    )
+
+
 @router.get("", responses=ERRORS)
 async def sessions(
     services: ServicesDep,
-    mode: Literal["human"] = Query("human", description="Only `human` for now."),
-    limit: int = Query(200, ge=1, le=1000),
+    mode: Literal["bot", "human"] | None = Query(
+        None, description="`human`: the conversations waiting for or held by a person."
+    ),
+    q: str | None = Query(None, max_length=200, description="Part of the session id."),
+    id_empresa: int | None = Query(None, description="Only this company's conversations."),
+    limit: int = Query(100, ge=1, le=MAX_LIST),
 ) -> dict[str, Any]:
-    """Conversations waiting for (`waiting`) or held by (`held`) a person, longest first: company,
-    session id, since when, the last customer message, who answered last."""
-    handoff = _handoff(services)
+    """The stored conversations in brief, latest activity first (idle-expired ones excluded);
+    with `mode=human`, those waiting for (`waiting`) or held by (`held`) a person, longest
+    first: company, session id, since when, the last customer message, who answered last."""
+    if mode == "human":
+        handoff = _handoff(services)
+        try:
+            held = await handoff.store.held(limit)
+        except STORAGE_ERRORS:
+            raise ApiError(503, STORAGE_DOWN) from None
+        return {"mode": mode, "total": len(held), "sessions": [_view(m) for m in held]}
     try:
-        held = await handoff.store.held(limit)
+        rows = await services.sessions.summaries()
+        humans = (
+            {
+                (m.id_empresa, str(json.loads(m.session_id)))
+                for m in await services.handoff.store.held(MAX_LIST)
+            }
+            if services.handoff is not None
+            else set()
+        )
     except STORAGE_ERRORS:
         raise ApiError(503, STORAGE_DOWN) from None
-    return {"mode": mode, "total": len(held), "sessions": [_view(m) for m in held]}
+    for row in rows:
+        if (row["id_empresa"], row["session_id"]) in humans:
+            row["mode"] = "human"
+    needle = (q or "").strip().lower()
+    matched = [
+        ConversationRow(**row).model_dump()
+        for row in rows
+        if (not needle or needle in row["session_id"].lower())
+        and (id_empresa is None or row["id_empresa"] == id_empresa)
+        and (mode is None or row["mode"] == mode)
+    ]
+    return {"total": len(matched), "sessions": matched[:limit]}
 
 
 @router.post("/{session_id:path}/handoff", responses=ERRORS)

@@ -9,7 +9,7 @@ from typing import Any
 
 from cachetools import LRUCache, TTLCache
 
-from graph.conversation import stored_conversation, stored_turns
+from graph.conversation import conversation_summary, stored_conversation, stored_turns
 from server.conversations.keys import MARK, split_key
 from server.storage.backend import CheckpointBackend
 from server.storage.locks import SessionLockTimeout, TurnLocks
@@ -108,6 +108,27 @@ class ConversationStore:
             **view,
             "updated_at": item.checkpoint["ts"],
         }
+
+    async def summaries(self) -> list[dict[str, Any]]:
+        """Every live stored conversation in brief (the console's list), latest activity first:
+        session id, company, turns, active agent, mode, last activity and who answered last.
+
+        Reads each conversation's latest checkpoint (one read per conversation: an admin list,
+        never on a turn's path)."""
+        now = time.time()
+        found = []
+        for thread, cid in (await self._backend.ops.latest_ids()).items():
+            if self._expired(cid, now):
+                continue
+            item = await self._backend.saver.aget_tuple({"configurable": {"thread_id": thread}})
+            if item is not None:
+                row = asdict(conversation_summary(item.checkpoint))
+                company, bare = split_key(thread)
+                if company is not None:  # the key's company wins over the last turn's record
+                    row["id_empresa"] = company
+                found.append({**row, "session_id": bare})
+        found.sort(key=lambda row: row["last_activity"], reverse=True)
+        return found
 
     async def expire_if_idle(self, session_id: str) -> bool:
         """Delete the session when it has been idle past the TTL (caller holds its lock)."""

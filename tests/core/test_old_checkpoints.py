@@ -78,5 +78,7 @@ def test_an_old_checkpoint_loads_and_the_new_one_keeps_no_per_turn_data(
     assert [m.text for m in channels["messages"]][:2] == ["hola", "¡Hola! Soy Valeria"]
     # the turn wrote only conversation memory and its outputs: nothing of the client's config
     assert channels.get("decision") is None and channels.get("agent_result") is None
+    assert channels.get("route_note") is None
     assert not {"bot_config", "business_context", "session_id"} & set(channels)
-    assert set(channels) <= {*OLD_STATE, "url"}
+    assert set(channels) <= {*OLD_STATE, "url", "route_note", "turn_log"}
+    assert [record["turn"] for record in channels["turn_log"]] == [2]  # the turns recorded

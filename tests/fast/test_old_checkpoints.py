@@ -153,6 +153,8 @@ async def test_the_company_key_and_config_are_never_stored() -> None:
         "agent_used",
         "action",
         "url",
+        "route_note",
+        "turn_log",
     }
 
 

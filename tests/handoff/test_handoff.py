@@ -16,6 +16,7 @@ from harness.webhook_receiver import Delivery, WebhookReceiver
 from server.webhooks.signing import verify
 
 SECRET = "secreto-de-handoff"
+HUMAN = {"mode": "human"}  # GET /sessions?mode=human: the conversations a person holds
 ADMIN = {"X-API-Key": "clave-admin"}
 CHAT_KEY = {"X-API-Key": "clave-chat"}
 PHONE = 51987654321
@@ -112,7 +113,7 @@ def test_escalation_hands_over_the_person_writes_and_the_bot_resumes_with_it_in_
         assert other["action"] == "respond" and other["handoff"] is False
         assert openai_stub.request_count == models + 1
 
-        waiting = app.client.get("/sessions", params={"mode": "human"}, headers=ADMIN).json()
+        waiting = app.client.get("/sessions", params=HUMAN, headers=ADMIN).json()
         assert waiting["total"] == 1
         (row,) = waiting["sessions"]
         assert row["id_empresa"] == 12 and row["session_id"] == PHONE
@@ -146,7 +147,7 @@ def test_escalation_hands_over_the_person_writes_and_the_bot_resumes_with_it_in_
 
         resumed = app.client.post(f"/sessions/{PHONE}/resume?id_empresa=12", headers=ADMIN)
         assert resumed.json()["ended"] is True
-        assert app.client.get("/sessions", headers=ADMIN).json()["total"] == 0
+        assert app.client.get("/sessions", params=HUMAN, headers=ADMIN).json()["total"] == 0
 
         openai_stub.enqueue(route_json("delegate", "venta"))
         back = chat(app, "perfecto, sepáramelo")
@@ -200,7 +201,7 @@ def test_an_operator_takes_over_and_a_silent_person_times_out(
     assert (started["event"], started["reason"]) == ("handoff_started", "operator")
     assert started["session_id"] == "s-op"
     assert (reply["event"], reply["action"], reply["reply"]) == ("reply", "human", "")
-    held = app.client.get("/sessions", headers=ADMIN).json()["sessions"][0]
+    held = app.client.get("/sessions", params=HUMAN, headers=ADMIN).json()["sessions"][0]
     assert held["last_customer_message"] == "¿hay alguien?"
     time.sleep(2.0)  # the person never wrote: past HANDOFF_TIMEOUT_SECONDS
     routed = chat(app, "hola", "s-op")
@@ -226,7 +227,7 @@ def test_the_sweep_gives_back_a_handoff_no_customer_message_revisits(
     assert offline["handoff"] is True  # the offline router escalates too
     started, ended = events(receiver, 2)  # no further message: the sweep ends it
     assert started["reason"] == "escalation" and ended["reason"] == "timeout"
-    assert app.client.get("/sessions", headers=ADMIN).json()["total"] == 0
+    assert app.client.get("/sessions", params=HUMAN, headers=ADMIN).json()["total"] == 0
 
 
 def test_admin_key_required_and_bad_input_is_a_spanish_400(
@@ -254,13 +255,13 @@ def test_admin_key_required_and_bad_input_is_a_spanish_400(
         "/sessions/s1/messages?id_empresa=12", json={"text": "te atiendo yo"}, headers=ADMIN
     )
     assert fine.json()["author"] == "asesor"
-    assert app.client.get("/sessions?mode=bot", headers=ADMIN).status_code == 400
+    assert app.client.get("/sessions?mode=robot", headers=ADMIN).status_code == 400
     # an operator's path carries text; the customer's next message gives the id's JSON type
     assert app.client.post(f"/sessions/{PHONE}/handoff?id_empresa=12", headers=ADMIN).json()[
         "session_id"
     ] == str(PHONE)
     assert chat(app, "hola", PHONE, headers=CHAT_KEY)["action"] == "human"
-    listed = app.client.get("/sessions", headers=ADMIN).json()["sessions"]
+    listed = app.client.get("/sessions", params=HUMAN, headers=ADMIN).json()["sessions"]
     assert PHONE in [row["session_id"] for row in listed]
     app.client.post(f"/sessions/{PHONE}/resume?id_empresa=12", headers=ADMIN)
     by_kind = {(e["event"], e["session_id"]) for e in events(receiver, 3)}
@@ -294,7 +295,7 @@ def test_human_mode_holds_across_instances_on_postgresql(
         f"/sessions/{PHONE}/messages?id_empresa=12", json={"text": "ya te atiendo"}, headers=ADMIN
     )
     assert wrote.status_code == 200
-    listed = first.client.get("/sessions", headers=ADMIN).json()["sessions"]
+    listed = first.client.get("/sessions", params=HUMAN, headers=ADMIN).json()["sessions"]
     assert [(r["id_empresa"], r["answered_last"]) for r in listed] == [(12, "asesor")]
     assert first.client.post(f"/sessions/{PHONE}/resume?id_empresa=12", headers=ADMIN).json()[
         "ended"

@@ -67,7 +67,9 @@ def test_keys_prompt_401_message_then_success(
     page.reload()
     page.wait_for_selector("body[data-ready='true']")
     assert not page.is_visible("#key-panel")
+    view.wait_replies(1)  # the reload reopened the stored conversation (its one turn)
+    assert view.bot_replies()[0]["text"] == "¡Hola! Soy Valeria, ¿en qué te ayudo?"
     view.send("quiero reservar una mesa para 2")
-    view.wait_replies(1)
-    assert view.bot_replies()[0]["agent"] == "reserva"
+    view.wait_replies(2)
+    assert view.bot_replies()[1]["agent"] == "reserva"
     assert view.js_errors == []

@@ -36,6 +36,7 @@ def test_page_and_assets_are_served_with_a_strict_policy(start_app: StartApp) ->
     assert app.client.get("/playground/setup.json").json() == {
         "chat_key_required": False,
         "admin_key_required": False,
+        "double_texting": "enqueue",
     }
 
 
@@ -53,6 +54,7 @@ def test_the_page_tells_when_keys_are_on(start_app: StartApp) -> None:
     assert app.client.get("/playground/setup.json").json() == {
         "chat_key_required": False,
         "admin_key_required": True,
+        "double_texting": "enqueue",
     }
 
 

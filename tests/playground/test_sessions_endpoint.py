@@ -36,6 +36,10 @@ def test_shape_after_turns_on_both_backends(
     assert body["active_agent"] == "reserva"
     assert body["turns"] == body["total_turns"] == 2
     assert body["updated_at"][:4].isdigit() and "T" in body["updated_at"]
+    turns = [m.pop("details") for m in body["messages"]]
+    assert turns[0] is None and turns[2] is None  # the customer's messages have none
+    assert (turns[1]["intent"], turns[1]["agent_call"]) == ("greeting", None)
+    assert turns[3]["agent_call"]["outcome"] == "delegated" and turns[3]["reply_by"] == "reserva"
     assert body["messages"] == [
         {"role": "user", "content": "Hola!!", "agent": None},
         {
