@@ -102,10 +102,12 @@ class ConversationStore:
             return None
         view = asdict(stored_conversation(item.checkpoint))
         company, bare = split_key(session_id)
+        # the key's company (None: a bare-id conversation, or SESSION_SCOPE=global), not the
+        # last turn's record: in global scope one conversation may hold several companies' turns
         return {
+            **view,
             "session_id": bare,
             "id_empresa": company,
-            **view,
             "updated_at": item.checkpoint["ts"],
         }
 
