@@ -40,6 +40,7 @@ from bench.common import (
 from bench.load import run_load
 from bench.stats import median, percentile
 from bench.workload import CHAT_PATH, CONFIG, DELEGATE_MESSAGE
+from server.conversations.keys import conversation_key
 
 NAME = "checkpoint"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -196,6 +197,11 @@ class ModeResult:
     cpu_long: dict[str, float] = field(default_factory=dict)
 
 
+def stored_thread(session_id: str) -> str:
+    """The checkpoint thread of a session: its conversation key (CONFIG's company and the id)."""
+    return conversation_key(int(CONFIG["id_empresa"]), session_id, "company")
+
+
 def turn_ms(client: httpx.Client, session_id: str) -> float:
     """One chat turn, timed (ms); raises on anything but 200."""
     body = {"message": DELEGATE_MESSAGE, "session_id": session_id, "config": CONFIG}
@@ -253,8 +259,8 @@ def measure_mode(
         for sid in short:
             res.t_short.append(turn_ms(client, sid))
             res.t_long.append(turn_ms(client, long_sid))
-        res.store_short = storage.session(short[0])
-        res.store_long = storage.session(long_sid)
+        res.store_short = storage.session(stored_thread(short[0]))
+        res.store_long = storage.session(stored_thread(long_sid))
         n_written = max(5, samples // 2)
         fresh = [f"fresh-{tag}-{i}" for i in range(n_written)]
         for sid in fresh:

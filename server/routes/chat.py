@@ -18,7 +18,7 @@ from server.schemas import (
 from server.services import Services
 from server.turn.bursts import answer_message
 from server.turn.streaming import stream_turn
-from server.turn.turns import check_request, run_turn
+from server.turn.turns import check_request
 from server.webhooks.async_turns import NO_WEBHOOK
 from server.webhooks.prefer import RESPOND_ASYNC, wants_async
 
@@ -80,7 +80,10 @@ async def _accept_async(body: ChatRequest, services: Services, request: Request)
     check_request(body, services)
     timeout = services.settings.ASYNC_TURN_TIMEOUT
     accepted = await webhooks.turns.accept(
-        body, lambda: run_turn(body, services, timeout=timeout), services.shutdown.spawn
+        body,
+        lambda: answer_message(body, services, timeout=timeout),
+        services.shutdown.spawn,
+        chained=services.settings.DOUBLE_TEXTING != "merge",
     )
     return JSONResponse(
         {"status": "processing", "session_id": body.session_id, "request_id": accepted.request_id},

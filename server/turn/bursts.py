@@ -43,22 +43,30 @@ def burst_conversation(request: ChatRequest, services: Services) -> str:
 
 
 async def answer_message(
-    request: ChatRequest, services: Services, events: TurnEvents | None = None
+    request: ChatRequest,
+    services: Services,
+    events: TurnEvents | None = None,
+    timeout: float | None = None,
 ) -> Answer:
-    """Answer one customer message as DOUBLE_TEXTING says."""
+    """Answer one customer message as DOUBLE_TEXTING says (`timeout`: the turn's deadline, as
+    run_turn takes it; asynchronous turns pass ASYNC_TURN_TIMEOUT)."""
     mode = services.settings.DOUBLE_TEXTING
     if mode == "merge" and services.bursts is not None:
         with masked_in_logs(request.company_key):
             try:
-                return await _merge(request, services, services.bursts, events)
+                return await _merge(request, services, services.bursts, events, timeout)
             except STORAGE_ERRORS as exc:  # the buffer's database (the turn maps its own)
                 log.warning("burst buffer unavailable", extra={"error": type(exc).__name__})
                 raise ApiError(503, STORAGE_DOWN) from None
-    return await run_turn(request, services, events, reject_busy=mode == "reject")
+    return await run_turn(request, services, events, timeout, reject_busy=mode == "reject")
 
 
 async def _merge(
-    request: ChatRequest, services: Services, buffer: BurstBuffer, events: TurnEvents | None
+    request: ChatRequest,
+    services: Services,
+    buffer: BurstBuffer,
+    events: TurnEvents | None,
+    timeout: float | None,
 ) -> Answer:
     settings = services.settings
     check_request(request, services)  # refused before its text joins a burst
@@ -77,7 +85,7 @@ async def _merge(
         state = await buffer.state(seq)
         if state is None:  # deleted under us (never by design): answer it rather than lose it
             log.warning("burst row gone; answering the message on its own")
-            return await run_turn(request, services, events)
+            return await run_turn(request, services, events, timeout)
         if state.merged_into is not None:
             return _merged(request, services, state.merged_into, started)
         window_over = time.monotonic() - arrived >= settings.MERGE_WINDOW_SECONDS
@@ -87,7 +95,7 @@ async def _merge(
                 return _merged(request, services, claim.merged_into, started)
             if claim.messages is not None:
                 return await _run_burst(
-                    request, services, buffer, claim.messages, events, request_id, seq
+                    request, services, buffer, claim.messages, events, request_id, seq, timeout
                 )
         await asyncio.sleep(POLL_SECONDS)
 
@@ -100,6 +108,7 @@ async def _run_burst(
     events: TurnEvents | None,
     turn_id: str,
     own_seq: int,
+    timeout: float | None,
 ) -> ChatResponse:
     """One turn for the claimed burst; its rows are deleted once it is stored (or has failed).
 
@@ -108,7 +117,7 @@ async def _run_burst(
     `merged`: they are owed a turn); its own request got the status, so its message is dropped."""
     services.metrics.bursts.burst(len(messages))
     try:
-        response = await run_turn(request, services, events, messages=messages)
+        response = await run_turn(request, services, events, timeout, messages=messages)
     except ApiError as exc:
         if exc.status_code in NOT_RUN:
             await asyncio.shield(buffer.requeue(turn_id, own_seq))

@@ -17,7 +17,7 @@ from server.errors import STORAGE_DOWN, ApiError
 from server.lifecycle.shutdown import SHUTTING_DOWN
 from server.observability.metrics import Metrics
 from server.observability.request_ids import current_request_id
-from server.schemas import ChatRequest, ChatResponse
+from server.schemas import ChatRequest, ChatResponse, MergedResponse
 from server.storage.backend import STORAGE_ERRORS
 from server.webhooks.outbox import Accepted, Outbox
 from server.webhooks.payloads import error_body, reply_body
@@ -61,10 +61,17 @@ class AsyncTurns:
         return len(self._running)
 
     async def accept(
-        self, request: ChatRequest, run: Callable[[], Awaitable[ChatResponse]], spawn: Spawn
+        self,
+        request: ChatRequest,
+        run: Callable[[], Awaitable[ChatResponse | MergedResponse]],
+        spawn: Spawn,
+        *,
+        chained: bool = True,
     ) -> Accepted:
         """Write the accepted turn (a 503 when the storage cannot), then start it in the
-        background; the caller answers 202."""
+        background; the caller answers 202. `chained`: it starts after this process's previous
+        turn of the conversation (not with DOUBLE_TEXTING=merge: a burst's messages must wait
+        together, and its buffer keeps their order)."""
         accepted = Accepted(
             delivery_id=uuid.uuid4().hex,
             request_id=current_request_id.get() or uuid.uuid4().hex,
@@ -80,7 +87,8 @@ class AsyncTurns:
             raise ApiError(503, STORAGE_DOWN) from None
         self._running.add(accepted.delivery_id)
         conversation = accepted.conversation
-        task = spawn(self._run(accepted, run, self._tails.get(conversation)))
+        previous = self._tails.get(conversation) if chained else None
+        task = spawn(self._run(accepted, run, previous))
         self._tails[conversation] = task
         task.add_done_callback(lambda done: self._forget(conversation, done))
         self._metrics.async_turn_accepted()
@@ -95,7 +103,7 @@ class AsyncTurns:
     async def _run(
         self,
         accepted: Accepted,
-        run: Callable[[], Awaitable[ChatResponse]],
+        run: Callable[[], Awaitable[ChatResponse | MergedResponse]],
         previous: "asyncio.Task[None] | None",
     ) -> None:
         """Run the turn after the conversation's previous one; write its event either way."""

@@ -160,3 +160,28 @@ def test_validated_exactly_like_a_synchronous_turn(
     assert len(receiver.wait(1, timeout=60)) == 1
     time.sleep(1)
     assert len(receiver.deliveries) == 1  # the refused ones were never accepted
+
+
+def test_asynchronous_messages_of_a_burst_are_merged_into_one_turn(
+    start_app: StartApp, chat_agent: AgentFactory, receiver: WebhookReceiver
+) -> None:
+    # DOUBLE_TEXTING=merge holds for asynchronous turns too: two messages sent 300 ms apart are
+    # one turn (one agent call), the earlier one delivered as `merged` into the later
+    agent = chat_agent("reserva", fresh=True)
+    app = start_app(
+        {"reserva": agent.url},
+        DOUBLE_TEXTING="merge",
+        MERGE_WINDOW_SECONDS=1,
+        **hook_settings(receiver),
+    )
+    first = post_async(app.client, "hola", "burst-async")
+    time.sleep(0.3)
+    second = post_async(app.client, BOOK, "burst-async")
+    assert first.status_code == second.status_code == 202
+    events = {d.json()["request_id"]: d.json() for d in receiver.wait(2, timeout=60)}
+    merged = events[first.json()["request_id"]]
+    answer = events[second.json()["request_id"]]
+    assert merged["action"] == "merged" and merged["reply"] == ""
+    assert merged["merged_into"] == second.json()["request_id"]
+    assert answer["action"] == "delegate" and answer["agent_used"] == "reserva"
+    assert answer["reply"] == f"[reserva] recibido: hola\n{BOOK} (turno 1)"
