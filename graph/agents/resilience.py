@@ -21,6 +21,9 @@ from graph.agents.company_slots import Company, CompanySlots
 from graph.agents.transport import AgentError, AgentFailed
 
 T = TypeVar("T")
+DEADLINE_SLACK = 0.05
+"""Seconds before the deadline within which a timed-out call counts as cut by the deadline
+(the call's own timer and the deadline are read from the clock a moment apart)."""
 log = logging.getLogger(__name__)
 
 
@@ -153,7 +156,15 @@ class AgentGuard:
             remaining = end - time.monotonic()
             if remaining <= 0:
                 raise DeadlineExceeded()
-            return await attempt(min(self.policy.timeout, remaining))
+            budget = min(self.policy.timeout, remaining)
+            try:
+                return await attempt(budget)
+            except AgentError as exc:
+                # the call was cut by the turn's deadline, not by the agent's own timeout
+                cut = exc.reason == "timeout" and budget < self.policy.timeout
+                if cut and time.monotonic() >= end - DEADLINE_SLACK:
+                    raise DeadlineExceeded() from None
+                raise
         finally:
             self._slots.release(company)
 

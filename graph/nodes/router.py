@@ -23,6 +23,10 @@ from graph.turn_log import Correction, RouteNote, Router, elapsed_ms
 
 log = logging.getLogger(__name__)
 
+MIN_MODEL_SECONDS = 0.05
+"""A model call with less time than this left before the deadline is not made: it could not
+answer, and the turn is the deadline's (not a model failure)."""
+
 
 async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps) -> dict[str, Any]:
     """Decide delegate/respond and the agent for this turn, and note how (`route_note`)."""
@@ -46,7 +50,7 @@ async def route(state: State, runtime: Runtime[TurnContext], *, deps: GraphDeps)
     context_started = time.perf_counter()
     business = await _business_context(deps, ctx)
     note.context_ms = elapsed_ms(context_started)
-    if ctx.expired():  # the context service took the whole turn
+    if ctx.remaining(1.0) < MIN_MODEL_SECONDS:  # the context service took the whole turn
         deps.events.turn_timeout()
         return note.done(_unavailable(ctx), "deadline")
     active = state.get("active_agent")

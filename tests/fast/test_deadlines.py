@@ -73,7 +73,7 @@ async def test_an_agent_that_hangs_is_cut_at_the_turns_deadline() -> None:
     assert time.monotonic() >= deadline  # it ended because the deadline came
     assert turn.outcome()[:3] == (CONFIG["frase_no_sabe"], "respond", None)
     assert bot.events.seen == [("turn_timeout",)]
-    assert bot.observer.seen == [("reserva", False, "timeout")]
+    assert bot.observer.seen == [("reserva", False, "deadline")]  # cut by the turn, not its own
 
 
 async def test_an_agent_call_is_given_its_own_timeout_when_the_turn_has_more_time() -> None:
