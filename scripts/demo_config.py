@@ -5,22 +5,9 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from mcp_agents.common.dates import MONTHS, WEEKDAYS
+
 LIMA = ZoneInfo("America/Lima")
-WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
-MONTHS = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
 
 DEMO_CONFIG: MappingProxyType[str, Any] = MappingProxyType(
     {

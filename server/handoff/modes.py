@@ -7,7 +7,6 @@ instances end the same handoff at once (a timeout seen by two turns, or the swee
 them reports it.
 """
 
-import re
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from server.storage.own_tables import SqliteTable, pg_sql
 from server.storage.sqlite_saver import SqliteThread
 
 TABLE = "orquestador_conversation_mode"
@@ -156,49 +156,16 @@ class ModeStore(ABC):
         return int((await self._fetch(COUNT, {}))[0]["n"])
 
 
-class SqliteModes(ModeStore):
+class SqliteModes(SqliteTable, ModeStore):
     """The table in the SQLite checkpoint file, on the saver's connection and thread."""
 
     kind = "sqlite"
 
-    def __init__(self, db: SqliteThread) -> None:
-        self._db = db
-
     @classmethod
     async def setup(cls, db: SqliteThread) -> "SqliteModes":
         """Create the table (idempotent) and return the store."""
-
-        def create() -> None:
-            for statement in SQLITE_DDL:
-                db.conn.execute(statement)
-            db.conn.commit()
-
-        await db.run(create)
+        await SqliteTable.create(db, SQLITE_DDL)
         return cls(db)
-
-    async def _exec(self, sql: str, params: dict[str, Any]) -> int:
-        def run() -> int:
-            conn = self._db.conn
-            try:
-                count = conn.execute(sql, params).rowcount
-                conn.commit()
-            except BaseException:
-                conn.rollback()  # never leave the saver's connection inside a transaction
-                raise
-            return count
-
-        return await self._db.run(run)
-
-    async def _fetch(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        def run() -> list[dict[str, Any]]:
-            cursor = self._db.conn.execute(sql, params)
-            names = [column[0] for column in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-        return await self._db.run(run)
-
-
-_NAMED = re.compile(r":([a-z_][a-z0-9_]*)")
 
 
 class PostgresModes(ModeStore):
@@ -222,10 +189,10 @@ class PostgresModes(ModeStore):
 
     async def _exec(self, sql: str, params: dict[str, Any]) -> int:
         async with self._pool.connection() as conn:
-            cursor = await conn.execute(_NAMED.sub(r"%(\1)s", sql), params)
+            cursor = await conn.execute(pg_sql(sql), params)
             return cursor.rowcount
 
     async def _fetch(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         async with self._pool.connection() as conn:
-            cursor = await conn.execute(_NAMED.sub(r"%(\1)s", sql), params)
+            cursor = await conn.execute(pg_sql(sql), params)
             return [dict(row) for row in await cursor.fetchall()]

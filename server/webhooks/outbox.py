@@ -12,7 +12,6 @@ or URL is ever written here.
 """
 
 import json
-import re
 import sqlite3
 import time
 from abc import ABC, abstractmethod
@@ -21,6 +20,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from server.storage.own_tables import SqliteTable, pg_sql, sqlite_rows
 from server.storage.sqlite_saver import SqliteThread
 from server.webhooks.payloads import RESTARTED, EventMeta, error_body
 
@@ -305,7 +305,7 @@ class Outbox(ABC):
         return await self._exec(PURGE, {"before": before})
 
 
-class SqliteOutbox(Outbox):
+class SqliteOutbox(SqliteTable, Outbox):
     """The outbox in the SQLite checkpoint file, on the saver's connection and thread (no lock
     contention with the checkpoints within a process).
 
@@ -315,39 +315,11 @@ class SqliteOutbox(Outbox):
     kind = "sqlite"
     next_answer = f"(SELECT COALESCE(MAX(answer_seq), 0) + 1 FROM {TABLE})"
 
-    def __init__(self, db: SqliteThread) -> None:
-        self._db = db
-
     @classmethod
     async def setup(cls, db: SqliteThread) -> "SqliteOutbox":
         """Create the table in the checkpoint file and return the outbox."""
-
-        def create() -> None:
-            for statement in SQLITE_DDL:
-                db.conn.execute(statement)
-            db.conn.commit()
-
-        await db.run(create)
+        await SqliteTable.create(db, SQLITE_DDL)
         return cls(db)
-
-    async def _exec(self, sql: str, params: dict[str, Any]) -> int:
-        def run() -> int:
-            conn = self._db.conn
-            try:
-                count = conn.execute(sql, params).rowcount
-                conn.commit()
-            except BaseException:
-                conn.rollback()  # never leave the saver's connection inside a transaction
-                raise
-            return count
-
-        return await self._db.run(run)
-
-    async def _fetch(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        def run() -> list[dict[str, Any]]:
-            return _rows(self._db.conn, sql, params)
-
-        return await self._db.run(run)
 
     async def claim(self, limit: int, lease: float, owner: str) -> list[Claimed]:
         def run() -> list[Claimed]:
@@ -373,10 +345,10 @@ def _claim_rows(
     """Inside the claim transaction: expired accepted rows become error events, then the due
     heads are leased."""
     recover = RECOVER.format(next_answer=SqliteOutbox.next_answer)
-    for row in _rows(conn, EXPIRED, {"now": now, "limit": limit}):
+    for row in sqlite_rows(conn, EXPIRED, {"now": now, "limit": limit}):
         conn.execute(recover, {"body": _recovered(row), "now": now, **row})
     claimed = []
-    for row in _rows(conn, HEADS, {"now": now, "limit": limit}):
+    for row in sqlite_rows(conn, HEADS, {"now": now, "limit": limit}):
         conn.execute(CLAIM, {"lease": lease, "owner": owner, "now": now, **row})
         claimed.append(_claimed(row))
     return claimed
@@ -395,13 +367,6 @@ def _hurry(include: list[int] | None, exclude: list[int]) -> tuple[str, dict[str
     return HURRY.format(companies=clause), params
 
 
-def _rows(conn: sqlite3.Connection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows as dicts (the saver's connection keeps its own row factory)."""
-    cursor = conn.execute(sql, params)
-    names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 def _claimed(row: dict[str, Any]) -> Claimed:
     return Claimed(
         delivery_id=row["delivery_id"],
@@ -416,14 +381,6 @@ def _backlog(stats: dict[str, Any], failed: int) -> Backlog:
     oldest = stats["oldest"]
     age = max(0.0, time.time() - oldest) if oldest is not None else 0.0
     return Backlog(size=int(stats["backlog"]), oldest_age=age, failed=int(failed))
-
-
-_NAMED = re.compile(r":([a-z_][a-z0-9_]*)")
-
-
-def _pg(sql: str) -> str:
-    """`:name` parameters as psycopg's `%(name)s`."""
-    return _NAMED.sub(r"%(\1)s", sql)
 
 
 class PostgresOutbox(Outbox):
@@ -451,12 +408,12 @@ class PostgresOutbox(Outbox):
 
     async def _exec(self, sql: str, params: dict[str, Any]) -> int:
         async with self._pool.connection() as conn:
-            cursor = await conn.execute(_pg(sql), params)
+            cursor = await conn.execute(pg_sql(sql), params)
             return cursor.rowcount
 
     async def _fetch(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         async with self._pool.connection() as conn:
-            cursor = await conn.execute(_pg(sql), params)
+            cursor = await conn.execute(pg_sql(sql), params)
             return [dict(row) for row in await cursor.fetchall()]
 
     async def claim(self, limit: int, lease: float, owner: str) -> list[Claimed]:
@@ -464,15 +421,17 @@ class PostgresOutbox(Outbox):
         if not await self._fetch(ANY_HEAD, {"now": now}):
             return []
         claimed = []
-        recover = _pg(RECOVER.format(next_answer=self.next_answer))
+        recover = pg_sql(RECOVER.format(next_answer=self.next_answer))
         async with self._pool.connection() as conn, conn.transaction():
             now = time.time()
             params = {"now": now, "limit": limit}
-            cursor = await conn.execute(_pg(EXPIRED + " FOR UPDATE SKIP LOCKED"), params)
+            cursor = await conn.execute(pg_sql(EXPIRED + " FOR UPDATE SKIP LOCKED"), params)
             for row in [dict(r) for r in await cursor.fetchall()]:
                 await conn.execute(recover, {"body": _recovered(row), "now": now, **row})
-            cursor = await conn.execute(_pg(HEADS + " FOR UPDATE OF o SKIP LOCKED"), params)
+            cursor = await conn.execute(pg_sql(HEADS + " FOR UPDATE OF o SKIP LOCKED"), params)
             for row in [dict(r) for r in await cursor.fetchall()]:
-                await conn.execute(_pg(CLAIM), {"lease": lease, "owner": owner, "now": now, **row})
+                await conn.execute(
+                    pg_sql(CLAIM), {"lease": lease, "owner": owner, "now": now, **row}
+                )
                 claimed.append(_claimed(row))
         return claimed
