@@ -11,17 +11,10 @@ import pytest
 
 from harness.http_agent import HttpAgent
 from harness.orchestrator import StartApp
-from server.settings import Settings
 from tests.playground.conftest import PlaygroundPage
 
 OpenPlayground = Callable[..., PlaygroundPage]
 BOOKING = "quiero reservar una mesa para 4 personas"
-
-pytestmark = pytest.mark.skipif(
-    "HANDOFF_ENABLED" not in Settings.model_fields,
-    reason="the human handoff API (issue 25 item 1, branch `handoff`) is not merged yet",
-)
-
 
 @pytest.fixture
 def reserva() -> Iterator[HttpAgent]:
