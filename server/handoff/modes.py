@@ -14,7 +14,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from server.storage.own_tables import SqliteTable, pg_sql
+from server.storage.own_tables import PostgresTable, SqliteTable
 from server.storage.sqlite_saver import SqliteThread
 
 TABLE = "orquestador_conversation_mode"
@@ -168,31 +168,13 @@ class SqliteModes(SqliteTable, ModeStore):
         return cls(db)
 
 
-class PostgresModes(ModeStore):
+class PostgresModes(PostgresTable, ModeStore):
     """The table in the PostgreSQL checkpoint database, over the checkpoints' pool."""
 
     kind = "postgres"
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
-        self._pool = pool
-
     @classmethod
     async def setup(cls, pool: AsyncConnectionPool) -> "PostgresModes":
         """Create the table (one instance at a time) and return the store."""
-        async with pool.connection() as conn, conn.transaction():
-            await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended('orquestador-ddl', 0))"
-            )
-            for statement in POSTGRES_DDL:
-                await conn.execute(statement)
+        await PostgresTable.create(pool, POSTGRES_DDL)
         return cls(pool)
-
-    async def _exec(self, sql: str, params: dict[str, Any]) -> int:
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(pg_sql(sql), params)
-            return cursor.rowcount
-
-    async def _fetch(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(pg_sql(sql), params)
-            return [dict(row) for row in await cursor.fetchall()]

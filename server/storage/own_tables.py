@@ -5,6 +5,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from psycopg_pool import AsyncConnectionPool
+
 from server.storage.sqlite_saver import SqliteThread
 
 _NAMED = re.compile(r":([a-z_][a-z0-9_]*)")
@@ -57,3 +59,30 @@ class SqliteTable:
             return sqlite_rows(self._db.conn, sql, params)
 
         return await self._db.run(run)
+
+
+class PostgresTable:
+    """A table in the PostgreSQL checkpoint database, used over the checkpoints' pool."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+
+    @staticmethod
+    async def create(pool: AsyncConnectionPool, ddl: Sequence[str]) -> None:
+        """Run the table's DDL, one instance at a time (a transaction-scoped advisory lock)."""
+        async with pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended('orquestador-ddl', 0))"
+            )
+            for statement in ddl:
+                await conn.execute(statement)
+
+    async def _exec(self, sql: str, params: dict[str, Any]) -> int:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(pg_sql(sql), params)
+            return cursor.rowcount
+
+    async def _fetch(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(pg_sql(sql), params)
+            return [dict(row) for row in await cursor.fetchall()]

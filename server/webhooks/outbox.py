@@ -20,7 +20,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from server.storage.own_tables import SqliteTable, pg_sql, sqlite_rows
+from server.storage.own_tables import PostgresTable, SqliteTable, pg_sql, sqlite_rows
 from server.storage.sqlite_saver import SqliteThread
 from server.webhooks.payloads import RESTARTED, EventMeta, error_body
 
@@ -383,7 +383,7 @@ def _backlog(stats: dict[str, Any], failed: int) -> Backlog:
     return Backlog(size=int(stats["backlog"]), oldest_age=age, failed=int(failed))
 
 
-class PostgresOutbox(Outbox):
+class PostgresOutbox(PostgresTable, Outbox):
     """The outbox in the PostgreSQL checkpoint database, over the checkpoints' pool.
 
     A claim selects the heads `FOR UPDATE OF o SKIP LOCKED` and leases them in the same
@@ -392,29 +392,11 @@ class PostgresOutbox(Outbox):
     kind = "postgres"
     next_answer = f"nextval('{TABLE}_answer_seq')"
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
-        self._pool = pool
-
     @classmethod
     async def setup(cls, pool: AsyncConnectionPool) -> "PostgresOutbox":
         """Create the table (one instance at a time) and return the outbox."""
-        async with pool.connection() as conn, conn.transaction():
-            await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended('orquestador-ddl', 0))"
-            )
-            for statement in POSTGRES_DDL:
-                await conn.execute(statement)
+        await PostgresTable.create(pool, POSTGRES_DDL)
         return cls(pool)
-
-    async def _exec(self, sql: str, params: dict[str, Any]) -> int:
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(pg_sql(sql), params)
-            return cursor.rowcount
-
-    async def _fetch(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(pg_sql(sql), params)
-            return [dict(row) for row in await cursor.fetchall()]
 
     async def claim(self, limit: int, lease: float, owner: str) -> list[Claimed]:
         now = time.time()
