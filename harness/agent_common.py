@@ -44,6 +44,8 @@ class McpTestAgentState:
     memory: dict[str, list[str]] = field(default_factory=dict)
     control: dict[str, float] = field(default_factory=dict)
     in_flight: int = 0
+    delays_finished: int = 0
+    """Calls that waited their whole `delay` (a call cut before is never counted)."""
 
     def __post_init__(self) -> None:
         self.control = {k: self.initial.get(k, 0) for k in CONTROL_KEYS}
@@ -53,6 +55,7 @@ class McpTestAgentState:
         self.rpc.clear()
         self.tool_calls.clear()
         self.chat_calls.clear()
+        self.delays_finished = 0
 
     def reset_all(self) -> None:
         """Stats, conversation memory and controls back to the command-line settings."""
@@ -72,6 +75,7 @@ class McpTestAgentState:
             "sessions": {k: len(v) for k, v in self.memory.items()},
             "control": self.control,
             "in_flight": self.in_flight,
+            "delays_finished": self.delays_finished,
         }
 
     def count_rpc(self, body: bytes) -> None:
@@ -99,6 +103,7 @@ class McpTestAgentState:
         try:
             if self.control["delay"]:
                 await asyncio.sleep(self.control["delay"])
+                self.delays_finished += 1
             if self._take("fail_next"):
                 raise RuntimeError(f"[{self.name}] fallo simulado")
             if self._take("error_result_next"):

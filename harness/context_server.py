@@ -31,6 +31,8 @@ class ContextServer:
         self._lock = threading.Lock()
         self.texts: dict[str, str | None] = {}
         self.delay = 0.0
+        self.delays_finished = 0
+        """Requests that waited their whole delay (one cut before is never counted)."""
         self.fail_next = 0
         self.fail_status = 500
         self.requests: list[dict[str, Any]] = []
@@ -79,6 +81,7 @@ class ContextServer:
             self.requests.clear()
             self.calls_by_id.clear()
         self.delay, self.fail_next, self.fail_status = 0.0, 0, 500
+        self.delays_finished = 0
 
     async def _handle(self, request: Request) -> Response:
         try:
@@ -92,6 +95,8 @@ class ContextServer:
             self.fail_next -= 1 if failing else 0
         if self.delay:
             await asyncio.sleep(self.delay)
+            with self._lock:
+                self.delays_finished += 1
         if failing:
             return JSONResponse({"success": False, "error": "fallo simulado"}, self.fail_status)
         if body.get("codOpe") != OPERATION:

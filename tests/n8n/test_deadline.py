@@ -21,26 +21,20 @@ from tests.n8n.helpers import SESSION, agent_env, post, read_events, today_body
 TURN_TIMEOUT = 1.0
 SLOW = 8.0
 """How long the slow parts below take (an agent, a tool, the business context): far past the
-deadline."""
-MARGIN = 4.0
-"""Seconds past the deadline the answer may take: wide (scheduling on a shared, loaded 2-core
-machine), yet TURN_TIMEOUT + MARGIN stays well under SLOW, so an answer within it proves the slow
-part was cut. The fallback reply and the turn_timeouts count prove the deadline fired."""
+deadline. That the answer came before the slow part finished is read from the part itself (the
+agent's calls in flight, the delays it finished); the fallback reply and the turn_timeouts count
+prove the deadline fired."""
 FALLBACK = "Déjame consultarlo con el equipo."
 LIMITS = {"TURN_TIMEOUT": TURN_TIMEOUT, "SESSION_LOCK_TIMEOUT": 2}
 
 
-def timed_post(app: Any, body: dict[str, Any]) -> tuple[httpx.Response, float]:
-    started = time.monotonic()
-    r = post(app, body)
-    return r, time.monotonic() - started
-
-
-def assert_fallback(r: httpx.Response, elapsed: float) -> None:
+def assert_fallback(r: httpx.Response, slow_part_finished: bool = False) -> None:
+    """The fallback, answered before the slow part finished (read right after the answer): the
+    deadline cut it, the turn did not wait for it."""
     assert r.status_code == 200, r.text
     assert r.json()["reply"] == FALLBACK
     assert (r.json()["action"], r.json()["agent_used"], r.json()["url"]) == ("respond", None, None)
-    assert elapsed < TURN_TIMEOUT + MARGIN < SLOW, elapsed
+    assert not slow_part_finished
 
 
 def stored(app: Any, session: Any = SESSION) -> list[tuple[str, str]]:
@@ -57,8 +51,8 @@ def test_a_slow_agent_gives_the_fallback_by_the_deadline_and_the_next_turn_works
     app = start_app(**agent_env(agents), **LIMITS, **settings)
     openai_stub.set_handler(lambda req: route_json("delegate", "cita"))
     agents["cita"].state.delay = SLOW
-    r, elapsed = timed_post(app, today_body("Quiero una cita para mañana"))
-    assert_fallback(r, elapsed)
+    r = post(app, today_body("Quiero una cita para mañana"))
+    assert_fallback(r, slow_part_finished=agents["cita"].state.in_flight == 0)
     assert len(agents["cita"].calls) == 1  # it was called (and cut), not skipped
     metrics = app.metrics()
     assert metrics["turn_timeouts"] == 1 and metrics["requests_respond"] == 1
@@ -110,8 +104,8 @@ def test_a_hanging_model_router_gives_the_fallback_by_the_deadline(
 ) -> None:
     app = start_app(**agent_env(agents), **LIMITS, **model_settings(openai_stub))
     openai_stub.enqueue(hang())
-    r, elapsed = timed_post(app, today_body("Quiero una cita", api_key="sk-empresa-000111222"))
-    assert_fallback(r, elapsed)
+    r = post(app, today_body("Quiero una cita", api_key="sk-empresa-000111222"))
+    assert_fallback(r)  # the model's request hangs until released below
     assert agents["cita"].calls == [] and openai_stub.request_count == 1
     assert app.metrics()["turn_timeouts"] == 1
     openai_stub.release()
@@ -131,8 +125,8 @@ def test_retries_and_backoff_never_pass_the_deadline(
         MCP_RETRY_BACKOFF=0.4,  # 0.4 + 0.8 + 1.6 + … would take far past the deadline
     )
     agents["cita"].state.statuses.extend([503] * 20)  # busy: safe to retry
-    r, elapsed = timed_post(app, today_body("Quiero una cita"))
-    assert_fallback(r, elapsed)
+    r = post(app, today_body("Quiero una cita"))
+    assert_fallback(r)
     assert 1 < agents["cita"].state.requests < 10  # retried, then stopped by the deadline
 
 
@@ -143,11 +137,10 @@ def test_direct_mode_and_the_stream_answer_the_fallback_too(
         **agent_env(agents), **LIMITS, ROUTING_MODE="direct", **model_settings(openai_stub)
     )
     agents["venta"].state.delay = SLOW
-    started = time.monotonic()
     events = read_events(app, today_body("¿Cuánto cuesta?", modalidad="Ventas"))
-    elapsed = time.monotonic() - started
     done = events[-1]
-    assert done[0] == "done" and elapsed < TURN_TIMEOUT + MARGIN < SLOW
+    assert done[0] == "done"
+    assert agents["venta"].state.in_flight == 1  # answered while the agent was still at it
     assert done[1] == {
         "reply": FALLBACK,
         "session_id": SESSION,
@@ -170,9 +163,10 @@ def test_a_slow_tool_of_a_tool_loop_is_cut_by_the_deadline(
     )
     agent.control(delay=SLOW)
     openai_stub.enqueue(route_json("delegate", "reserva"), tool_calls([("listar_servicios", {})]))
-    r, elapsed = timed_post(app, today_body("¿Qué servicios tienen?", modalidad="Reservas"))
+    r = post(app, today_body("¿Qué servicios tienen?", modalidad="Reservas"))
+    finished = agent.stats()["delays_finished"]
     agent.control(delay=0)
-    assert_fallback(r, elapsed)
+    assert_fallback(r, slow_part_finished=finished > 0)
     assert app.metrics()["turn_timeouts"] == 1
 
 
@@ -191,8 +185,8 @@ def test_a_slow_business_context_does_not_push_the_turn_past_its_deadline(
     )
     openai_stub.set_handler(lambda req: route_json("delegate", "cita"))
     context_server.set_delay(SLOW)
-    r, elapsed = timed_post(app, today_body("Quiero una cita"))
-    assert_fallback(r, elapsed)
+    r = post(app, today_body("Quiero una cita"))
+    assert_fallback(r, slow_part_finished=context_server.delays_finished > 0)
     assert context_server.calls == 1
     metrics = app.metrics()
     assert (metrics["turn_timeouts"], metrics["llm_fallbacks"]) == (1, 0)

@@ -16,6 +16,7 @@ from tests.playground.conftest import PlaygroundPage
 OpenPlayground = Callable[..., PlaygroundPage]
 BOOKING = "quiero reservar una mesa para 4 personas"
 
+
 @pytest.fixture
 def reserva() -> Iterator[HttpAgent]:
     agent = HttpAgent("reserva", "context").start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from harness.http_agent import HttpAgent
 from harness.orchestrator import chat_body, orchestrator_settings
 from server.main import create_app
 from server.settings import Settings
@@ -51,6 +52,20 @@ class Keys:
 
     def env(self) -> dict[str, str]:
         return {"API_KEYS": self.chat, "ADMIN_API_KEYS": self.admin}
+
+
+@pytest.fixture(scope="module")
+def cita_agent() -> Iterator[HttpAgent]:
+    """A plain-HTTP `cita` agent (flat body) for the module's tests."""
+    with HttpAgent("cita", "flat") as agent:
+        yield agent
+
+
+@pytest.fixture
+def cita(cita_agent: HttpAgent) -> HttpAgent:
+    """The module's `cita` agent, its record of calls and faults reset."""
+    cita_agent.state.reset()
+    return cita_agent
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ MAX_URL_CHARS before it is returned, streamed or stored, on SQLite and PostgreSQ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +16,6 @@ from tests.n8n.helpers import COMPANY, SESSION, agent_env, post, read_events, to
 DIRTY = "https://cdn.example.com/carta/\x00menu\r\n\u202egpj.pdf?v=1"
 CLEAN = "https://cdn.example.com/carta/menugpj.pdf?v=1"
 HUGE = "https://cdn.example.com/" + "a" * 5_000_000  # 5 MB
-
-
-@pytest.fixture(scope="module")
-def cita_agent() -> Iterator[HttpAgent]:
-    with HttpAgent("cita", "flat") as agent:
-        yield agent
-
-
-@pytest.fixture
-def cita(cita_agent: HttpAgent) -> HttpAgent:
-    cita_agent.state.reset()
-    return cita_agent
 
 
 def start(start_app: StartApp, cita: HttpAgent, **settings: Any) -> RunningApp:

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from harness.agents import AgentFactory
 from harness.http_agent import HttpAgent
@@ -24,18 +21,6 @@ ECHO = "Listo, registré tu cita. Tu clave es {api_key} (turno {turn})"
 def company_key() -> str:
     """A key unlike the `sk-…` pattern the log scrubber knows, so only real care hides it."""
     return f"empresa7-clave-{uuid.uuid4().hex}"
-
-
-@pytest.fixture(scope="module")
-def cita_agent() -> Iterator[HttpAgent]:
-    with HttpAgent("cita", "flat") as agent:
-        yield agent
-
-
-@pytest.fixture
-def cita(cita_agent: HttpAgent) -> HttpAgent:
-    cita_agent.state.reset()
-    return cita_agent
 
 
 def settings(cita: HttpAgent, stub: OpenAIStub) -> dict[str, Any]:
